@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create or refresh the project's virtual environment (.venv) and activate it.
+# Sourced by scripts/main.sh and scripts/test.sh; re-installs only when pyproject.toml or
+# constraints.txt changed since the last install.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+py="${PYTHON:-python3.11}"
+command -v "$py" >/dev/null 2>&1 || py=python3
+if [ ! -x "$venv/bin/python" ]; then
+    echo "[env] creating $venv" >&2
+    "$py" -m venv "$venv"
+fi
+stamp="$venv/.infogauss-stamp"
+want="$(cat "$root/pyproject.toml" "$root/constraints.txt" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+    echo "[env] installing infogauss and its dependencies (about 2 minutes the first time)" >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$root/constraints.txt" -e "$root[dev]"
+    echo "$want" > "$stamp"
+fi
+export PATH="$venv/bin:$PATH"
+export VIRTUAL_ENV="$venv"
