@@ -15,8 +15,14 @@ stamp="$venv/.infogauss-stamp"
 want="$(cat "$root/pyproject.toml" "$root/constraints.txt" "$root/scripts/env.sh" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     echo "[env] installing infogauss and its dependencies (about 2 minutes the first time)" >&2
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$root/constraints.txt" -e "$root[dev,text]"
+    log="$venv/install.log"
+    if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip &&
+           "$venv/bin/python" -m pip install --disable-pip-version-check -c "$root/constraints.txt" \
+               -e "$root[dev,text]"; } >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        echo "[env] installation failed; full log: $log" >&2
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
