@@ -1,0 +1,215 @@
+"""Geometry of an embedding cloud: norms, alignment/uniformity, the uniformity potential Φ, spectra.
+
+Embeddings are ``(n, d)`` arrays, rows = samples. Each function takes numpy or torch. Torch input is computed in
+torch on its own device and dtype and stays differentiable (the training code reuses these as loss monitors);
+numpy input is computed in float64 and returns floats / numpy arrays. "Normalised rows" means
+``û = u / ||u||`` (``torch.nn.functional.normalize``: an all-zero row stays zero).
+
+References: Wang & Isola, "Understanding contrastive representation learning through alignment and uniformity
+on the hypersphere", ICML 2020; Roy & Vetterli, "The effective rank", EUSIPCO 2007; Betser et al., "InfoNCE
+induces Gaussian distribution", ICLR 2026 (Eqs. 4, 6, 20).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from infogauss.errors import InputError
+from infogauss.stats._validate import _is_torch, samples_torch
+
+
+def _as_tensor(x, what="z", min_n=2, device=None, float64=False):
+    """``(tensor (n, d), numpy_in)``: numpy -> float64 tensor; torch keeps its device and floating dtype."""
+    numpy_in = not _is_torch(x)
+    keep = not numpy_in and not float64 and x.is_floating_point()
+    t = samples_torch(x, min_n=min_n, what=what, device=device, dtype=x.dtype if keep else torch.float64)
+    if t.ndim != 2:
+        raise InputError(f"{what}: expected a 2-D (n, d) array with samples in rows, got shape {tuple(t.shape)}")
+    return t, numpy_in
+
+
+def _out(t, numpy_in):
+    """Torch stays torch (graph kept); numpy input gets a float or a numpy array back."""
+    if not numpy_in:
+        return t
+    t = t.detach().cpu()
+    return t.item() if t.ndim == 0 else t.numpy()
+
+
+def _strips(n, block):
+    if int(block) < 1:
+        raise InputError(f"block must be a positive integer, got {block}")
+    return ((i, min(i + int(block), n)) for i in range(0, n, int(block)))
+
+
+def norm_cv(z):
+    """Coefficient of variation of the row norms (paper Eq. 20): ``CV = std_i ||z_i|| / mean_i ||z_i||``.
+
+    Population std (``ddof=0``). Use unnormalised embeddings: a small CV means a thin shell (Assumption 2).
+    """
+    t, np_in = _as_tensor(z)
+    r = t.norm(dim=1)
+    return _out(r.std(correction=0) / r.mean(), np_in)
+
+
+def mean_norm(z):
+    """Mean row norm ``mean_i ||z_i||`` (the radius r₀ of the thin shell, paper Eq. 9)."""
+    t, np_in = _as_tensor(z)
+    return _out(t.norm(dim=1).mean(), np_in)
+
+
+def alignment(u, v, alpha=2):
+    """Alignment loss of Wang & Isola (2020): ``E ||û_i - v̂_i||^alpha`` over positive pairs (rows i of u, v).
+
+    On the sphere ``||û - v̂||² = 2 - 2 û·v̂``, so with ``alpha=2`` this is ``2 - 2 E[u·v]`` (paper Eq. 4, 6).
+    """
+    a, np_in = _as_tensor(u, "u")
+    b, _ = _as_tensor(v, "v", device=a.device)
+    if a.shape != b.shape:
+        raise InputError(f"u and v must have the same shape (positive pairs in rows), got {a.shape} and {b.shape}")
+    d = F.normalize(a, dim=1) - F.normalize(b.to(a.dtype), dim=1)
+    return _out(d.norm(dim=1).pow(alpha).mean(), np_in)
+
+
+def uniformity(u, t=2, *, block=1024):
+    """Uniformity loss of Wang & Isola (2020): ``log mean_{i≠j} exp(-t ||û_i - û_j||²)``.
+
+    Computed over the pairs i<j (the mean over i≠j is the same) as a log-sum-exp in row strips of ``block``
+    rows, so the forward pass holds O(n·block) numbers rather than n². Its minimum over laws on the sphere is
+    reached by the uniform law σ.
+    """
+    x, np_in = _as_tensor(u, "u")
+    x = F.normalize(x, dim=1)
+    n = x.shape[0]
+    parts = []
+    for i0, i1 in _strips(n - 1, block):  # rows i0..i1-1 against columns j > i
+        sq = (2 - 2 * x[i0:i1] @ x[i0 + 1 :].T).clamp(min=0)
+        keep = torch.ones(sq.shape, dtype=torch.bool, device=x.device).triu()  # column c is j = i0+1+c > i
+        parts.append(torch.logsumexp(torch.where(keep, -t * sq, -math.inf).flatten(), 0))
+    return _out(torch.logsumexp(torch.stack(parts), 0) - math.log(n * (n - 1) / 2), np_in)
+
+
+def uniformity_potential(u, alpha, *, block=1024):
+    """Uniformity potential Φ of the paper (Eq. 4): ``Φ(μ) = E_u log E_v exp(alpha u·v)``, u, v ~ μ independent.
+
+    Empirical estimate on normalised rows: ``mean_i log( 1/(n-1) Σ_{j≠i} exp(alpha û_i·û_j) )``. The i=j term
+    is left out because v must be drawn independently of u: keeping it adds ``e^alpha / n`` inside the log,
+    which dominates at the usual alpha = 1/τ ≈ 10-20 (e^10/1000 ≈ 22 against a typical value ~1).
+
+    Reference value for the uniform law σ on S^{d-1} (the minimiser): by rotation invariance
+    ``Φ(σ) = log E exp(alpha t)`` with t = u·v of density ∝ (1-t²)^{(d-3)/2}, i.e. the von Mises-Fisher
+    normaliser ``Φ(σ) = log[Γ(ν+1) (2/alpha)^ν I_ν(alpha)]``, ν = d/2 - 1; for large d, t ≈ N(0, 1/d) and
+    ``Φ(σ) ≈ alpha² / (2d)``. Row strips of ``block`` rows keep memory at O(n·block).
+    """
+    x, np_in = _as_tensor(u, "u")
+    x = F.normalize(x, dim=1)
+    n = x.shape[0]
+    rows = []
+    for i0, i1 in _strips(n, block):
+        s = alpha * (x[i0:i1] @ x.T)
+        self_ = torch.zeros_like(s, dtype=torch.bool)
+        self_[torch.arange(i1 - i0), torch.arange(i0, i1)] = True
+        rows.append(torch.logsumexp(torch.where(self_, -math.inf, s), dim=1))
+    return _out(torch.cat(rows).mean() - math.log(n - 1), np_in)
+
+
+def mean_embedding_norm(u):
+    """``||m(μ)||`` with ``m = mean_i û_i`` on normalised rows (paper Prop. 1, Eq. 6).
+
+    0 for the uniform law σ; the estimate has ``E||m̂||² = ||m||² + (1 - ||m||²)/n``, so it is ≈ 1/√n at σ.
+    """
+    x, np_in = _as_tensor(u, "u")
+    return _out(F.normalize(x, dim=1).mean(dim=0).norm(), np_in)
+
+
+@dataclass(frozen=True)
+class CosineStats:
+    """Summary of a set of cosine similarities. ``sample``: values for a histogram (all, or a seeded subsample)."""
+
+    mean: float
+    std: float
+    quantiles: dict
+    sample: np.ndarray
+    count: int  # number of pairs summarised by mean and std
+
+
+@dataclass(frozen=True)
+class CosineSummary:
+    positive: CosineStats | None  # cos(z1_i, z2_i); None without z2
+    negative: CosineStats  # cos(z1_i, z2_j) (or cos(z1_i, z1_j) without z2), i ≠ j
+
+
+def cosine_summary(z1, z2=None, *, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99), max_pairs=100_000, seed=0):
+    """Cosine-similarity statistics of positive pairs (row i of z1 with row i of z2) and negative pairs (i≠j).
+
+    Negative pairs are ``(z1_i, z2_j)`` when z2 is given (the negatives of InfoNCE), else ``(z1_i, z1_j)``.
+    Mean and std (ddof=0) over all n(n-1) negative pairs are exact in O(n d²) from
+    ``Σ_{i≠j} a_i·b_j = (Σa)·(Σb) - Σ a_i·b_i`` and ``Σ_{i≠j} (a_i·b_j)² = ||AᵀB||²_F - Σ (a_i·b_i)²``.
+    Quantiles and ``sample`` use all pairs when there are at most ``max_pairs``, otherwise ``max_pairs``
+    pairs drawn uniformly (with ``seed``). These are reports: the result is plain floats / numpy.
+    Used for the alignment/uniformity histograms of the paper (Fig. 2, App. Figs. 7-8).
+    """
+    a, _ = _as_tensor(z1, "z1")
+    a = F.normalize(a.detach(), dim=1)
+    b = a
+    if z2 is not None:
+        b, _ = _as_tensor(z2, "z2", device=a.device)
+        b = F.normalize(b.detach().to(a.dtype), dim=1)
+        if b.shape != a.shape:
+            raise InputError(f"z1 and z2 must have the same shape (pairs in rows), got {a.shape} and {b.shape}")
+    n = a.shape[0]
+    q = torch.tensor(quantiles, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+
+    def stats(values, mean, second, count):
+        v = values.double().cpu()
+        qs = torch.quantile(v, q) if v.numel() <= 2**24 else torch.from_numpy(np.quantile(v.numpy(), q.numpy()))
+        return CosineStats(
+            float(mean),
+            math.sqrt(max(float(second - mean**2), 0.0)),
+            dict(zip(quantiles, qs.tolist(), strict=True)),
+            v.numpy(),
+            count,
+        )
+
+    positive = None
+    diag = (a * b).sum(dim=1)
+    if z2 is not None:
+        pick = diag if n <= max_pairs else diag[torch.randperm(n, generator=gen)[:max_pairs].to(a.device)]
+        positive = stats(pick, diag.mean(), diag.pow(2).mean(), n)
+    m = n * (n - 1)
+    mean = ((a.sum(0) @ b.sum(0)) - diag.sum()) / m
+    second = ((a.T @ b).pow(2).sum() - diag.pow(2).sum()) / m
+    if m <= max_pairs:
+        i, j = torch.where(~torch.eye(n, dtype=torch.bool))
+    else:
+        i = torch.randint(n, (max_pairs,), generator=gen)
+        j = (i + 1 + torch.randint(n - 1, (max_pairs,), generator=gen)) % n  # uniform over j ≠ i
+    i, j = i.to(a.device), j.to(a.device)
+    negative = stats((a[i] * b[j]).sum(dim=1), mean, second, m)
+    return CosineSummary(positive, negative)
+
+
+def covariance_spectrum(z):
+    """Eigenvalues of the sample covariance ``(Z - z̄)ᵀ(Z - z̄) / (n-1)``, in descending order (length d)."""
+    t, np_in = _as_tensor(z)
+    c = t - t.mean(dim=0)
+    return _out(torch.linalg.eigvalsh(c.T @ c / (t.shape[0] - 1)).flip(0), np_in)
+
+
+def effective_rank(z, *, center=True):
+    """Entropy effective rank of Roy & Vetterli (2007): ``erank = exp(-Σ_k p_k log p_k)``, ``p_k = s_k / Σ s``.
+
+    ``s_k`` are the singular values of the (column-centred, by default) data matrix, i.e. ``s_k ∝ √λ_k`` of
+    the covariance. 1 ≤ erank ≤ min(n, d); equals r for r equal nonzero singular values; ≈ d for an isotropic
+    Gaussian with n ≫ d. ``center=False`` gives RankMe (Garrido et al. 2023) on the raw embeddings.
+    """
+    t, np_in = _as_tensor(z)
+    s = torch.linalg.svdvals(t - t.mean(dim=0) if center else t)
+    p = s / s.sum()
+    return _out(torch.exp(-torch.special.xlogy(p, p).sum()), np_in)
