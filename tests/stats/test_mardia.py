@@ -1,0 +1,71 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from infogauss.errors import InputError
+from infogauss.stats import mardia
+
+R = json.loads((Path(__file__).parent / "data" / "multivariate_r.json").read_text())["cases"]
+
+
+def direct_mardia(x):
+    """Textbook Mardia (1970) b1, b2 with a dense n x n Mahalanobis Gram matrix (MLE covariance)."""
+    n = x.shape[0]
+    c = x - x.mean(0)
+    g = c @ np.linalg.inv(c.T @ c / n) @ c.T
+    return (g**3).sum() / n**2, (np.diag(g) ** 2).sum() / n
+
+
+@pytest.mark.parametrize("case", sorted(R))
+def test_matches_r_reference(case):
+    ref, res = R[case]["mardia"], mardia(np.array(R[case]["x"]))
+    for key in ("b1", "b2", "skewness_statistic", "skewness_pvalue", "kurtosis_statistic", "kurtosis_pvalue"):
+        got = getattr(res, {"b1": "skewness", "b2": "kurtosis"}.get(key, key))
+        assert got == pytest.approx(ref[key], rel=1e-8), key
+
+
+@pytest.mark.parametrize("n, d", [(40, 2), (150, 7)])
+def test_matches_direct_formula(rng, n, d):
+    x = rng.gamma(3.0, size=(n, d)) @ rng.normal(size=(d, d))
+    b1, b2 = direct_mardia(x)
+    res = mardia(x, block=9)
+    assert res.skewness == pytest.approx(b1, rel=1e-10)
+    assert res.kurtosis == pytest.approx(b2, rel=1e-10)
+    df = d * (d + 1) * (d + 2) / 6
+    assert res.skewness_pvalue == pytest.approx(stats.chi2.sf(n * b1 / 6, df), rel=1e-9)
+    z = (b2 - d * (d + 2)) / np.sqrt(8 * d * (d + 2) / n)
+    assert res.kurtosis_pvalue == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    statistic, pvalue = res
+    assert statistic == min(res.skewness_pvalue, res.kurtosis_pvalue) and pvalue == min(1.0, 2 * statistic)
+
+
+def test_block_size_invariant_and_torch(rng):
+    x = rng.normal(size=(300, 5))
+    a, b = mardia(x, block=7), mardia(x, block=1024)
+    assert a.skewness == pytest.approx(b.skewness, rel=1e-12)
+    assert a.pvalue == pytest.approx(b.pvalue, rel=1e-12)
+    assert mardia(torch.from_numpy(x)).skewness == pytest.approx(b.skewness, rel=1e-12)
+
+
+def test_null_calibration(rng):
+    # Asymptotic chi2 / z approximations: at n=50 the kurtosis test is too conservative, so n=200 here.
+    res = [mardia(rng.normal(size=(200, 3))) for _ in range(300)]
+    lo, hi = stats.binom.interval(0.99, 300, 0.05)
+    assert lo <= sum(r.skewness_pvalue < 0.05 for r in res) <= hi
+    assert lo <= sum(r.kurtosis_pvalue < 0.05 for r in res) <= hi
+    assert sum(r.pvalue < 0.05 for r in res) <= hi  # Bonferroni is conservative by construction
+
+
+def test_rejects_non_gaussian(rng):
+    assert mardia(rng.exponential(size=(200, 3))).skewness_pvalue < 1e-6
+    assert mardia(rng.standard_t(4, size=(500, 3))).kurtosis_pvalue < 1e-6
+    assert mardia(rng.uniform(size=(500, 3))).kurtosis_statistic < -4  # light tails
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match="singular"):
+        mardia(np.ones((20, 2)))
