@@ -149,17 +149,17 @@ def cosine_summary(z1, z2=None, *, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95,
 
     Negative pairs are ``(z1_i, z2_j)`` when z2 is given (the negatives of InfoNCE), else ``(z1_i, z1_j)``.
     Mean and std (ddof=0) over all n(n-1) negative pairs are exact in O(n d²) from
-    ``Σ_{i≠j} a_i·b_j = (Σa)·(Σb) - Σ a_i·b_i`` and ``Σ_{i≠j} (a_i·b_j)² = ||AᵀB||²_F - Σ (a_i·b_i)²``.
+    ``Σ_{i≠j} a_i·b_j = (Σa)·(Σb) - Σ a_i·b_i`` and ``Σ_{i≠j} (a_i·b_j)² = Σ (AᵀA ∘ BᵀB) - Σ (a_i·b_i)²``.
     Quantiles and ``sample`` use all pairs when there are at most ``max_pairs``, otherwise ``max_pairs``
     pairs drawn uniformly (with ``seed``). These are reports: the result is plain floats / numpy.
     Used for the alignment/uniformity histograms of the paper (Fig. 2, App. Figs. 7-8).
     """
-    a, _ = _as_tensor(z1, "z1")
+    a, _ = _as_tensor(z1, "z1", float64=True)  # float64: the std comes from E[c²] - E[c]²
     a = F.normalize(a.detach(), dim=1)
     b = a
     if z2 is not None:
-        b, _ = _as_tensor(z2, "z2", device=a.device)
-        b = F.normalize(b.detach().to(a.dtype), dim=1)
+        b, _ = _as_tensor(z2, "z2", device=a.device, float64=True)
+        b = F.normalize(b.detach(), dim=1)
         if b.shape != a.shape:
             raise InputError(f"z1 and z2 must have the same shape (pairs in rows), got {a.shape} and {b.shape}")
     n = a.shape[0]
@@ -184,7 +184,7 @@ def cosine_summary(z1, z2=None, *, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95,
         positive = stats(pick, diag.mean(), diag.pow(2).mean(), n)
     m = n * (n - 1)
     mean = ((a.sum(0) @ b.sum(0)) - diag.sum()) / m
-    second = ((a.T @ b).pow(2).sum() - diag.pow(2).sum()) / m
+    second = (((a.T @ a) * (b.T @ b)).sum() - diag.pow(2).sum()) / m
     if m <= max_pairs:
         i, j = torch.where(~torch.eye(n, dtype=torch.bool))
     else:
