@@ -1,0 +1,411 @@
+"""Synthetic sources of positive pairs (paper §4.1, App. E.1), generated on the training device.
+
+A *source* holds fixed base items :math:`x_0` (``.train``, ``.test``: float tensors on ``device``, drawn once from
+``seed``) and an augmentation channel :math:`A(\\cdot\\mid x_0)` (``.views(x0, generator)``) that returns two
+conditionally independent views (paper Eq. 1). All randomness goes through a ``torch.Generator`` on the source's
+device, so data for a training step is produced on the GPU in one batch, and a run is reproducible from its seed
+(CPU and CUDA generators give different streams).
+
+Sources (``make_source(name, **params)``):
+
+- ``"laplace"`` :class:`LaplaceSource` — the main synthetic study (Fig. 2, 3, 11; Table 1 "Laplace");
+- ``"gmm"`` :class:`GaussianMixtureSource` — Table 1 "GMM";
+- ``"binary"`` :class:`SparseBinarySource` — Table 1 "Binary";
+- ``"gaussian"`` :class:`GaussianChannelSource` — the Gaussian channel of paper Eq. 24, where
+  :math:`\\eta_2 = A^2` exactly (the Prop. 1 check).
+
+Where the paper is silent (paper.md §6.3) the default is marked *assumed* in the class docstring.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from infogauss.errors import InputError
+
+__all__ = [
+    "Source",
+    "LaplaceSource",
+    "GaussianMixtureSource",
+    "SparseBinarySource",
+    "GaussianChannelSource",
+    "SOURCES",
+    "make_source",
+    "make_generator",
+]
+
+
+def make_generator(seed: int, device="cpu") -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
+    g = torch.Generator(device=torch.device(device))
+    g.manual_seed(int(seed))
+    return g
+
+
+class Source:
+    """Base class: fixed base items (``train``, ``test``) and a two-view augmentation channel.
+
+    Attributes:
+        name: registry name.
+        dim: input dimension.
+        train, test: ``(n, dim)`` float32 tensors of base items on ``device``.
+        eta2: the augmentation mildness :math:`\\eta_2` (paper Eq. 5) when known exactly, else ``None``.
+    """
+
+    name = "source"
+    eta2: float | None = None
+
+    def __init__(self, dim: int, n_train: int, n_test: int, seed: int, device):
+        self.dim = _int(dim, "dim", 2, "the input dimension")
+        self.n_train = _int(n_train, "n_train", 2, "the number of training items")
+        self.n_test = _int(n_test, "n_test", 2, "the number of test items")
+        self.seed = _int(seed, "seed", 0, "the seed")
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise InputError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
+        g = make_generator(self.seed, self.device)
+        self._setup(g)
+        self.train = self.sample_base(self.n_train, g)
+        self.test = self.sample_base(self.n_test, g)
+
+    # -- to override -------------------------------------------------------------------------------------------
+    def _setup(self, generator: torch.Generator) -> None:
+        """Draw fixed parameters of the source (before the base items), e.g. mixture means."""
+
+    def sample_base(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` fresh base items :math:`x_0`, shape ``(n, dim)``."""
+        raise NotImplementedError
+
+    def view(self, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One view :math:`x \\sim A(\\cdot\\mid x_0)` of each row of ``x0``."""
+        raise NotImplementedError
+
+    def params(self) -> dict:
+        """The parameters that define this source (JSON-able)."""
+        return {"dim": self.dim, "n_train": self.n_train, "n_test": self.n_test, "seed": self.seed}
+
+    # -- shared ------------------------------------------------------------------------------------------------
+    def views(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two conditionally independent views ``(x1, x2)`` of each row of ``x0`` (paper Eq. 1)."""
+        return self.view(x0, generator), self.view(x0, generator)
+
+    def _randn(self, shape, generator):
+        return torch.randn(shape, generator=generator, device=self.device)
+
+    def _rand(self, shape, generator):
+        return torch.rand(shape, generator=generator, device=self.device)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class LaplaceSource(Source):
+    r"""i.i.d. Laplace(0, 1) inputs and the Gaussian-channel-plus-jitter views of paper App. E.1 (Eq. 53).
+
+    Base: :math:`x_0 \sim \mathrm{Laplace}(0,1)^{\mathrm{dim}}` (drawn as a difference of two Exp(1)). Each view:
+
+    1. channel :math:`x = A x_0 + \sqrt{1-A^2}\,\varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`;
+    2. additive Gaussian noise with std ``noise_std`` (paper: 0.2);
+    3. feature dropout: each coordinate is zeroed with probability ``dropout`` (paper: 0.1); *assumed*: not
+       rescaled by :math:`1/(1-p)` (``dropout_rescale=False``);
+    4. multiplicative scaling by :math:`\exp(\mathcal N(0, s^2))`, ``scale_std`` :math:`s` = 0.1 (the paper's
+       "exp(N(0,0.12))" read as :math:`0.1^2`); *assumed*: one scalar per sample (``scale_per="sample"``;
+       ``"feature"`` draws one per coordinate).
+
+    Defaults: ``dim=1024``, ``n_train=20000``, ``n_test=5000`` (App. E.1; the main text says 10k), ``A=0.6``.
+
+    :math:`\eta_2` is not known in closed form here (``eta2 = None``). :attr:`eta2_lower_bound` is the squared
+    Pearson correlation of one coordinate of a view with the same coordinate of :math:`x_0`, a lower bound on
+    :math:`\eta_2 = \rho_m^2(X, X_0)` because the HGR maximal correlation dominates |Pearson| (paper App. A.1).
+    """
+
+    name = "laplace"
+
+    def __init__(
+        self,
+        dim: int = 1024,
+        n_train: int = 20000,
+        n_test: int = 5000,
+        A: float = 0.6,
+        noise_std: float = 0.2,
+        dropout: float = 0.1,
+        dropout_rescale: bool = False,
+        scale_std: float = 0.1,
+        scale_per: str = "sample",
+        seed: int = 0,
+        device="cpu",
+    ):
+        self.A = _unit(A, "A", "the channel strength")
+        self.noise_std = _nonneg(noise_std, "noise_std")
+        self.dropout = _prob(dropout, "dropout", upper_open=True)
+        self.dropout_rescale = bool(dropout_rescale)
+        self.scale_std = _nonneg(scale_std, "scale_std")
+        if scale_per not in ("sample", "feature"):
+            raise InputError(f"scale_per must be 'sample' or 'feature', got {scale_per!r}")
+        self.scale_per = scale_per
+        super().__init__(dim, n_train, n_test, seed, device)
+
+    def sample_base(self, n, generator):
+        e = torch.empty((2, n, self.dim), device=self.device).exponential_(generator=generator)
+        return e[0] - e[1]
+
+    def view(self, x0, generator):
+        a = self.A
+        x = a * x0 + math.sqrt(1.0 - a * a) * self._randn(x0.shape, generator)
+        if self.noise_std > 0:
+            x = x + self.noise_std * self._randn(x0.shape, generator)
+        if self.dropout > 0:
+            keep = (self._rand(x0.shape, generator) >= self.dropout).to(x.dtype)
+            x = x * (keep / (1.0 - self.dropout) if self.dropout_rescale else keep)
+        if self.scale_std > 0:
+            shape = (x0.shape[0], 1) if self.scale_per == "sample" else x0.shape
+            x = x * torch.exp(self.scale_std * self._randn(shape, generator))
+        return x
+
+    def log_prob(self, x0: torch.Tensor) -> torch.Tensor:
+        r"""Log-density of base items under Laplace(0,1)^dim, one value per row: :math:`-\sum_k(|x_k| + \log 2)`."""
+        if x0.ndim != 2 or x0.shape[1] != self.dim:
+            raise InputError(f"log_prob expects base items of shape (n, {self.dim}), got {tuple(x0.shape)}")
+        return -(x0.abs().sum(1) + self.dim * math.log(2.0))
+
+    @property
+    def eta2_lower_bound(self) -> float:
+        """Squared per-coordinate Pearson correlation between a view and its base item (≤ η₂)."""
+        a2, p, s2 = self.A**2, self.dropout, self.scale_std**2
+        var0 = 2.0  # Var Laplace(0, 1)
+        m1 = (1.0 - p) * (1.0 / (1.0 - p) if self.dropout_rescale else 1.0)  # E[mask]
+        m2 = (1.0 - p) * (1.0 / (1.0 - p) ** 2 if self.dropout_rescale else 1.0)  # E[mask^2]
+        es, es2 = math.exp(s2 / 2), math.exp(2 * s2)  # E[scale], E[scale^2]
+        cov = es * m1 * self.A * var0
+        var = es2 * m2 * (a2 * var0 + (1.0 - a2) + self.noise_std**2)
+        return cov**2 / (var * var0)
+
+    def params(self):
+        return {
+            **super().params(),
+            "A": self.A,
+            "noise_std": self.noise_std,
+            "dropout": self.dropout,
+            "dropout_rescale": self.dropout_rescale,
+            "scale_std": self.scale_std,
+            "scale_per": self.scale_per,
+        }
+
+
+class GaussianMixtureSource(Source):
+    r"""Mixture of ``components`` equally weighted isotropic Gaussians; positives share a component (App. E.1).
+
+    The component means :math:`\mu_c \sim \mathcal N(0, \text{mean\_std}^2 I)` are drawn once from ``seed``. A base
+    item is the mean :math:`x_0 = \mu_c` of a uniformly drawn component (``labels_train`` / ``labels_test``
+    hold :math:`c`), and a view is an independent draw from that component,
+    :math:`x = \mu_c + \text{std}\,\xi`, so the two views are "two independent samples from the same mixture
+    component" and a single view is distributed as the mixture.
+
+    Defaults: ``dim=1024``, ``components=25`` (paper); ``n_train=10000`` (paper: "10k samples"),
+    ``n_test=5000``, ``mean_std=1.0``, ``std=1.0`` (*assumed*: the paper gives neither the mean distribution nor
+    the covariance scale). With these, means are about :math:`\sqrt{2\cdot1024}\approx45` apart and each
+    component has radius about 32. ``eta2`` is unknown (``None``).
+    """
+
+    name = "gmm"
+
+    def __init__(
+        self,
+        dim: int = 1024,
+        n_train: int = 10000,
+        n_test: int = 5000,
+        components: int = 25,
+        mean_std: float = 1.0,
+        std: float = 1.0,
+        seed: int = 0,
+        device="cpu",
+    ):
+        self.components = _int(components, "components", 1, "the number of mixture components")
+        self.mean_std = _nonneg(mean_std, "mean_std")
+        self.std = _nonneg(std, "std")
+        self._labels: list[torch.Tensor] = []
+        super().__init__(dim, n_train, n_test, seed, device)
+
+    def _setup(self, generator):
+        self.means = self.mean_std * self._randn((self.components, self.dim), generator)
+
+    def sample_base(self, n, generator):
+        labels = torch.randint(self.components, (n,), generator=generator, device=self.device)
+        self._labels.append(labels)
+        return self.means[labels]
+
+    @property
+    def labels_train(self) -> torch.Tensor:
+        return self._labels[0]
+
+    @property
+    def labels_test(self) -> torch.Tensor:
+        return self._labels[1]
+
+    def view(self, x0, generator):
+        return x0 + self.std * self._randn(x0.shape, generator)
+
+    def params(self):
+        return {**super().params(), "components": self.components, "mean_std": self.mean_std, "std": self.std}
+
+
+class SparseBinarySource(Source):
+    r"""Sparse binary vectors; each view flips a small fraction of the zero entries to one (Table 1 "Binary").
+
+    Base: :math:`x_{0,k} \sim \mathrm{Bernoulli}(\text{sparsity})` i.i.d. (values 0.0 / 1.0). View: every zero
+    entry independently becomes 1 with probability ``flip`` (paper: 0.1%), separately for each view (*assumed*);
+    ones stay ones.
+
+    Defaults: ``dim=1024``, ``flip=0.001`` (paper), ``n_train=10000`` (paper: "10k samples"), ``n_test=5000``,
+    ``sparsity=0.05`` (*assumed*: fraction of ones, not given in the paper). ``eta2`` is unknown (``None``).
+    """
+
+    name = "binary"
+
+    def __init__(
+        self,
+        dim: int = 1024,
+        n_train: int = 10000,
+        n_test: int = 5000,
+        sparsity: float = 0.05,
+        flip: float = 0.001,
+        seed: int = 0,
+        device="cpu",
+    ):
+        self.sparsity = _prob(sparsity, "sparsity")
+        self.flip = _prob(flip, "flip")
+        super().__init__(dim, n_train, n_test, seed, device)
+
+    def sample_base(self, n, generator):
+        return (self._rand((n, self.dim), generator) < self.sparsity).float()
+
+    def view(self, x0, generator):
+        flips = (self._rand(x0.shape, generator) < self.flip).to(x0.dtype)
+        return torch.maximum(x0, flips)
+
+    def params(self):
+        return {**super().params(), "sparsity": self.sparsity, "flip": self.flip}
+
+
+class GaussianChannelSource(Source):
+    r"""Gaussian base through a Gaussian channel, paper Eq. 24: :math:`x = A x_0 + \sqrt{1-A^2}\,\varepsilon`.
+
+    :math:`x_0, \varepsilon \sim \mathcal N(0, I_{\mathrm{dim}})` independent. The pair :math:`(X, X_0)` is
+    jointly Gaussian with all canonical correlations equal to :math:`A`, so the HGR maximal correlation is
+    :math:`|A|` and :math:`\eta_2 = A^2` exactly (paper App. A.2; Bryc & Dembo 2005). No jitter: this is the
+    source on which Prop. 1's bound :math:`\mathbb E[u\cdot v] \le \eta_2 + (1-\eta_2)\|m\|^2` can be checked.
+
+    Defaults: ``dim=1024``, ``n_train=20000``, ``n_test=5000``, ``A=0.6`` (as for Laplace; *assumed*).
+    """
+
+    name = "gaussian"
+
+    def __init__(
+        self,
+        dim: int = 1024,
+        n_train: int = 20000,
+        n_test: int = 5000,
+        A: float = 0.6,
+        seed: int = 0,
+        device="cpu",
+    ):
+        self.A = _unit(A, "A", "the channel strength")
+        super().__init__(dim, n_train, n_test, seed, device)
+
+    @property
+    def eta2(self) -> float:  # type: ignore[override]
+        return self.A**2
+
+    def sample_base(self, n, generator):
+        return self._randn((n, self.dim), generator)
+
+    def view(self, x0, generator):
+        return self.A * x0 + math.sqrt(1.0 - self.A**2) * self._randn(x0.shape, generator)
+
+    def log_prob(self, x0: torch.Tensor) -> torch.Tensor:
+        r"""Log-density of base items under :math:`\mathcal N(0, I)`, one value per row."""
+        if x0.ndim != 2 or x0.shape[1] != self.dim:
+            raise InputError(f"log_prob expects base items of shape (n, {self.dim}), got {tuple(x0.shape)}")
+        return -0.5 * (x0 * x0).sum(1) - 0.5 * self.dim * math.log(2 * math.pi)
+
+    def params(self):
+        return {**super().params(), "A": self.A}
+
+
+SOURCES: dict[str, type[Source]] = {
+    "laplace": LaplaceSource,
+    "gmm": GaussianMixtureSource,
+    "binary": SparseBinarySource,
+    "gaussian": GaussianChannelSource,
+}
+
+
+def make_source(name: str, **params) -> Source:
+    """Build the source ``name`` (``"laplace"``, ``"gmm"``, ``"binary"``, ``"gaussian"``) with ``params``."""
+    if name not in SOURCES:
+        raise InputError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
+    cls = SOURCES[name]
+    allowed = source_parameters(name)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InputError(f"source {name!r} has no parameter {unknown[0]!r}; valid: {', '.join(allowed)}")
+    return cls(**params)
+
+
+def source_parameters(name: str) -> dict[str, object]:
+    """Parameter name -> default value of source ``name``."""
+    import inspect
+
+    if name not in SOURCES:
+        raise InputError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
+    sig = inspect.signature(SOURCES[name].__init__)
+    return {k: p.default for k, p in sig.parameters.items() if k != "self"}
+
+
+# -- validation helpers ---------------------------------------------------------------------------------------
+
+
+def _number(x, name) -> float:
+    if isinstance(x, bool):
+        raise InputError(f"{name} must be a number, got {x!r}")
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {x!r}") from None
+    if not math.isfinite(v):
+        raise InputError(f"{name} must be finite, got {x!r}")
+    return v
+
+
+def _unit(x, name, what) -> float:
+    v = _number(x, name)
+    if not 0.0 <= v <= 1.0:
+        raise InputError(f"{name} ({what}) must be in [0, 1], got {v}")
+    return v
+
+
+def _prob(x, name, upper_open=False) -> float:
+    v = _number(x, name)
+    if not (0.0 <= v < 1.0 if upper_open else 0.0 <= v <= 1.0):
+        raise InputError(f"{name} must be a probability in [0, 1{')' if upper_open else ']'}, got {v}")
+    return v
+
+
+def _nonneg(x, name) -> float:
+    v = _number(x, name)
+    if v < 0:
+        raise InputError(f"{name} must be >= 0, got {v}")
+    return v
+
+
+def _int(x, name, lo, what) -> int:
+    if isinstance(x, bool) or not float(_number(x, name)).is_integer():
+        raise InputError(f"{name} ({what}) must be an integer, got {x!r}")
+    v = int(x)
+    if v < lo:
+        raise InputError(f"{name} ({what}) must be >= {lo}, got {v}")
+    return v

@@ -1,0 +1,713 @@
+"""Induce: train an encoder with InfoNCE on a synthetic source and measure its Gaussianity as it trains.
+
+One function does the work: :func:`train` (``TrainConfig -> Run``). The data flow, nanoGPT-style:
+
+1. build the source (:mod:`infogauss.data.synthetic`) and its base items on the training device;
+2. build the encoder (:mod:`infogauss.encoders`, seeded, PyTorch default init) and Adam;
+3. every epoch: a random permutation of the training items, cut into batches of ``batch_size`` (the last
+   incomplete batch is dropped); for each batch the two views are generated *on the device* from one
+   ``torch.Generator``, both views go through the encoder in one call, and the loss is InfoNCE (paper Eq. 2,
+   or NT-Xent when ``symmetric``) plus, when ``beta`` or ``beta_scale`` is set, the Route-2 regulariser
+   (paper Eq. 11) averaged over the two views;
+4. at epoch 0 (before training), every ``eval_every`` epochs and at the end: :func:`evaluate` on held-out
+   views of the test items — the Gaussianity report (:func:`infogauss.report.gaussianity_report`) plus
+   alignment, uniformity potential, ‖m(μ)‖ and cosine summaries;
+5. with ``out``: ``config.json``, ``metrics.jsonl`` (one line per evaluation), ``checkpoint.pt`` (model,
+   optimiser, generator state, epoch, history; loaded with ``weights_only=True``) every ``checkpoint_every``
+   epochs, and ``report.json`` (the last evaluation) at the end. Every file is written to a temporary name and
+   renamed, so nothing is ever half-written.
+
+Resume: calling :func:`train` again with the same ``out`` continues from the checkpoint there and ends with
+exactly the numbers of an uninterrupted run (same device). Only ``epochs``, ``eval_every``,
+``checkpoint_every`` and ``out`` may change between the two calls.
+
+Distributed: launched under ``torchrun`` (``WORLD_SIZE > 1``), the model is wrapped in DDP; ``batch_size`` is
+the *global* batch (it must divide by the number of processes), every rank draws the same global batch and
+views from the same generator and keeps its slice, and the loss gathers the other ranks' embeddings with
+gradients, so a distributed run computes the same loss and gradients as one process on the whole batch.
+Rank 0 evaluates and writes.
+
+CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [key=value ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from infogauss.errors import InputError
+
+__all__ = ["TrainConfig", "PRESETS", "Run", "train", "evaluate", "preset", "load_checkpoint"]
+
+EVAL_SEED = 20260227  # views of the test items used by every evaluation (fixed: evaluations are comparable)
+DATA_SEED_OFFSET = 1_000_003  # training views/permutations use seed + offset (the source's items use seed)
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_VERSION = 1
+# Fields that may differ between an interrupted run and its resumption.
+RESUMABLE_CHANGES = ("epochs", "eval_every", "checkpoint_every", "out")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Defaults follow paper §4.1 / §7 (Laplace study)."""
+
+    source: str = "laplace"  # laplace | gmm | binary | gaussian (infogauss.data.synthetic)
+    source_params: dict = field(default_factory=dict)  # e.g. {"A": 0.8, "dim": 1024}; seed defaults to `seed`
+    encoder: str = "linear"  # linear (the paper's) | mlp
+    d: int = 256  # representation dimension
+    hidden: int = 512  # MLP hidden width
+    bias: bool = True  # assumed (paper: unknown)
+    head: int | None = None  # projection-head output dimension (None: the loss sees the representation)
+    batch_size: int = 128  # N: global batch = number of pairs per step (negatives: N - 1)
+    epochs: int = 150
+    temperature: float = 0.1  # tau; alpha = 1/tau
+    symmetric: bool = False  # NT-Xent (SimCLR) instead of Eq. 2
+    optimizer: str = "adam"  # adam | adamw | sgd
+    lr: float = 1e-3
+    weight_decay: float = 0.0  # assumed (paper: unknown for the synthetic runs)
+    # Route-2 regulariser (paper Eq. 11); off unless beta or beta_scale is set.
+    beta: float | None = None
+    beta_scale: float | None = None  # beta = beta_scale * alpha (1 - eta2) / (d - 1)  (constant C = 1)
+    lam: float = 0.5
+    entropy: str = "gaussian"  # gaussian | knn
+    knn_k: int = 3
+    eta2: float | None = None  # for beta_scale; default: the source's eta2 when known
+    # Evaluation and bookkeeping.
+    eval_every: int = 10  # epochs (also at epoch 0 and at the end)
+    eval_samples: int | None = None  # test items per evaluation (None: all)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: str = "none"  # none | bf16 (autocast of the encoder; the loss stays float32)
+    out: str | None = None
+    checkpoint_every: int = 1  # epochs
+
+    def validate(self) -> TrainConfig:
+        """Check every field; raise :class:`InputError` naming the first bad one. Returns ``self``."""
+        from infogauss.data.synthetic import SOURCES, source_parameters
+        from infogauss.encoders import ENCODERS
+
+        if self.source not in SOURCES:
+            raise InputError(f"unknown source {self.source!r}; choose from {', '.join(SOURCES)}")
+        if not isinstance(self.source_params, dict):
+            raise InputError("source_params must be a dict of source parameters")
+        allowed = source_parameters(self.source)
+        for k in self.source_params:
+            if k not in allowed or k == "device":
+                valid = ", ".join(p for p in allowed if p != "device")
+                raise InputError(f"source {self.source!r} has no parameter {k!r}; valid: {valid}")
+        if self.encoder not in ENCODERS:
+            raise InputError(f"unknown encoder {self.encoder!r}; choose from {', '.join(ENCODERS)}")
+        _int_at_least(self.d, "d", 2)
+        _int_at_least(self.hidden, "hidden", 1)
+        if self.head is not None:
+            _int_at_least(self.head, "head", 2)
+        _int_at_least(self.batch_size, "batch_size", 2)
+        _int_at_least(self.epochs, "epochs", 0)
+        _int_at_least(self.eval_every, "eval_every", 1)
+        _int_at_least(self.checkpoint_every, "checkpoint_every", 1)
+        _int_at_least(self.seed, "seed", 0)
+        _int_at_least(self.knn_k, "knn_k", 1)
+        if self.eval_samples is not None:
+            _int_at_least(self.eval_samples, "eval_samples", 8)
+        _positive(self.temperature, "temperature (tau)")
+        _positive(self.lr, "lr")
+        _positive(self.weight_decay, "weight_decay", allow_zero=True)
+        _positive(self.lam, "lam")
+        for name in ("beta", "beta_scale"):
+            if getattr(self, name) is not None:
+                _positive(getattr(self, name), name, allow_zero=True)
+        if self.beta is not None and self.beta_scale is not None:
+            raise InputError("set beta or beta_scale, not both")
+        if self.eta2 is not None and not 0.0 <= float(self.eta2) <= 1.0:
+            raise InputError(f"eta2 must be in [0, 1], got {self.eta2}")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise InputError(f"unknown optimizer {self.optimizer!r}; choose from adam, adamw, sgd")
+        if self.entropy not in ("gaussian", "knn"):
+            raise InputError(f"unknown entropy estimator {self.entropy!r}; choose gaussian or knn")
+        if self.amp not in ("none", "bf16"):
+            raise InputError(f"amp must be 'none' or 'bf16', got {self.amp!r}")
+        for name in ("bias", "symmetric"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        _resolve_device(self.device)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> TrainConfig:
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise InputError(f"unknown training option {unknown[0]!r}; valid: {', '.join(_field_names())}")
+        return dataclasses.replace(self, **changes)
+
+
+#: Named starting points (``infogauss train --preset NAME``). Paper settings where stated, else documented guesses.
+PRESETS: dict[str, TrainConfig] = {
+    # Paper §4.1(a): Laplace 1024-d, A = 0.6 + jitter, linear encoder, tau 0.1, Adam 1e-3, 150 epochs.
+    # d and N for Table 1 are not stated; d = 256, N = 128 are the largest of the sweep.
+    "laplace": TrainConfig(source="laplace", d=256, batch_size=128, epochs=150, eval_every=10),
+    # Paper §4.1(b): 25-component GMM, linear -> 256, 100 epochs; batch 256 assumed (paper.md §7).
+    "gmm": TrainConfig(source="gmm", d=256, batch_size=256, epochs=100, eval_every=10),
+    # Paper §4.1(c): sparse binary, linear -> 256, 100 epochs, evaluated every 10 epochs; batch 256 assumed.
+    "binary": TrainConfig(source="binary", d=256, batch_size=256, epochs=100, eval_every=10),
+    # Gaussian channel with eta2 = A^2 exactly (Prop. 1 check); settings as for Laplace.
+    "gaussian-channel": TrainConfig(source="gaussian", d=256, batch_size=128, epochs=100, eval_every=10),
+    # Route 2 on the Laplace study: beta = 1 x the threshold scale alpha (1 - eta2)/(d - 1); eta2 = 0.36 = A^2
+    # (the Gaussian-channel value; for Laplace + jitter eta2 is unknown).
+    "laplace-route2": TrainConfig(
+        source="laplace", d=256, batch_size=128, epochs=150, eval_every=10, beta_scale=1.0, eta2=0.36
+    ),
+    # Seconds on a CPU: for tests and for trying the command.
+    "smoke": TrainConfig(
+        source="laplace",
+        source_params={"dim": 32, "n_train": 512, "n_test": 256},
+        d=8,
+        batch_size=32,
+        epochs=2,
+        eval_every=1,
+    ),
+}
+
+
+def preset(name: str, **changes) -> TrainConfig:
+    """A copy of preset ``name`` with ``changes`` applied (InputError for an unknown preset or option)."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**changes)
+
+
+@dataclass
+class Run:
+    """What :func:`train` returns. ``history``: one dict per evaluation, the first at epoch 0 (before training)."""
+
+    model: torch.nn.Module
+    source: object
+    history: list[dict]
+    config: TrainConfig
+    out: Path | None
+    epoch_losses: list[float] = field(default_factory=list)  # mean training loss of every epoch
+
+    @property
+    def final(self) -> dict:
+        """The last evaluation."""
+        return self.history[-1]
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = None) -> Run:
+    """Train ``cfg`` and return the :class:`Run` (see the module docstring for the data flow and the files).
+
+    ``resume``: a checkpoint to start from (default: ``cfg.out/checkpoint.pt`` when it exists).
+    """
+    from tqdm.auto import tqdm
+
+    from infogauss.data.synthetic import make_generator, make_source
+    from infogauss.encoders import make_encoder
+    from infogauss.losses import InfoNCE, Route2Regularizer
+
+    cfg.validate()
+    world, rank = _distributed_setup()
+    device = _resolve_device(cfg.device, rank if world > 1 else None)
+    if cfg.batch_size % world:
+        raise InputError(f"batch_size {cfg.batch_size} must divide by the number of processes {world}")
+    params = {"seed": cfg.seed, **cfg.source_params, "device": device}
+    source = make_source(cfg.source, **params)
+    if cfg.batch_size > source.n_train:
+        raise InputError(f"batch_size {cfg.batch_size} is larger than the training set ({source.n_train} items)")
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = make_encoder(cfg.encoder, source.dim, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
+    model = model.to(device)
+    opt = _optimizer(cfg, model)
+    criterion = InfoNCE(cfg.temperature, cfg.symmetric, gather_distributed=world > 1)
+    reg = None
+    if cfg.beta is not None or cfg.beta_scale is not None:
+        eta2 = cfg.eta2 if cfg.eta2 is not None else source.eta2
+        if cfg.beta_scale is not None and eta2 is None:
+            raise InputError(
+                f"beta_scale needs eta2, unknown for source {cfg.source!r}; set eta2=... (0 gives the largest "
+                "threshold) or set beta directly"
+            )
+        reg = Route2Regularizer(cfg.beta, cfg.beta_scale, cfg.lam, cfg.entropy, cfg.knn_k, "ledoit-wolf",
+                                cfg.temperature, eta2)  # fmt: skip
+    gen = make_generator(cfg.seed + DATA_SEED_OFFSET, device)
+
+    out = Path(cfg.out) if cfg.out is not None else None
+    history: list[dict] = []
+    epoch_losses: list[float] = []
+    start = 0
+    ckpt_path = Path(resume) if resume is not None else (out / CHECKPOINT if out is not None else None)
+    if resume is not None and not ckpt_path.is_file():
+        raise InputError(f"checkpoint {ckpt_path} does not exist; check the path or drop --resume")
+    if ckpt_path is not None and ckpt_path.is_file():
+        state = load_checkpoint(ckpt_path)
+        _check_resumable(state, cfg, ckpt_path, device)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        start = int(state["epoch"])
+        history = json.loads(state["history"])
+        epoch_losses = [float(x) for x in state["epoch_losses"]]
+    if out is not None and rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "config.json", {**cfg.to_dict(), "device_resolved": str(device), "world_size": world})
+
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def record(epoch: int, step: int) -> None:
+        if rank == 0:
+            entry = {"epoch": epoch, "step": step}
+            entry["train_loss"] = epoch_losses[-1] if epoch_losses and epoch > 0 else None
+            entry.update(evaluate(model, source, cfg=cfg))
+            history.append(entry)
+            if out is not None:
+                _write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
+        if world > 1:
+            torch.distributed.barrier()
+
+    steps_per_epoch = source.n_train // cfg.batch_size
+    local = cfg.batch_size // world
+    if not history:
+        record(0, 0)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp == "bf16")
+    bar = tqdm(
+        total=cfg.epochs, initial=min(start, cfg.epochs), desc=f"train {cfg.source}", unit="epoch",
+        disable=not progress or rank != 0, dynamic_ncols=True,
+    )  # fmt: skip
+    if start > cfg.epochs:
+        raise InputError(
+            f"{ckpt_path} is at epoch {start}, past epochs={cfg.epochs}; raise epochs or use a fresh output folder"
+        )
+    net.train()
+    for epoch in range(start, cfg.epochs):
+        perm = torch.randperm(source.n_train, generator=gen, device=device)
+        total = torch.zeros((), device=device)
+        for step in range(steps_per_epoch):
+            x0 = source.train[perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]]
+            x1, x2 = source.views(x0, gen)
+            if world > 1:
+                x1, x2 = x1[rank * local : (rank + 1) * local], x2[rank * local : (rank + 1) * local]
+            with amp:
+                h = net(torch.cat([x1, x2]))
+            h1, h2 = h[:local], h[local:]
+            loss = criterion(h1, h2)
+            if reg is not None:
+                z = model.embed(torch.cat([x1, x2])) if model.head is not None else h
+                loss = loss + 0.5 * (reg(z[:local]) + reg(z[local:]))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach()
+        if world > 1:
+            torch.distributed.all_reduce(total)
+            total /= world
+        epoch_losses.append(float(total) / steps_per_epoch)
+        done = epoch + 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
+        if done % cfg.eval_every == 0 or done == cfg.epochs:
+            record(done, done * steps_per_epoch)
+            net.train()
+        if out is not None and rank == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.epochs):
+            _save_checkpoint(out / CHECKPOINT, model, opt, gen, done, history, epoch_losses, cfg, device)
+    bar.close()
+    if out is not None and rank == 0:
+        _write_json(out / "report.json", {"config": cfg.to_dict(), **history[-1]})
+    return Run(model, source, history, cfg, out, epoch_losses)
+
+
+@torch.no_grad()
+def evaluate(
+    model,
+    source,
+    *,
+    cfg: TrainConfig | None = None,
+    temperature: float | None = None,
+    batch_size: int | None = None,
+    n: int | None = None,
+    seed: int = EVAL_SEED,
+) -> dict:
+    """Measure ``model`` on held-out views of ``source.test``: the Gaussianity report and the InfoNCE monitors.
+
+    Two views of each of the first ``n`` test items are drawn with a fixed generator (``seed``), so every
+    evaluation of a run sees the same inputs. ``Z`` (first view) and ``Z2`` (second view) are the
+    *representations* ``model.embed(x)`` (before any projection head, unnormalised).
+
+    Returns a flat dict of floats:
+
+    - the keys of ``gaussianity_report(Z, pairs=Z2).to_dict()["raw"]`` at top level (``cv``, ``ad_mean``,
+      ``ad_pass_fraction``, ``dp_mean_p``, ``dp_pass_fraction``, ``paper_verdict``, ...) and the full report
+      under ``"report"``;
+    - ``alignment`` = E[u·v] over positive pairs (paper Eq. 4, 6), ``alignment_bound`` =
+      η₂ + (1 − η₂)‖m‖² when the source's η₂ is known (Prop. 1), ``uniformity_potential`` Φ with
+      α = 1/τ (Eq. 4), ``mean_embedding_norm`` ‖m(μ)‖, ``population_loss`` = −α·alignment + Φ (Eq. 4);
+    - ``pos_cos_std``, ``neg_cos_mean``, ``neg_cos_std`` (cosine summaries), ``mean_norm``;
+    - ``test_loss``: the InfoNCE loss (Eq. 2 / NT-Xent as trained) averaged over consecutive test batches of
+      ``batch_size`` pairs.
+
+    ``cfg`` supplies ``temperature``, ``batch_size``, ``symmetric`` and ``eval_samples`` unless given.
+    """
+    from infogauss.data.synthetic import make_generator
+    from infogauss.losses import info_nce
+    from infogauss.stats import cosine_summary, mean_embedding_norm, mean_norm, uniformity_potential
+
+    temperature = temperature if temperature is not None else (cfg.temperature if cfg else 0.1)
+    batch_size = batch_size if batch_size is not None else (cfg.batch_size if cfg else 128)
+    symmetric = cfg.symmetric if cfg else False
+    n = n if n is not None else (cfg.eval_samples if cfg else None)
+    x0 = source.test if n is None else source.test[:n]
+    was_training = model.training
+    model.eval()
+    try:
+        g = make_generator(seed, x0.device)
+        x1, x2 = source.views(x0, g)
+        z1, z2, h1, h2 = [], [], [], []
+        for i in range(0, x0.shape[0], 4096):
+            for x, zs, hs in ((x1, z1, h1), (x2, z2, h2)):
+                z = model.embed(x[i : i + 4096])
+                zs.append(z.float())
+                hs.append((z if model.head is None else model.head(z)).float())
+        Z1, Z2, H1, H2 = (torch.cat(t) for t in (z1, z2, h1, h2))
+    finally:
+        model.train(was_training)
+
+    nb = max(1, Z1.shape[0] // batch_size)
+    bs = min(batch_size, Z1.shape[0])
+    test_loss = float(
+        torch.stack(
+            [info_nce(H1[i * bs : (i + 1) * bs], H2[i * bs : (i + 1) * bs], temperature, symmetric) for i in range(nb)]
+        ).mean()
+    )
+    report = _gaussianity_report(Z1, Z2)
+    cos = cosine_summary(Z1, Z2)
+    align = float(cos.positive.mean)
+    phi = float(uniformity_potential(Z1, 1.0 / temperature))
+    m = float(mean_embedding_norm(Z1))
+    eta2 = getattr(source, "eta2", None)
+    entry = {k: v for k, v in report.get("raw", {}).items() if not isinstance(v, dict | list)}
+    entry.update(
+        test_loss=test_loss,
+        alignment=align,
+        alignment_bound=None if eta2 is None else eta2 + (1 - eta2) * m**2,
+        uniformity_potential=phi,
+        population_loss=-align / temperature + phi,
+        mean_embedding_norm=m,
+        mean_norm=float(mean_norm(Z1)),
+        pos_cos_std=float(cos.positive.std),
+        neg_cos_mean=float(cos.negative.mean),
+        neg_cos_std=float(cos.negative.std),
+        report=report,
+    )
+    return _jsonable(entry)
+
+
+def _gaussianity_report(z1: torch.Tensor, z2: torch.Tensor) -> dict:
+    try:  # TEMPORARY fallback while infogauss.report and its dependencies land
+        from infogauss.report import gaussianity_report
+
+        return gaussianity_report(z1.cpu().numpy(), pairs=z2.cpu().numpy(), progress=False).to_dict()
+    except ImportError:
+        return _coordinate_protocol(z1)
+
+
+def _coordinate_protocol(z: torch.Tensor) -> dict:
+    from scipy import stats
+
+    out = {}
+    for name, x in (("raw", z), ("normalized", torch.nn.functional.normalize(z, dim=1))):
+        a = x.double().cpu().numpy()
+        ad = np.array([stats.anderson(a[:, j], "norm").statistic for j in range(a.shape[1])])
+        dp = stats.normaltest(a, axis=0).pvalue
+        norms = np.linalg.norm(a, axis=1)
+        out[name] = {
+            "n": a.shape[0],
+            "d": a.shape[1],
+            "cv": float(norms.std() / norms.mean()),
+            "ad_mean": float(ad.mean()),
+            "ad_pass_fraction": float((ad < 0.752).mean()),
+            "dp_mean_p": float(dp.mean()),
+            "dp_pass_fraction": float((dp > 0.05).mean()),
+        }
+        out[name]["paper_verdict"] = out[name]["ad_pass_fraction"] >= 0.9 and out[name]["dp_pass_fraction"] >= 0.9
+    return out
+
+
+# -- checkpoints ------------------------------------------------------------------------------------------------
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by :func:`train` (``torch.load(weights_only=True)``; InputError if unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        msg = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise InputError(f"checkpoint {path} is unreadable ({msg}); delete it or use a fresh output folder") from None
+    keys = {"version", "model", "optimizer", "generator", "epoch", "history", "epoch_losses", "config"}
+    if not isinstance(state, dict) or not keys <= set(state):
+        raise InputError(f"{path} is not an infogauss training checkpoint; delete it or use a fresh output folder")
+    if state["version"] != CHECKPOINT_VERSION:
+        raise InputError(f"checkpoint {path} has version {state['version']}, expected {CHECKPOINT_VERSION}")
+    return state
+
+
+def _save_checkpoint(path, model, opt, gen, epoch, history, epoch_losses, cfg, device) -> None:
+    state = {
+        "version": CHECKPOINT_VERSION,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "generator": gen.get_state(),
+        "epoch": int(epoch),
+        "history": json.dumps(history),
+        "epoch_losses": [float(x) for x in epoch_losses],
+        "config": json.dumps({**cfg.to_dict(), "device_type": device.type}),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_resumable(state: dict, cfg: TrainConfig, path: Path, device: torch.device) -> None:
+    saved = json.loads(state["config"])
+    if saved.pop("device_type", device.type) != device.type:
+        raise InputError(f"checkpoint {path} was written on another device type; resume on the same device")
+    now = cfg.to_dict()
+    for key in now:
+        if key in RESUMABLE_CHANGES or key == "device":
+            continue
+        if saved.get(key) != json.loads(json.dumps(now[key])):
+            raise InputError(
+                f"checkpoint {path} belongs to a run with {key}={saved.get(key)!r}, not {now[key]!r}; "
+                "use the same settings or a fresh output folder"
+            )
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+
+def _optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    p = model.parameters()
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(p, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(p, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(p, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+
+
+def _distributed_setup() -> tuple[int, int]:
+    """(world size, rank); initialises the default process group under torchrun."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _resolve_device(name: str, local_rank: int | None = None) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise InputError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
+        if local_rank is not None:
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", local_rank)))
+        elif dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating | float):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, torch.Tensor):
+        return _jsonable(x.tolist())
+    return x
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, obj) -> None:
+    _write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+
+
+def _int_at_least(x, name, lo) -> None:
+    if isinstance(x, bool) or not isinstance(x, int | np.integer):
+        raise InputError(f"{name} must be an integer, got {x!r}")
+    if x < lo:
+        raise InputError(f"{name} must be >= {lo}, got {x}")
+
+
+def _positive(x, name, allow_zero=False) -> None:
+    if isinstance(x, bool) or not isinstance(x, int | float | np.number) or not math.isfinite(float(x)):
+        raise InputError(f"{name} must be a finite number, got {x!r}")
+    if x < 0 or (x == 0 and not allow_zero):
+        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {x}")
+
+
+def _field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+# -- CLI --------------------------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default=None, help=f"starting configuration: {', '.join(PRESETS)}")
+    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument("--out", default=None, help="output folder (default runs/train-PRESET); resumes if present")
+    parser.add_argument("--resume", default=None, help="checkpoint to resume from (default: OUT/checkpoint.pt)")
+    parser.add_argument("--list", action="store_true", help="list the presets and the options, then exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="override options, e.g. d=64 batch_size=32 temperature=0.2 source.A=0.8 (source parameters take "
+        "the prefix 'source.'); see --list",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        print("presets: " + ", ".join(PRESETS))
+        print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
+        print("source parameters (source.KEY=VALUE): see `python -c 'help(infogauss.data.synthetic)'`")
+        return 0
+    if args.preset is None:
+        raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
+    cfg = preset(args.preset)
+    changes = parse_overrides(args.overrides, cfg)
+    if args.device is not None:
+        changes["device"] = args.device
+    changes["out"] = args.out if args.out is not None else str(Path("runs") / f"train-{args.preset}")
+    cfg = cfg.replace(**changes).validate()
+    t0 = time.perf_counter()
+    result = train(cfg, progress=not args.quiet, resume=args.resume)
+    final = result.final
+    keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
+            "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
+    print(
+        f"epoch {final['epoch']} ({time.perf_counter() - t0:.0f} s): " + ", ".join(_fmt(k, final.get(k)) for k in keys)
+    )
+    print(f"results written to {result.out}/", file=sys.stderr)
+    return 0
+
+
+def parse_overrides(items: list[str], base: TrainConfig) -> dict:
+    """``["d=64", "source.A=0.8"]`` -> changes for ``base.replace`` (values parsed by the field's type)."""
+    changes: dict = {}
+    source_params = dict(base.source_params)
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"expected key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("source."):
+            source_params[key[len("source.") :]] = _parse_value(raw, None, key)
+            continue
+        if key not in fields or key in ("source_params", "out"):
+            hint = " (use --out)" if key == "out" else ""
+            raise InputError(f"unknown option {key!r}{hint}; valid: {', '.join(_field_names()[:-1])}, source.KEY")
+        default = getattr(base, key)
+        changes[key] = _parse_value(raw, type(default) if default is not None else fields[key].type, key)
+    if "source" in changes and changes["source"] != base.source:
+        # another source: keep the preset's source parameters that it also has (dim, n_train, n_test, seed)
+        from infogauss.data.synthetic import SOURCES, source_parameters
+
+        if changes["source"] in SOURCES:
+            valid = source_parameters(changes["source"])
+            explicit = {k for k in source_params if k not in base.source_params}
+            source_params = {k: v for k, v in source_params.items() if k in valid or k in explicit}
+    changes["source_params"] = source_params
+    return changes
+
+
+def _parse_value(raw: str, kind, key: str):
+    text = raw.strip()
+    low = text.lower()
+    if low in ("none", "null"):
+        return None
+    if kind is bool or (kind is None and low in ("true", "false")):
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise InputError(f"{key} must be true or false, got {raw!r}")
+    if kind is str or (isinstance(kind, str) and kind.startswith("str")):
+        return text
+    for cast in (int, float):
+        try:
+            value = cast(text)
+        except ValueError:
+            continue
+        if kind is int and cast is float:
+            if not value.is_integer():
+                raise InputError(f"{key} must be an integer, got {raw!r}")
+            return int(value)
+        return float(value) if kind is float or (isinstance(kind, str) and "float" in kind) else value
+    if kind is None:
+        return text  # a string source parameter (e.g. source.scale_per=feature)
+    raise InputError(f"{key} must be a number, got {raw!r}")
+
+
+def _fmt(k, v) -> str:
+    if isinstance(v, float):
+        return f"{k}={v:.4g}"
+    return f"{k}={v}"
