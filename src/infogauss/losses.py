@@ -246,8 +246,14 @@ class Route2Regularizer(nn.Module):
     isotropic Gaussian with per-coordinate variance :math:`1/(2\lambda)` (Cor. 2). The paper trains no model with
     it and specifies no estimator; this is infogauss's instantiation:
 
-    - ``entropy="gaussian"``: :func:`gaussian_entropy` with Ledoit–Wolf shrinkage (or a fixed ``shrinkage``);
-    - ``entropy="knn"``: :func:`knn_entropy` with ``k`` neighbours.
+    - ``entropy="gaussian"``: :func:`gaussian_entropy` with a fixed shrinkage ``shrinkage=0.1`` towards
+      :math:`\tfrac{\mathrm{tr}S}{d}I` (finite when the batch is smaller than ``d``). With any fixed
+      :math:`s<1` the term :math:`-\tfrac12\log\det((1-s)S+s\tfrac{\mathrm{tr}S}{d}I)+\lambda\,\mathrm{tr}S` is
+      strictly convex in :math:`S` and rotation invariant, so its minimiser is still :math:`S = I/(2\lambda)`.
+      ``shrinkage="ledoit-wolf"`` gives a better entropy *estimate* but is a poor regulariser: the optimiser
+      learns to make the batch heavy-tailed, which drives the (detached) Ledoit–Wolf intensity to 1, after which
+      only :math:`\mathrm{tr}S` is penalised and anisotropy survives (see ``tests/test_losses.py``);
+    - ``entropy="knn"``: :func:`knn_entropy` with ``k`` neighbours (default 3).
 
     The weight is either ``beta`` directly, or ``beta_scale`` times the threshold scale
     :func:`beta_threshold` :math:`= \alpha(1-\eta_2)/(d-1)` (paper Thm 1 with the unknown constant :math:`C=1`),
@@ -269,7 +275,7 @@ class Route2Regularizer(nn.Module):
         lam: float = 0.5,
         entropy: str = "gaussian",
         k: int = 3,
-        shrinkage: float | str = "ledoit-wolf",
+        shrinkage: float | str = 0.1,
         temperature: float | None = None,
         eta2: float | None = None,
         C: float = 1.0,

@@ -82,6 +82,7 @@ class TrainConfig:
     lam: float = 0.5
     entropy: str = "gaussian"  # gaussian | knn
     knn_k: int = 3
+    shrinkage: float = 0.1  # covariance shrinkage of the gaussian entropy estimate
     eta2: float | None = None  # for beta_scale; default: the source's eta2 when known
     # Evaluation and bookkeeping.
     eval_every: int = 10  # epochs (also at epoch 0 and at the end)
@@ -124,6 +125,9 @@ class TrainConfig:
         _positive(self.lr, "lr")
         _positive(self.weight_decay, "weight_decay", allow_zero=True)
         _positive(self.lam, "lam")
+        _positive(self.shrinkage, "shrinkage", allow_zero=True)
+        if self.shrinkage > 1:
+            raise InputError(f"shrinkage must be in [0, 1], got {self.shrinkage}")
         for name in ("beta", "beta_scale"):
             if getattr(self, name) is not None:
                 _positive(getattr(self, name), name, allow_zero=True)
@@ -243,7 +247,7 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
                 f"beta_scale needs eta2, unknown for source {cfg.source!r}; set eta2=... (0 gives the largest "
                 "threshold) or set beta directly"
             )
-        reg = Route2Regularizer(cfg.beta, cfg.beta_scale, cfg.lam, cfg.entropy, cfg.knn_k, "ledoit-wolf",
+        reg = Route2Regularizer(cfg.beta, cfg.beta_scale, cfg.lam, cfg.entropy, cfg.knn_k, cfg.shrinkage,
                                 cfg.temperature, eta2)  # fmt: skip
     gen = make_generator(cfg.seed + DATA_SEED_OFFSET, device)
 
