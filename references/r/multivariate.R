@@ -4,7 +4,8 @@
 # implement other tests), so this script computes both from their textbook definitions with dense n x n
 # matrices, in R, independently of the Python code:
 #   Mardia (1970) Biometrika 57:519-530, with the conventions of R's MVN::mardia (MLE covariance 1/n,
-#     small-sample corrected skewness for n < 20, two-sided kurtosis z-test);
+#     small-sample corrected skewness for n < 20, two-sided kurtosis z-test), plus the kurtosis z-test
+#     with the exact null mean and variance of b2 (infogauss's default);
 #   Henze & Zirkler (1990) Commun. Statist. 19:3595-3617, with the conventions of R's MVN::hz (MLE
 #     covariance, beta = (1/sqrt 2) (n (2d+1) / 4)^(1/(d+4)), lognormal p-value).
 # The data sets are drawn here (set.seed) and stored with the results.
@@ -27,10 +28,14 @@ mardia_ref <- function(x) {
   b2 <- sum(diag(g)^2) / n
   corr <- if (n < 20) (d + 1) * (n + 1) * (n + 3) / (n * ((n + 1) * (d + 1) - 6)) else 1
   skew <- n * corr * b1 / 6
-  kurt <- (b2 - d * (d + 2)) / sqrt(8 * d * (d + 2) / n)
+  kurt <- (b2 - d * (d + 2)) / sqrt(8 * d * (d + 2) / n)  # asymptotic null moments, as MVN
+  # exact null mean (Mardia 1970) and variance (Mardia 1974, Sankhya B 36:115-128) of b2
+  kurt_exact <- (b2 - d * (d + 2) * (n - 1) / (n + 1)) /
+    sqrt(8 * d * (d + 2) * (n - 3) * (n - d - 1) * (n - d + 1) / ((n + 1)^2 * (n + 3) * (n + 5)))
   list(b1 = b1, b2 = b2, skewness_statistic = skew,
        skewness_pvalue = pchisq(skew, d * (d + 1) * (d + 2) / 6, lower.tail = FALSE),
-       kurtosis_statistic = kurt, kurtosis_pvalue = 2 * pnorm(-abs(kurt)))
+       kurtosis_statistic = kurt, kurtosis_pvalue = 2 * pnorm(-abs(kurt)),
+       kurtosis_exact_statistic = kurt_exact, kurtosis_exact_pvalue = 2 * pnorm(-abs(kurt_exact)))
 }
 
 hz_ref <- function(x) {

@@ -30,10 +30,14 @@ def direct_mardia(x):
 
 @pytest.mark.parametrize("case", sorted(R))
 def test_matches_r_reference(case):
-    ref, res = R[case]["mardia"], mardia(np.array(R[case]["x"]))
+    ref, x = R[case]["mardia"], np.array(R[case]["x"])
+    res = mardia(x, exact_moments=False)  # the conventions of R's MVN::mardia
     for key in ("b1", "b2", "skewness_statistic", "skewness_pvalue", "kurtosis_statistic", "kurtosis_pvalue"):
         got = getattr(res, {"b1": "skewness", "b2": "kurtosis"}.get(key, key))
         assert got == pytest.approx(ref[key], rel=1e-8), key
+    exact = mardia(x)
+    assert exact.kurtosis_statistic == pytest.approx(ref["kurtosis_exact_statistic"], rel=1e-8)
+    assert exact.kurtosis_pvalue == pytest.approx(ref["kurtosis_exact_pvalue"], rel=1e-8)
 
 
 @pytest.mark.parametrize("n, d", [(40, 2), (150, 7)])
@@ -46,6 +50,9 @@ def test_matches_direct_formula(rng, n, d):
     df = d * (d + 1) * (d + 2) / 6
     assert res.skewness_pvalue == pytest.approx(stats.chi2.sf(n * b1 / 6, df), rel=1e-9)
     z = (b2 - d * (d + 2)) / np.sqrt(8 * d * (d + 2) / n)
+    assert mardia(x, exact_moments=False).kurtosis_pvalue == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    var = 8 * d * (d + 2) * (n - 3) * (n - d - 1) * (n - d + 1) / ((n + 1) ** 2 * (n + 3) * (n + 5))
+    z = (b2 - d * (d + 2) * (n - 1) / (n + 1)) / np.sqrt(var)
     assert res.kurtosis_pvalue == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
     statistic, pvalue = res
     assert statistic == min(res.skewness_pvalue, res.kurtosis_pvalue) and pvalue == min(1.0, 2 * statistic)
@@ -59,13 +66,15 @@ def test_block_size_invariant_and_torch(rng):
     assert mardia(torch.from_numpy(x)).skewness == pytest.approx(b.skewness, rel=1e-12)
 
 
-def test_null_calibration(rng):
-    # Asymptotic chi2 / z approximations: at n=50 the kurtosis test is too conservative, so n=200 here.
-    res = [mardia(rng.normal(size=(200, 3))) for _ in range(300)]
+@pytest.mark.parametrize("n, d", [(50, 3), (200, 32)])
+def test_null_calibration(rng, n, d):
+    res = [mardia(rng.normal(size=(n, d))) for _ in range(300)]
     lo, hi = stats.binom.interval(0.99, 300, 0.05)
-    assert lo <= sum(r.skewness_pvalue < 0.05 for r in res) <= hi
-    assert lo <= sum(r.kurtosis_pvalue < 0.05 for r in res) <= hi
+    assert lo <= sum(r.kurtosis_pvalue < 0.05 for r in res) <= hi  # exact null moments of b2
+    assert sum(r.skewness_pvalue < 0.05 for r in res) <= hi  # chi2 approximation: conservative at large d
     assert sum(r.pvalue < 0.05 for r in res) <= hi  # Bonferroni is conservative by construction
+    if d == 3:
+        assert lo <= sum(r.skewness_pvalue < 0.05 for r in res) <= hi
 
 
 def test_rejects_non_gaussian(rng):
