@@ -31,13 +31,16 @@ CHECK_BLOCK_BYTES = 64 * 2**20  # bytes of input read at a time by the NaN/Inf c
 EXTENSIONS = (".npy", ".npz", ".pt", ".pth", ".safetensors", ".csv", ".parquet")
 
 
-def load_embeddings(path, key: str | None = None, *, mmap_bytes: int = MMAP_BYTES) -> np.ndarray:
+def load_embeddings(
+    path, key: str | None = None, *, mmap_bytes: int = MMAP_BYTES, check_finite: bool = True
+) -> np.ndarray:
     """Load an ``(n, d)`` embedding matrix from ``path``; ``key`` picks an array in multi-array files.
 
     The returned array keeps the file's dtype (``float16``/``float32``/...; ``bfloat16`` becomes ``float32``).
     A ``.npy`` file larger than ``mmap_bytes`` comes back as a read-only ``np.memmap``: nothing is read until used.
     ``key`` is optional when a ``.npz`` / ``.pt`` dict / ``.safetensors`` file holds exactly one array; for
-    ``.csv`` / ``.parquet`` it is not used (all columns must be numeric).
+    ``.csv`` / ``.parquet`` it is not used (all columns must be numeric). ``check_finite=False`` skips the NaN/Inf
+    scan (one pass over the file) for callers that check while reading anyway (:func:`~infogauss.gaussianity_report`).
     """
     p = Path(path)
     if not p.exists():
@@ -70,10 +73,10 @@ def load_embeddings(path, key: str | None = None, *, mmap_bytes: int = MMAP_BYTE
     except Exception as exc:  # corrupt or truncated files raise all sorts of things
         msg = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise InputError(f"{path}: cannot read the {ext} file (corrupt or not a {ext} file?): {msg}") from None
-    return as_embedding_matrix(arr, what=str(path))
+    return as_embedding_matrix(arr, what=str(path), check_finite=check_finite)
 
 
-def as_embedding_matrix(x, what: str = "Z") -> np.ndarray:
+def as_embedding_matrix(x, what: str = "Z", check_finite: bool = True) -> np.ndarray:
     """Check that ``x`` is a finite numeric ``(n, d)`` matrix with ``n >= 8`` and ``d >= 1``; return it as numpy.
 
     Torch tensors are moved to the CPU (``bfloat16`` -> ``float32``); numpy arrays and memory maps are returned
@@ -106,7 +109,7 @@ def as_embedding_matrix(x, what: str = "Z") -> np.ndarray:
         raise InputError(f"{what}: has zero columns (shape {x.shape})")
     if n < MIN_ROWS:
         raise InputError(f"{what}: needs at least {MIN_ROWS} rows (embeddings), got {n}")
-    if np.issubdtype(x.dtype, np.floating):
+    if check_finite and np.issubdtype(x.dtype, np.floating):
         bad = _first_nonfinite_row(x)
         if bad is not None:
             raise InputError(f"{what}: contains NaN or Inf values (first in row {bad}); remove or impute them first")

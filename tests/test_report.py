@@ -1,0 +1,196 @@
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+import infogauss
+from infogauss.errors import InputError
+from infogauss.report import AD_THRESHOLD, DP_ALPHA, gaussianity_report, null_calibration, pass_interval
+from infogauss.stats import anderson_darling, cauchy_combination, dagostino_pearson
+
+FAST = dict(null_reps=400, geometry=False)  # small null: these tests check the plumbing, not the null
+
+
+def _json(rep, **kw):
+    return json.dumps(rep.to_dict(**kw), allow_nan=False, sort_keys=True)
+
+
+def test_stable_keys_and_strict_json(rng):
+    rep = infogauss.gaussianity_report(rng.normal(size=(300, 12)), projections=5, null_reps=400)
+    d = json.loads(_json(rep))
+    assert (d["n"], d["d"]) == (300, 12)
+    for view in ("raw", "normalized"):
+        for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
+            assert key in d[view]
+        for key in ("ad_pass_interval", "dp_pass_interval", "combined_pvalue", "calibrated_verdict"):
+            assert key in d[view] and key in d[view]["projections"]
+        assert d[view]["projections"]["k"] == 5
+    assert d["dead_coordinates"] == {"count": 0, "indices": []}
+    assert {"uniformity_t2", "uniformity_potential", "mean_embedding_norm", "isotropy"} <= set(d["geometry"])
+    assert "per_coordinate" in json.loads(_json(rep, per_coordinate=True))
+
+
+def test_numbers_are_the_stats_functions_on_each_column(rng):
+    Z = rng.standard_t(6, size=(400, 7))
+    rep = gaussianity_report(Z, projections=3, block=2, **FAST)
+    ad = anderson_darling(Z, axis=0)
+    dp = dagostino_pearson(Z, axis=0)
+    pc = rep.per_coordinate["raw"]
+    np.testing.assert_allclose(pc["ad_statistic"], ad.statistic, rtol=1e-12)
+    np.testing.assert_allclose(pc["dp_pvalue"], dp.pvalue, rtol=1e-10)
+    assert rep.raw["ad_mean"] == pytest.approx(np.mean(ad.statistic), rel=1e-12)
+    assert rep.raw["ad_pass_fraction"] == np.mean(ad.statistic < AD_THRESHOLD)
+    assert rep.raw["dp_mean_p"] == pytest.approx(np.mean(dp.pvalue), rel=1e-12)
+    assert rep.raw["dp_pass_fraction"] == np.mean(dp.pvalue > DP_ALPHA)
+    both = np.concatenate([ad.pvalue, dp.pvalue])
+    assert rep.raw["combined_pvalue"] == pytest.approx(float(cauchy_combination(both).pvalue), rel=1e-9)
+    r = np.linalg.norm(Z, axis=1)
+    U = Z / r[:, None]
+    np.testing.assert_allclose(rep.per_coordinate["normalized"]["ad_statistic"], anderson_darling(U).statistic)
+    assert rep.raw["cv"] == pytest.approx(r.std() / r.mean(), rel=1e-12)
+    assert rep.normalized["cv"] < 1e-12
+    # projections: the same tests on Z @ P with P from stats.random_orthonormal(d, k, seed)
+    from infogauss.stats import random_orthonormal
+
+    P = random_orthonormal(7, 3, 0)
+    np.testing.assert_allclose(rep.per_projection["raw"]["ad_statistic"], anderson_darling(Z @ P).statistic)
+    np.testing.assert_allclose(rep.per_projection["normalized"]["dp_pvalue"], dagostino_pearson(U @ P).pvalue)
+
+
+def test_memory_mapped_file_gives_identical_numbers(tmp_path, rng):
+    Z = (rng.normal(size=(500, 9)) * rng.uniform(0.5, 2, size=9)).astype(np.float32)
+    Z[:, 4] = 1.5  # a dead column too
+    np.save(tmp_path / "z.npy", Z)
+    mm = np.load(tmp_path / "z.npy", mmap_mode="r")
+    assert isinstance(mm, np.memmap)
+    for block in (2, None):
+        a = gaussianity_report(Z, projections=4, block=block, null_reps=400)
+        b = gaussianity_report(mm, projections=4, block=block, null_reps=400)
+        assert _json(a, per_coordinate=True) == _json(b, per_coordinate=True)
+    # the column blocking changes only the rounding of the tests' vectorised sums
+    c = gaussianity_report(Z, projections=4, block=1, null_reps=400)
+    for view in ("raw", "normalized"):
+        np.testing.assert_allclose(
+            c.per_coordinate[view]["ad_statistic"], a.per_coordinate[view]["ad_statistic"], rtol=1e-10
+        )
+        np.testing.assert_allclose(c.per_projection[view]["dp_pvalue"], a.per_projection[view]["dp_pvalue"], rtol=1e-10)
+
+
+def test_small_row_blocks_give_identical_numbers(rng, monkeypatch):
+    import infogauss.report as report
+
+    Z = rng.normal(size=(300, 6))
+    a = gaussianity_report(Z, projections=3, **FAST)
+    monkeypatch.setattr(report, "ROW_BYTES", 6 * 8 * 7)  # 7 rows per block: many row blocks, ragged last block
+    b = gaussianity_report(Z, projections=3, **FAST)
+    assert _json(a, per_coordinate=True) == _json(b, per_coordinate=True)
+
+
+def test_dead_coordinates_reported_and_excluded(rng):
+    Z = rng.normal(size=(300, 10))
+    Z[:, [2, 7]] = 0.0
+    Z[:, 5] = -3.0
+    rep = gaussianity_report(Z, projections=4, **FAST)
+    d = rep.to_dict()
+    assert d["dead_coordinates"] == {"count": 3, "indices": [2, 5, 7]}
+    assert d["tested_coordinates"] == 7
+    assert rep.raw["tested"] == 7 and rep.normalized["tested"] == 7
+    assert list(rep.per_coordinate["raw"]["index"]) == [0, 1, 3, 4, 6, 8, 9]
+    assert np.isfinite(rep.raw["ad_mean"]) and np.isfinite(rep.raw["combined_pvalue"])
+    assert "3 dead" in rep.summary_table()
+
+
+def test_verdicts_gaussian_heavy_tailed_and_mild(rng):
+    n, d = 3000, 40
+    gauss = gaussianity_report(rng.normal(size=(n, d)), projections=10, geometry=False)
+    assert gauss.raw["paper_verdict"] and gauss.raw["calibrated_verdict"]
+    lo, hi = gauss.raw["ad_pass_interval"]
+    assert lo <= gauss.raw["ad_pass_fraction"] <= hi
+    laplace = gaussianity_report(rng.laplace(size=(n, d)), projections=10, geometry=False)
+    assert not laplace.raw["paper_verdict"] and not laplace.raw["calibrated_verdict"]
+    assert laplace.raw["combined_pvalue"] < 1e-10
+    # Student-t(40): the paper's mean-based rule passes it, the calibrated verdict does not
+    mild = gaussianity_report(rng.standard_t(40, size=(n, d)), projections=10, geometry=False)
+    assert mild.raw["paper_verdict"] and not mild.raw["calibrated_verdict"]
+    assert mild.raw["ad_pass_fraction"] < mild.raw["ad_pass_interval"][0]
+
+
+def test_null_pass_rates_match_the_nominal_level():
+    null = null_calibration(1000, 2000)
+    # DP p-values are uniform under the null, so P(p > 0.05) = 0.95; 0.752 is AD's 5% point.
+    lo, hi = binom.ppf([0.005, 0.995], null.reps, 0.95) / null.reps
+    assert lo <= null.dp_passes / null.reps <= hi
+    assert lo <= null.ad_passes / null.reps <= hi
+    assert null_calibration(1000, 2000) is null  # cached
+    assert null_calibration(10**6, 50).n == 20_000  # capped
+
+
+def test_pass_interval_is_the_binomial_one_when_the_null_is_known():
+    m, p = 300, 0.95
+    lo, hi = pass_interval(m, passes=950_000, reps=1_000_000)
+    blo, bhi = binom.ppf([0.005, 0.995], m, p) / m
+    assert abs(lo - blo) <= 1 / m and abs(hi - bhi) <= 1 / m  # equal up to one step of the discrete law
+    lo_small, hi_small = pass_interval(m, passes=95, reps=100)  # an uncertain null rate widens it
+    assert lo_small <= lo and hi_small >= hi and (lo_small, hi_small) != (lo, hi)
+
+
+def test_calibrated_verdict_rarely_rejects_gaussian_data(rng):
+    # 40 independent Gaussian data sets: the calibrated verdict makes three checks at level 1% each.
+    rejections = sum(
+        not gaussianity_report(rng.normal(size=(200, 16)), projections=0, **FAST).raw["calibrated_verdict"]
+        for _ in range(40)
+    )
+    assert rejections <= 6  # mean ~1.2; P(X > 6) < 1e-3 under Binomial(40, 0.03)
+
+
+def test_input_errors(rng):
+    Z = rng.normal(size=(50, 4))
+    bad = Z.copy()
+    bad[31, 1] = np.nan
+    with pytest.raises(InputError, match="row 31"):
+        gaussianity_report(bad, **FAST)
+    zero = Z.copy()
+    zero[3] = 0
+    with pytest.raises(InputError, match="all zero.*row 3"):
+        gaussianity_report(zero, **FAST)
+    with pytest.raises(InputError, match="same shape"):
+        gaussianity_report(Z, Z[:40], **FAST)
+    with pytest.raises(InputError, match="projections"):
+        gaussianity_report(Z, projections=5, **FAST)
+    with pytest.raises(InputError, match="constant"):
+        gaussianity_report(np.ones((20, 3)), **FAST)
+    with pytest.raises(InputError, match="at least 8 rows"):
+        gaussianity_report(Z[:5], **FAST)
+    with pytest.raises(InputError, match="2-D"):
+        gaussianity_report(Z[:, 0], **FAST)
+
+
+def test_torch_input_and_pairs(rng):
+    import torch
+
+    Z = rng.normal(size=(300, 16))
+    V = Z + 0.1 * rng.normal(size=Z.shape)
+    a = gaussianity_report(Z, V, projections=4, null_reps=400)
+    b = gaussianity_report(torch.from_numpy(Z), torch.from_numpy(V), projections=4, null_reps=400)
+    assert _json(a) == _json(b)
+    g = a.to_dict()["geometry"]
+    assert 0 < g["alignment"] < 0.1
+    assert g["cosine"]["positive"]["mean"] > 0.9
+    assert abs(g["cosine"]["negative"]["mean"]) < 0.05
+    assert 0 <= g["maxwell_poincare"]["pvalue"] <= 1
+    assert a.samples["spectrum"].shape == (16,)
+
+
+def test_text_outputs(rng):
+    rep = gaussianity_report(rng.normal(size=(300, 12)), projections=4, null_reps=400)
+    table = rep.summary_table()
+    assert "raw coordinates" in table and "normalized projections" in table
+    assert f"{rep.raw['ad_mean']:.3f}" in table
+    md = rep.to_markdown()
+    assert "AD avg (<0.752)" in md and "calibrated verdict" in md and "Φ" in md
+
+
+def test_progress_bar_runs(rng, capsys):
+    gaussianity_report(rng.normal(size=(100, 5)), projections=2, progress=True, **FAST)
+    assert "coordinate tests" in capsys.readouterr().err
