@@ -1,0 +1,236 @@
+import json
+import math
+
+import pytest
+import torch
+
+from infogauss.cli import main
+from infogauss.data import make_source
+from infogauss.encoders import make_encoder
+from infogauss.errors import InputError
+from infogauss.train import PRESETS, TrainConfig, evaluate, load_checkpoint, parse_overrides, preset, train
+
+TINY = {"dim": 16, "n_train": 256, "n_test": 64}
+
+
+def tiny(**changes) -> TrainConfig:
+    base = dict(source_params=dict(TINY), d=4, batch_size=32, epochs=2, eval_every=1, device="cpu")
+    return preset("smoke", **{**base, **changes})
+
+
+def test_train_history_and_report_keys():
+    run = train(tiny(), progress=False)
+    assert [h["epoch"] for h in run.history] == [0, 1, 2]
+    assert run.history[0]["train_loss"] is None and run.history[0]["step"] == 0
+    assert run.history[-1]["step"] == 2 * (256 // 32)
+    for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
+                "uniformity_potential", "mean_embedding_norm", "test_loss", "neg_cos_mean", "report"):  # fmt: skip
+        assert key in run.final, key
+    assert run.final["report"]["raw"]["d"] == 4 and run.final["report"]["raw"]["n"] == 64
+    assert len(run.epoch_losses) == 2 and all(math.isfinite(x) for x in run.epoch_losses)
+    assert run.model.embed(run.source.test).shape == (64, 4)
+    assert run.out is None
+
+
+def test_training_learns_on_the_gaussian_channel():
+    cfg = tiny(source="gaussian", source_params={"dim": 16, "n_train": 1024, "n_test": 256, "A": 0.9}, d=8,
+               epochs=4, eval_every=4, temperature=0.2)  # fmt: skip
+    run = train(cfg, progress=False)
+    first, last = run.history[0], run.history[-1]
+    assert last["test_loss"] < first["test_loss"] - 0.1
+    assert last["alignment"] > first["alignment"]
+    # Prop. 1 bound reported with the source's exact eta2 = A^2.
+    assert last["alignment_bound"] == pytest.approx(0.81 + 0.19 * last["mean_embedding_norm"] ** 2)
+
+
+def test_evaluate_is_deterministic_and_uses_representation():
+    source = make_source("laplace", **TINY)
+    torch.manual_seed(0)
+    model = make_encoder("linear", 16, 4, head=6)
+    a = evaluate(model, source, temperature=0.2, batch_size=16)
+    b = evaluate(model, source, temperature=0.2, batch_size=16)
+    assert a == b
+    assert a["report"]["raw"]["d"] == 4  # the representation, not the 6-d head
+    assert model.training  # mode restored
+
+
+@pytest.mark.parametrize("changes", [{"symmetric": True}, {"encoder": "mlp", "hidden": 8, "head": 3},
+                                     {"amp": "bf16"}, {"optimizer": "adamw", "weight_decay": 1e-4}])  # fmt: skip
+def test_variants_run(changes):
+    run = train(tiny(epochs=1, **changes), progress=False)
+    assert math.isfinite(run.final["test_loss"])
+
+
+@pytest.mark.parametrize("entropy", ["gaussian", "knn"])
+def test_route2_training(entropy):
+    run = train(tiny(source="gaussian", epochs=1, beta_scale=1.0, entropy=entropy), progress=False)
+    assert math.isfinite(run.epoch_losses[0])
+    # The regulariser changes the trajectory.
+    plain = train(tiny(source="gaussian", epochs=1), progress=False)
+    assert run.epoch_losses[0] != plain.epoch_losses[0]
+
+
+def test_route2_needs_eta2_when_unknown():
+    with pytest.raises(InputError, match="eta2"):
+        train(tiny(beta_scale=1.0), progress=False)
+    train(tiny(beta_scale=1.0, eta2=0.3, epochs=0), progress=False)  # explicit eta2 is enough
+
+
+def test_files_and_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    run = train(tiny(out=str(out)), progress=False)
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [0, 1, 2]
+    report = json.loads((out / "report.json").read_text())
+    assert report["epoch"] == 2 and report["config"]["d"] == 4
+    assert json.loads((out / "config.json").read_text())["batch_size"] == 32
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 2
+    assert torch.equal(state["model"]["backbone.weight"], run.model.state_dict()["backbone.weight"])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_resume_gives_identical_numbers(tmp_path):
+    cfg = tiny(eval_every=2, checkpoint_every=2)
+    straight = train(cfg.replace(epochs=4, out=str(tmp_path / "a")), progress=False)
+    train(cfg.replace(epochs=2, out=str(tmp_path / "b")), progress=False)  # "interrupted" after 2 epochs
+    resumed = train(cfg.replace(epochs=4, out=str(tmp_path / "b")), progress=False)
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    assert resumed.history == straight.history
+    assert resumed.epoch_losses == straight.epoch_losses
+    assert (tmp_path / "a" / "metrics.jsonl").read_text() == (tmp_path / "b" / "metrics.jsonl").read_text()
+    # Running the finished run again trains nothing and changes nothing.
+    again = train(cfg.replace(epochs=4, out=str(tmp_path / "b")), progress=False)
+    assert again.history == straight.history
+
+
+def test_resume_from_mid_run_checkpoint(tmp_path, monkeypatch):
+    # Interrupt inside epoch 3 (checkpoint at epoch 2), resume: same numbers as an uninterrupted run.
+    cfg = tiny(epochs=3, eval_every=1, checkpoint_every=2)
+    straight = train(cfg.replace(out=str(tmp_path / "a")), progress=False)
+    calls = {"n": 0}
+    real_step = torch.optim.Adam.step
+
+    def flaky_step(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2 * 8 + 3:
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", flaky_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg.replace(out=str(tmp_path / "b")), progress=False)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["epoch"] == 2
+    resumed = train(cfg.replace(out=str(tmp_path / "b")), progress=False)
+    assert resumed.history == straight.history
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_resume_refuses_other_settings_and_bad_checkpoints(tmp_path):
+    out = tmp_path / "run"
+    train(tiny(out=str(out), epochs=1), progress=False)
+    with pytest.raises(InputError, match="d=4"):
+        train(tiny(out=str(out), d=5), progress=False)
+    with pytest.raises(InputError, match="past epochs"):
+        train(tiny(out=str(out), epochs=0), progress=False)
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="unreadable") as exc:
+        train(tiny(out=str(out)), progress=False)
+    assert "\n" not in str(exc.value)
+    torch.save({"weights": torch.zeros(2)}, out / "checkpoint.pt")
+    with pytest.raises(InputError, match="not an infogauss training checkpoint"):
+        train(tiny(out=str(out)), progress=False)
+    with pytest.raises(InputError, match="does not exist"):
+        train(tiny(), progress=False, resume=tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize(
+    "changes, msg",
+    [
+        ({"temperature": 0.0}, "temperature"),
+        ({"temperature": -1.0}, "temperature"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"d": 1}, "d must be"),
+        ({"source_params": {"A": 1.5}}, "A"),
+        ({"source_params": {"bogus": 1}}, "bogus"),
+        ({"source": "cifar"}, "unknown source"),
+        ({"encoder": "resnet"}, "unknown encoder"),
+        ({"batch_size": 1000}, "larger than the training set"),
+        ({"beta": 1.0, "beta_scale": 1.0}, "not both"),
+        ({"device": "tpu"}, "device"),
+        ({"epochs": 1.5}, "epochs"),
+    ],
+)
+def test_bad_config(changes, msg):
+    with pytest.raises(InputError, match=msg) as exc:
+        train(tiny(**changes), progress=False)
+    assert "\n" not in str(exc.value)
+
+
+def test_presets_validate():
+    for name, cfg in PRESETS.items():
+        cfg.validate()
+        assert cfg.lr == 1e-3 and cfg.optimizer == "adam", name
+    assert PRESETS["laplace"].temperature == 0.1 and PRESETS["laplace"].epochs == 150
+    with pytest.raises(InputError, match="unknown preset"):
+        preset("nope")
+    with pytest.raises(InputError, match="unknown training option"):
+        preset("smoke", colour="red")
+
+
+def test_parse_overrides():
+    base = PRESETS["smoke"]
+    ch = parse_overrides(["d=16", "temperature=0.2", "symmetric=true", "source.A=0.8", "beta=none", "head=8"], base)
+    assert ch["d"] == 16 and ch["temperature"] == 0.2 and ch["symmetric"] is True and ch["beta"] is None
+    assert ch["source_params"]["A"] == 0.8 and ch["source_params"]["dim"] == 32 and ch["head"] == 8
+    assert parse_overrides(["beta_scale=2"], base)["beta_scale"] == 2.0
+    assert parse_overrides(["source=gmm"], base)["source_params"] == {"dim": 32, "n_train": 512, "n_test": 256}
+    for bad in (["d=abc"], ["d=2.5"], ["symmetric=maybe"], ["colour=red"], ["out=x"], ["noequals"]):
+        with pytest.raises(InputError):
+            parse_overrides(bad, base)
+
+
+def test_cli_train(tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["train", "--preset", "smoke", "--device", "cpu", "--out", str(out), "--quiet", "d=4", "epochs=1",
+                 "source.n_test=64", "source.n_train=128"])  # fmt: skip
+    assert code == 0
+    assert "epoch 1" in capsys.readouterr().out
+    assert (out / "report.json").is_file() and (out / "checkpoint.pt").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, msg",
+    [
+        (["--preset", "nope"], "unknown preset"),
+        ([], "--preset is required"),
+        (["--preset", "smoke", "colour=red"], "unknown option"),
+        (["--preset", "smoke", "d=abc"], "d must be"),
+        (["--preset", "smoke", "temperature=0"], "temperature"),
+        (["--preset", "smoke", "batch_size=1"], "batch_size"),
+        (["--preset", "smoke", "d=1"], "d must be"),
+        (["--preset", "smoke", "source.A=1.5"], "A"),
+        (["--preset", "smoke", "--resume", "/nonexistent/ckpt.pt"], "does not exist"),
+    ],
+)
+def test_cli_errors(tmp_path, capsys, argv, msg):
+    code = main(["train", "--out", str(tmp_path / "x"), "--quiet", "--device", "cpu", *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("infogauss: error:") and msg in err and err.count("\n") == 1
+
+
+def test_cli_corrupt_checkpoint(tmp_path, capsys):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"\x00garbage")
+    assert main(["train", "--preset", "smoke", "--out", str(out), "--quiet", "--device", "cpu"]) == 2
+    assert "unreadable" in capsys.readouterr().err
+
+
+def test_cli_list(capsys):
+    assert main(["train", "--list"]) == 0
+    assert "smoke" in capsys.readouterr().out
