@@ -40,7 +40,8 @@ which makes convolutions faster on GPUs, particularly under autocast; feed them 
 (``CifarViews(..., channels_last=True)``) to avoid a conversion per layer — NCHW inputs still work. Every encoder
 runs under ``torch.autocast(device_type, dtype=torch.bfloat16)``: convolutions, linear layers and attention then
 compute in bf16 (fp32 accumulation), BatchNorm/LayerNorm statistics stay in fp32, and the outputs come back as
-bf16 — about 3 significant digits. Gaussianity tests are sensitive to such rounding (ties, a grid of values), so
+bf16 — about 3 significant digits (the ViT's ``embed`` comes out of its final LayerNorm as fp32, but is computed
+from bf16 activations). Gaussianity tests are sensitive to such rounding (ties, a grid of values), so
 compute the representations you test outside autocast, in fp32; train under autocast if you like.
 
 Example::
