@@ -44,8 +44,10 @@ def test_minilm_raw_features_and_aliases(minilm):
     norms = np.linalg.norm(raw, axis=1)
     assert np.all(norms > 1.5)  # mean-pooled token features are not unit norm before the Normalize module
     np.testing.assert_allclose(raw / norms[:, None], unit, atol=1e-5)
-    # batching does not change the result
-    np.testing.assert_allclose(embed_texts("minilm", SENTENCES[:3], batch_size=1, device="cpu"), unit, atol=1e-5)
+    # rows follow the input order (texts are batched by length inside) and batching does not change them
+    one_by_one = np.concatenate([embed_texts("minilm", [t], device="cpu") for t in SENTENCES[:3]])
+    np.testing.assert_allclose(one_by_one, unit, atol=1e-5)
+    np.testing.assert_allclose(embed_texts("minilm", SENTENCES[:3], batch_size=2, device="cpu"), unit, atol=1e-5)
     with pytest.raises(InputError, match="image"):
         embed_images("all-MiniLM-L6-v2", [np.zeros((8, 8, 3), np.uint8)], device="cpu")
 

@@ -9,7 +9,7 @@ from sklearn.covariance import OAS, LedoitWolf, ShrunkCovariance
 
 from infogauss.cli import main
 from infogauss.errors import InputError
-from infogauss.gaussian import GaussianModel, MomentAccumulator
+from infogauss.gaussian import GaussianModel, MomentAccumulator, dead_coordinates
 
 
 def _correlated(rng, n=400, d=6, shift=3.0):
@@ -134,11 +134,14 @@ def test_fixed_shrinkage_matches_sklearn(rng):
 def test_singular_covariance_needs_shrinkage(rng):
     Z = rng.normal(size=(50, 5))
     Z[:, 2] = 7.0  # dead coordinate
-    with pytest.raises(InputError, match=r"singular.*dead.*2.*shrinkage") as err:
+    Z[:, 4] = 1e-10 * rng.normal(size=50) - 3.0  # numerically dead: variance below the singularity tolerance
+    with pytest.raises(InputError, match=r"singular.*dead.*2, 4.*shrinkage") as err:
         GaussianModel.fit(Z)
     assert "\n" not in str(err.value)
+    assert dead_coordinates(Z).tolist() == [2, 4]
+    assert GaussianModel.fit(np.delete(Z, [2, 4], axis=1)).dim == 3
     g = GaussianModel.fit(Z, shrinkage="ledoit-wolf")
-    assert g.dead_coordinates.tolist() == [2]
+    assert g.dead_coordinates.tolist() == [2, 4]
     assert np.isfinite(g.log_likelihood(Z)).all()
     # fewer rows than dimensions, no dead coordinate
     W = rng.normal(size=(8, 20))

@@ -80,6 +80,10 @@ class Encoder:
                 f"model {self.name} is a {'/'.join(self.modalities)} encoder; it cannot embed {modality} inputs"
             )
         batch_size = _positive_int(batch_size, "batch_size")
+        order = None
+        if modality == "text":  # batch texts of similar length together (less padding), as sentence-transformers does
+            order = np.argsort([-len(t) for t in items], kind="stable")
+            items = [items[i] for i in order]
         out = []
         starts = range(0, len(items), batch_size)
         bar = tqdm(starts, desc=f"embed ({self.kind})", unit="batch", disable=not progress, file=sys.stderr)
@@ -89,7 +93,10 @@ class Encoder:
                 out.append(self._batch(chunk, modality).float().cpu().numpy())
         if not out:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.concatenate(out)
+        Z = np.concatenate(out)
+        if order is not None:
+            Z[order] = Z.copy()
+        return Z
 
     def _batch(self, chunk, modality: str):
         import torch

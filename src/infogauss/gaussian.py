@@ -56,7 +56,7 @@ from infogauss.stats._validate import samples
 
 FORMAT = "infogauss.GaussianModel/1"
 SHRINKAGE_METHODS = ("ledoit-wolf", "oas")
-DEAD_RTOL = 1e-12  # a coordinate is dead when its std is below DEAD_RTOL x the data's scale
+DEAD_RTOL = 1e-12  # (also) dead: std below DEAD_RTOL x the largest |mean| (rounding noise of a constant)
 BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when the CLI streams a memory-mapped file
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -184,11 +184,29 @@ def _check_shrinkage(shrinkage):
 
 
 def _dead_coordinates(mean: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """Indices of (numerically) constant coordinates: std below ``DEAD_RTOL`` times the data's scale."""
-    scale = max(float(np.sqrt(np.max(variances, initial=0.0))), float(np.max(np.abs(mean), initial=0.0)))
-    if scale == 0.0:
-        return np.arange(variances.size)
-    return np.flatnonzero(np.sqrt(np.clip(variances, 0.0, None)) <= DEAD_RTOL * scale)
+    """Indices of (numerically) constant coordinates.
+
+    A coordinate is dead when its variance is below the singularity tolerance ``d * eps * max_k var_k`` (so it alone
+    makes the covariance singular) or its standard deviation is below ``DEAD_RTOL * max_k |mean_k|`` (rounding noise
+    of a constant). Example: all-MiniLM-L6-v2's pooled features have three such coordinates, with standard deviations
+    ~1e-32, ~1e-32 and ~2e-9 against ~0.3 for the others.
+    """
+    var = np.clip(np.asarray(variances, dtype=np.float64), 0.0, None)
+    top = float(np.max(var, initial=0.0))
+    loc = float(np.max(np.abs(mean), initial=0.0))
+    if top == 0.0:
+        return np.arange(var.size)
+    tol = max(var.size * np.finfo(np.float64).eps * top, (DEAD_RTOL * loc) ** 2)
+    return np.flatnonzero(var <= tol)
+
+
+def dead_coordinates(Z) -> np.ndarray:
+    """Indices of the (numerically) constant columns of ``Z`` (``(n, d)``): the ones that make an unshrunk
+    covariance singular on their own. Drop them (``Z[:, np.setdiff1d(np.arange(d), dead)]``) or fit with shrinkage."""
+    x = samples(Z, min_n=2, what="Z")
+    if x.ndim != 2:
+        raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
+    return _dead_coordinates(x.mean(axis=0), x.var(axis=0))
 
 
 def _shrink(s: np.ndarray, intensity: float) -> np.ndarray:
