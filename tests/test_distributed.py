@@ -11,6 +11,15 @@ import torch.multiprocessing as mp
 from infogauss.losses import info_nce
 from infogauss.train import preset, train
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 N_LOCAL, D, WORLD = 6, 5, 2
 
 
@@ -47,6 +56,9 @@ def _worker(rank, port, tmp):
             loss = info_nce(a, b, 0.2, sym, gather=True)
             loss.backward()
             out[f"loss_{sym}"], out[f"g1_{sym}"], out[f"g2_{sym}"] = loss.detach(), a.grad, b.grad
+        import infogauss.train
+
+        infogauss.train.evaluate = lambda *a, **k: {}  # evaluation is tested elsewhere; keeps this test short
         run = train(_config(os.path.join(tmp, "ddp")), progress=False)
         out["state"] = run.model.state_dict()
         out["losses"] = torch.tensor(run.epoch_losses)
@@ -62,8 +74,9 @@ def _free_port():
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not available")
-def test_two_processes_equal_one(tmp_path):
-    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True)
+def test_two_processes_equal_one(tmp_path, monkeypatch):
+    # fork: the children inherit the imported modules (spawn would re-import torch, seconds per process)
+    mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True, start_method="fork")
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
     z1, z2 = _batch()
     for sym in (False, True):
@@ -80,6 +93,7 @@ def test_two_processes_equal_one(tmp_path):
             assert torch.allclose(res[f"g1_{sym}"] / WORLD, a.grad[sl], rtol=1e-5, atol=1e-7)
             assert torch.allclose(res[f"g2_{sym}"] / WORLD, b.grad[sl], rtol=1e-5, atol=1e-7)
     # DDP training (global batch 16 = 2 x 8) ends where one process with batch 16 ends.
+    monkeypatch.setattr("infogauss.train.evaluate", lambda *a, **k: {})
     single = train(_config(tmp_path / "single"), progress=False)
     for k, v in single.model.state_dict().items():
         assert torch.allclose(ranks[0]["state"][k], v, rtol=1e-4, atol=1e-6), k

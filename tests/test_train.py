@@ -10,6 +10,15 @@ from infogauss.encoders import make_encoder
 from infogauss.errors import InputError
 from infogauss.train import PRESETS, TrainConfig, evaluate, load_checkpoint, parse_overrides, preset, train
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 TINY = {"dim": 16, "n_train": 256, "n_test": 64}
 
 
@@ -26,7 +35,7 @@ def test_train_history_and_report_keys():
     for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
                 "uniformity_potential", "mean_embedding_norm", "test_loss", "neg_cos_mean", "report"):  # fmt: skip
         assert key in run.final, key
-    assert run.final["report"]["raw"]["d"] == 4 and run.final["report"]["raw"]["n"] == 64
+    assert run.final["report"]["d"] == 4 and run.final["report"]["n"] == 64
     assert len(run.epoch_losses) == 2 and all(math.isfinite(x) for x in run.epoch_losses)
     assert run.model.embed(run.source.test).shape == (64, 4)
     assert run.out is None
@@ -50,7 +59,7 @@ def test_evaluate_is_deterministic_and_uses_representation():
     a = evaluate(model, source, temperature=0.2, batch_size=16)
     b = evaluate(model, source, temperature=0.2, batch_size=16)
     assert a == b
-    assert a["report"]["raw"]["d"] == 4  # the representation, not the 6-d head
+    assert a["report"]["d"] == 4  # the representation, not the 6-d head
     assert model.training  # mode restored
 
 

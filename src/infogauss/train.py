@@ -33,6 +33,7 @@ CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [ke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -52,6 +53,7 @@ __all__ = ["TrainConfig", "PRESETS", "Run", "train", "evaluate", "preset", "load
 
 EVAL_SEED = 20260227  # views of the test items used by every evaluation (fixed: evaluations are comparable)
 DATA_SEED_OFFSET = 1_000_003  # training views/permutations use seed + offset (the source's items use seed)
+VIEW_CHUNK_NUMBERS = 2**20  # input numbers per view generated at once (see _epoch)
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_VERSION = 1
 # Fields that may differ between an interrupted run and its resumption.
@@ -219,37 +221,12 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
     """
     from tqdm.auto import tqdm
 
-    from infogauss.data.synthetic import make_generator, make_source
-    from infogauss.encoders import make_encoder
-    from infogauss.losses import InfoNCE, Route2Regularizer
-
     cfg.validate()
     world, rank = _distributed_setup()
     device = _resolve_device(cfg.device, rank if world > 1 else None)
     if cfg.batch_size % world:
         raise InputError(f"batch_size {cfg.batch_size} must divide by the number of processes {world}")
-    params = {"seed": cfg.seed, **cfg.source_params, "device": device}
-    source = make_source(cfg.source, **params)
-    if cfg.batch_size > source.n_train:
-        raise InputError(f"batch_size {cfg.batch_size} is larger than the training set ({source.n_train} items)")
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        model = make_encoder(cfg.encoder, source.dim, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
-    model = model.to(device)
-    opt = _optimizer(cfg, model)
-    criterion = InfoNCE(cfg.temperature, cfg.symmetric, gather_distributed=world > 1)
-    reg = None
-    if cfg.beta is not None or cfg.beta_scale is not None:
-        eta2 = cfg.eta2 if cfg.eta2 is not None else source.eta2
-        if cfg.beta_scale is not None and eta2 is None:
-            raise InputError(
-                f"beta_scale needs eta2, unknown for source {cfg.source!r}; set eta2=... (0 gives the largest "
-                "threshold) or set beta directly"
-            )
-        reg = Route2Regularizer(cfg.beta, cfg.beta_scale, cfg.lam, cfg.entropy, cfg.knn_k, cfg.shrinkage,
-                                cfg.temperature, eta2)  # fmt: skip
-    gen = make_generator(cfg.seed + DATA_SEED_OFFSET, device)
+    source, model, opt, criterion, reg, gen = _build(cfg, device, world)
 
     out = Path(cfg.out) if cfg.out is not None else None
     history: list[dict] = []
@@ -267,6 +244,10 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
         start = int(state["epoch"])
         history = json.loads(state["history"])
         epoch_losses = [float(x) for x in state["epoch_losses"]]
+        if start > cfg.epochs:
+            raise InputError(
+                f"{ckpt_path} is at epoch {start}, past epochs={cfg.epochs}; raise epochs or use a fresh output folder"
+            )
     if out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         _write_json(out / "config.json", {**cfg.to_dict(), "device_resolved": str(device), "world_size": world})
@@ -289,7 +270,6 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
             torch.distributed.barrier()
 
     steps_per_epoch = source.n_train // cfg.batch_size
-    local = cfg.batch_size // world
     if not history:
         record(0, 0)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp == "bf16")
@@ -297,30 +277,9 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
         total=cfg.epochs, initial=min(start, cfg.epochs), desc=f"train {cfg.source}", unit="epoch",
         disable=not progress or rank != 0, dynamic_ncols=True,
     )  # fmt: skip
-    if start > cfg.epochs:
-        raise InputError(
-            f"{ckpt_path} is at epoch {start}, past epochs={cfg.epochs}; raise epochs or use a fresh output folder"
-        )
     net.train()
     for epoch in range(start, cfg.epochs):
-        perm = torch.randperm(source.n_train, generator=gen, device=device)
-        total = torch.zeros((), device=device)
-        for step in range(steps_per_epoch):
-            x0 = source.train[perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]]
-            x1, x2 = source.views(x0, gen)
-            if world > 1:
-                x1, x2 = x1[rank * local : (rank + 1) * local], x2[rank * local : (rank + 1) * local]
-            with amp:
-                h = net(torch.cat([x1, x2]))
-            h1, h2 = h[:local], h[local:]
-            loss = criterion(h1, h2)
-            if reg is not None:
-                z = model.embed(torch.cat([x1, x2])) if model.head is not None else h
-                loss = loss + 0.5 * (reg(z[:local]) + reg(z[local:]))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach()
+        total = _epoch(net, model, source, gen, opt, criterion, reg, cfg.batch_size, steps_per_epoch, world, rank, amp)
         if world > 1:
             torch.distributed.all_reduce(total)
             total /= world
@@ -337,6 +296,69 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
     if out is not None and rank == 0:
         _write_json(out / "report.json", {"config": cfg.to_dict(), **history[-1]})
     return Run(model, source, history, cfg, out, epoch_losses)
+
+
+def _build(cfg: TrainConfig, device: torch.device, world: int = 1):
+    """Source, seeded encoder on ``device``, optimiser, loss, regulariser (or None) and the data generator."""
+    from infogauss.data.synthetic import make_generator, make_source
+    from infogauss.encoders import make_encoder
+    from infogauss.losses import InfoNCE, Route2Regularizer
+
+    params = {"seed": cfg.seed, **cfg.source_params, "device": device}
+    source = make_source(cfg.source, **params)
+    if cfg.batch_size > source.n_train:
+        raise InputError(f"batch_size {cfg.batch_size} is larger than the training set ({source.n_train} items)")
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = make_encoder(cfg.encoder, source.dim, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
+    model = model.to(device)
+    opt = _optimizer(cfg, model)
+    criterion = InfoNCE(cfg.temperature, cfg.symmetric, gather_distributed=world > 1)
+    reg = None
+    if cfg.beta is not None or cfg.beta_scale is not None:
+        eta2 = cfg.eta2 if cfg.eta2 is not None else source.eta2
+        if cfg.beta_scale is not None and eta2 is None:
+            raise InputError(
+                f"beta_scale needs eta2, unknown for source {cfg.source!r}; set eta2=... (0 gives the largest "
+                "threshold) or set beta directly"
+            )
+        reg = Route2Regularizer(cfg.beta, cfg.beta_scale, cfg.lam, cfg.entropy, cfg.knn_k, cfg.shrinkage,
+                                cfg.temperature, eta2)  # fmt: skip
+    gen = make_generator(cfg.seed + DATA_SEED_OFFSET, device)
+    return source, model, opt, criterion, reg, gen
+
+
+def _epoch(net, model, source, gen, opt, criterion, reg, batch_size, steps, world=1, rank=0, amp=None):
+    """One epoch: a permutation of the training items, ``steps`` batches; returns the summed loss (a tensor).
+
+    Views are generated on the device for ``chunk`` consecutive steps at once (about 2**20 input numbers per view),
+    which saves kernel launches at small batch sizes; the permutation and chunking restart every epoch, so an
+    epoch's random stream depends only on the generator state at its start (what a checkpoint stores).
+    """
+    device = source.train.device
+    local = batch_size // world
+    amp = amp if amp is not None else contextlib.nullcontext()
+    perm = torch.randperm(source.n_train, generator=gen, device=device)
+    total = torch.zeros((), device=device)
+    chunk = max(1, min(steps, VIEW_CHUNK_NUMBERS // (batch_size * source.dim)))
+    for c0 in range(0, steps, chunk):
+        c1 = min(steps, c0 + chunk)
+        x1s, x2s = source.views(source.train[perm[c0 * batch_size : c1 * batch_size]], gen)
+        for i in range(c1 - c0):
+            lo = i * batch_size + rank * local
+            x = torch.cat([x1s[lo : lo + local], x2s[lo : lo + local]])
+            with amp:
+                h = net(x)
+            loss = criterion(h[:local], h[local:])
+            if reg is not None:
+                z = model.embed(x) if model.head is not None else h
+                loss = loss + 0.5 * (reg(z[:local]) + reg(z[local:]))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach()
+    return total
 
 
 @torch.no_grad()
@@ -425,34 +447,9 @@ def evaluate(
 
 
 def _gaussianity_report(z1: torch.Tensor, z2: torch.Tensor) -> dict:
-    try:  # TEMPORARY fallback while infogauss.report and its dependencies land
-        from infogauss.report import gaussianity_report
+    from infogauss.report import gaussianity_report
 
-        return gaussianity_report(z1.cpu().numpy(), pairs=z2.cpu().numpy(), progress=False).to_dict()
-    except ImportError:
-        return _coordinate_protocol(z1)
-
-
-def _coordinate_protocol(z: torch.Tensor) -> dict:
-    from scipy import stats
-
-    out = {}
-    for name, x in (("raw", z), ("normalized", torch.nn.functional.normalize(z, dim=1))):
-        a = x.double().cpu().numpy()
-        ad = np.array([stats.anderson(a[:, j], "norm").statistic for j in range(a.shape[1])])
-        dp = stats.normaltest(a, axis=0).pvalue
-        norms = np.linalg.norm(a, axis=1)
-        out[name] = {
-            "n": a.shape[0],
-            "d": a.shape[1],
-            "cv": float(norms.std() / norms.mean()),
-            "ad_mean": float(ad.mean()),
-            "ad_pass_fraction": float((ad < 0.752).mean()),
-            "dp_mean_p": float(dp.mean()),
-            "dp_pass_fraction": float((dp > 0.05).mean()),
-        }
-        out[name]["paper_verdict"] = out[name]["ad_pass_fraction"] >= 0.9 and out[name]["dp_pass_fraction"] >= 0.9
-    return out
+    return gaussianity_report(z1.cpu().numpy(), pairs=z2.cpu().numpy(), progress=False).to_dict()
 
 
 # -- checkpoints ------------------------------------------------------------------------------------------------
