@@ -80,8 +80,9 @@ def uniformity(u, t=2, *, block=1024):
     """Uniformity loss of Wang & Isola (2020): ``log mean_{i≠j} exp(-t ||û_i - û_j||²)``.
 
     Computed over the pairs i<j (the mean over i≠j is the same) as a log-sum-exp in row strips of ``block``
-    rows, so the forward pass holds O(n·block) numbers rather than n². Its minimum over laws on the sphere is
-    reached by the uniform law σ.
+    rows, so the forward pass holds O(n·block) numbers rather than n² (autograd still keeps every strip for
+    the backward pass). Its minimum over laws on the sphere is reached by the uniform law σ, where it equals
+    ``-2t + Φ_{2t}(σ)`` (see :func:`uniformity_potential`).
     """
     x, np_in = _as_tensor(u, "u")
     x = F.normalize(x, dim=1)
@@ -113,7 +114,7 @@ def uniformity_potential(u, alpha, *, block=1024):
     for i0, i1 in _strips(n, block):
         s = alpha * (x[i0:i1] @ x.T)
         self_ = torch.zeros_like(s, dtype=torch.bool)
-        self_[torch.arange(i1 - i0), torch.arange(i0, i1)] = True
+        self_[torch.arange(i1 - i0, device=x.device), torch.arange(i0, i1, device=x.device)] = True
         rows.append(torch.logsumexp(torch.where(self_, -math.inf, s), dim=1))
     return _out(torch.cat(rows).mean() - math.log(n - 1), np_in)
 
