@@ -1,0 +1,162 @@
+"""``infogauss reproduce NAME``: regenerate a table or figure of the paper and print it beside the paper's numbers.
+
+Usage::
+
+    infogauss reproduce table1-synthetic --scale cpu --seeds 3 --out runs/table1-synthetic
+    infogauss reproduce --list
+
+Each experiment is one file in this package, registered in :data:`EXPERIMENTS` (name -> module). A module defines
+
+- ``TITLE`` (str) and ``SCALES`` (``{"smoke"|"cpu"|"paper": settings dict}``; each settings dict has an ``"about"``
+  line saying what the scale changes with respect to the paper);
+- ``run_seed(ctx) -> (rows, extras)`` with ``ctx`` a :class:`~infogauss.experiments._common.Context` (settings,
+  seed, progress, device): train/measure once; ``rows`` is a list of flat dicts with a unique ``name`` and the
+  Gaussianity-report keys, ``extras`` anything the figures need (kept for the first seed only);
+- ``figures(rows, extras, folder)``: write PNG figures into ``folder``;
+- ``tables(rows) -> list[Table]`` (see :mod:`infogauss.experiments._output`) with the paper's values;
+- ``notes(rows, rows_per_seed, settings) -> str``: Markdown text read next to the tables (differences from the
+  paper, checks, caveats).
+
+:func:`reproduce` runs seeds ``0 .. K-1``, averages them (mean ± std), and writes ``results.json``, ``results.csv``,
+``results.md``, ``settings.json`` and the figures to ``--out`` (default ``runs/NAME``) through a temporary folder,
+so a failure leaves nothing half-written. The Markdown is also printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+import time
+from pathlib import Path
+
+from infogauss.errors import InputError
+
+#: name -> module. Later issues add experiments (CIFAR, whitening, OOD) as one file each plus one line here.
+EXPERIMENTS: dict[str, str] = {
+    "table1-synthetic": "infogauss.experiments.table1_synthetic",
+    "fig3": "infogauss.experiments.fig3",
+    "fig2": "infogauss.experiments.fig2",
+    "fig11": "infogauss.experiments.fig11",
+    "bound": "infogauss.experiments.bound",
+    "regularizer": "infogauss.experiments.regularizer",
+}
+SCALES = ("smoke", "cpu", "paper")
+MAX_SEEDS = 100
+
+
+def experiment(name: str):
+    """The module of experiment ``name`` (InputError if unknown)."""
+    if name not in EXPERIMENTS:
+        raise InputError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def reproduce(
+    name: str,
+    scale: str = "cpu",
+    seeds: int = 1,
+    out: str | Path | None = None,
+    progress: bool = True,
+    device: str = "auto",
+    echo=None,
+) -> list[dict]:
+    """Run experiment ``name`` at ``scale`` over ``seeds`` seeds; write results to ``out``; return the rows.
+
+    ``echo`` (default: no printing) receives the Markdown report once it is written.
+    """
+    from infogauss.experiments import _output
+    from infogauss.experiments._common import Context
+
+    module = experiment(name)
+    if scale not in SCALES:
+        raise InputError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= MAX_SEEDS:
+        raise InputError(f"--seeds must be an integer from 1 to {MAX_SEEDS}, got {seeds!r}")
+    out = Path(out) if out is not None else Path("runs") / name
+    _output.check_out_dir(out)  # fail before hours of training, not after
+    settings = module.SCALES[scale]
+
+    t0 = time.perf_counter()
+    rows_per_seed, extras = [], None
+    for seed in range(seeds):
+        rows, ext = module.run_seed(Context(settings, seed, progress, device))
+        rows_per_seed.append(rows)
+        extras = ext if extras is None else extras
+    rows = _output.aggregate(rows_per_seed)
+    elapsed = time.perf_counter() - t0
+
+    meta = {
+        "experiment": name,
+        "scale": scale,
+        "seeds": list(range(seeds)),
+        "elapsed_s": round(elapsed, 1),
+        "device": device,
+        "settings": settings,
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "numpy": _version("numpy"),
+        "scipy": _version("scipy"),
+        "command": "infogauss reproduce " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["reproduce"] else None,
+    }
+    header = (
+        f"Scale **{scale}**: {settings.get('about', '')}  \n"
+        f"Seeds: {seeds} (mean ± sample std over seeds when > 1). Wall time: {elapsed:.0f} s.  \n"
+        "Cells read `ours / paper` where the paper reports the number."
+    )
+    tables = module.tables(rows)
+    notes = module.notes(rows, rows_per_seed, settings)
+    markdown = _output.render_markdown(module.TITLE, header, tables, notes, meta)
+    with _output.atomic_dir(out) as tmp:
+        _mpl()
+        module.figures(rows, extras, tmp)
+        _output.write_results(tmp, rows, markdown, meta)
+    if echo is not None:
+        echo(markdown)
+        echo(f"results written to {out}/")
+    return rows
+
+
+def _version(mod: str) -> str | None:
+    try:
+        return importlib.import_module(mod).__version__
+    except Exception:  # pragma: no cover
+        return None
+
+
+def _mpl() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help=f"experiment: {', '.join(EXPERIMENTS)}")
+    parser.add_argument(
+        "--scale",
+        default="cpu",
+        help="smoke (seconds, for tests) | cpu (all synthetic experiments in <= 20 min on 2 cores) | paper (the "
+        "paper's settings); default cpu",
+    )
+    parser.add_argument("--seeds", default="1", help="number of seeds (0..K-1); results are mean ± std; default 1")
+    parser.add_argument("--out", default=None, help="output folder (default runs/NAME); replaced atomically")
+    parser.add_argument("--device", default="auto", help="auto (default: cuda when available), cpu, cuda, cuda:N")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        for name in EXPERIMENTS:
+            print(f"{name:18s} {experiment(name).TITLE}")
+        return 0
+    if not args.name:
+        raise InputError(f"name an experiment: {', '.join(EXPERIMENTS)} (or --list)")
+    try:
+        seeds = int(args.seeds)
+    except ValueError:
+        raise InputError(f"--seeds must be an integer from 1 to {MAX_SEEDS}, got {args.seeds!r}") from None
+    experiment(args.name)  # unknown name -> InputError before anything else
+    reproduce(args.name, args.scale, seeds, args.out, progress=not args.quiet, device=args.device, echo=print)
+    return 0

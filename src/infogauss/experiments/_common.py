@@ -1,0 +1,128 @@
+"""Glue shared by the synthetic experiments: run one training, get the test embeddings, make a result row.
+
+Training and measuring are the engine's (:mod:`infogauss.train`, :mod:`infogauss.report`, :mod:`infogauss.stats`);
+this file only calls them with an experiment's settings and flattens what they return into rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from infogauss.experiments._output import REPORT_KEYS
+
+#: Monitors of :func:`infogauss.train.evaluate` copied into every row (they come with each evaluation).
+MONITORS = (
+    "alignment",
+    "mean_embedding_norm",
+    "mean_norm",
+    "pos_cos_std",
+    "neg_cos_mean",
+    "neg_cos_std",
+    "uniformity_potential",
+    "test_loss",
+)
+
+
+@dataclass
+class Context:
+    """What :func:`infogauss.experiments.reproduce` hands an experiment for one seed."""
+
+    settings: dict
+    seed: int
+    progress: bool = True
+    device: str = "auto"
+
+
+def train_config(ctx: Context, preset: str, **changes):
+    """A :class:`~infogauss.train.TrainConfig` from engine preset ``preset`` with this seed and device.
+
+    ``changes`` may hold ``source_params``; they are merged over the preset's. No output folder: nothing is written.
+    """
+    from infogauss.train import preset as make_preset
+
+    base = make_preset(preset)
+    params = {**base.source_params, **changes.pop("source_params", {})}
+    return base.replace(source_params=params, seed=ctx.seed, device=ctx.device, out=None, **changes).validate()
+
+
+def train(ctx: Context, cfg):
+    """Train ``cfg`` (the engine's :func:`infogauss.train.train`); returns its ``Run``."""
+    from infogauss.train import train as engine_train
+
+    return engine_train(cfg, progress=ctx.progress)
+
+
+@torch.no_grad()
+def test_views(run, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The unnormalised representations of the two held-out views that :func:`infogauss.train.evaluate` scores.
+
+    Same items (the first ``n`` test items, default the config's ``eval_samples``) and the same view generator
+    seed (:data:`infogauss.train.EVAL_SEED`), so the arrays here are the ones behind the report numbers.
+    """
+    from infogauss.data.synthetic import make_generator
+    from infogauss.train import EVAL_SEED
+
+    n = n if n is not None else run.config.eval_samples
+    x0 = run.source.test if n is None else run.source.test[:n]
+    x1, x2 = run.source.views(x0, make_generator(EVAL_SEED, x0.device))
+    return embed(run.model, x1), embed(run.model, x2)
+
+
+@torch.no_grad()
+def embed(model, x: torch.Tensor, block: int = 4096) -> np.ndarray:
+    """``model.embed`` over row blocks, as a float64 numpy array (eval mode, restored afterwards)."""
+    was = model.training
+    model.eval()
+    try:
+        parts = [model.embed(x[i : i + block]).double().cpu() for i in range(0, x.shape[0], block)]
+    finally:
+        model.train(was)
+    return torch.cat(parts).numpy()
+
+
+def entry_row(entry: dict, name: str, **fields) -> dict:
+    """One result row from an evaluation of :func:`infogauss.train.evaluate` (an element of ``Run.history``).
+
+    Keys: ``name``, ``fields``, ``epoch``, the report keys of the raw (unnormalised) embeddings at top level,
+    the same for L2-normalised rows prefixed ``normalized_``, and the engine's monitors (:data:`MONITORS`).
+    """
+    report = entry.get("report", {})
+    raw = report.get("raw", {})
+    norm = report.get("normalized", {})
+    row = {"name": name, **fields, "epoch": entry.get("epoch")}
+    row["n"] = report.get("n", raw.get("n"))
+    row["d"] = report.get("d", raw.get("d"))
+    for key in REPORT_KEYS:
+        row[key] = entry.get(key, raw.get(key))
+    for key in REPORT_KEYS:
+        if key != "cv" and key in norm:  # the CV of unit rows is 0 by construction
+            row["normalized_" + key] = norm[key]
+    for key in MONITORS:
+        if key in entry:
+            row[key] = entry[key]
+    return row
+
+
+def norm_mode(norms: np.ndarray, bins: int = 60) -> float:
+    """Mode of a norm histogram (centre of the fullest of ``bins`` equal bins): what one reads off a histogram."""
+    counts, edges = np.histogram(norms, bins=bins)
+    i = int(np.argmax(counts))
+    return float(0.5 * (edges[i] + edges[i + 1]))
+
+
+def laplace_grid(ctx: Context, ds, Ns, spec: dict):
+    """Train the Laplace study at every (d, N) of the grid (paper §4.1 (a)); yields ``(d, N, run, z1, z2)``.
+
+    ``spec``: ``{"train": {...TrainConfig changes...}, "source_params": {...}}`` shared by every run;
+    ``z1, z2`` are the test views' embeddings (:func:`test_views`).
+    """
+    for d in ds:
+        for n in Ns:
+            cfg = train_config(ctx, "laplace", source_params=dict(spec.get("source_params", {})),
+                               **{**spec.get("train", {}), "d": d, "batch_size": n})  # fmt: skip
+            run = train(ctx, cfg)
+            z1, z2 = test_views(run)
+            yield d, n, run, z1, z2

@@ -1,0 +1,160 @@
+"""Fig. 3: thin-shell concentration of the Laplace study — CV and mean norm vs batch size N for each d.
+
+Linear encoders trained with InfoNCE on the Laplace source (paper §4.1 (a)) at every d ∈ {32, 64, 128, 256} and
+N ∈ {8, 16, 32, 48, 64, 96, 128}. For each run, on the unnormalised embeddings of held-out test views: CV (Eq. 20),
+mean norm, the mode of the norm histogram, and the AD/DP summaries. Figures: CV and mean norm vs N (curves per d),
+norm histograms (radius tightening), AD avg / DP pass fraction vs N. The paper prints no numbers for Fig. 3 except
+the project-page histogram modes at d = 32, read off the plot (paper.md §4.1 (a)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from infogauss.experiments import paper
+from infogauss.experiments._common import Context, entry_row, laplace_grid, norm_mode
+from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+
+TITLE = "Fig. 3: norm concentration (CV, mean norm) vs batch size and dimension — Laplace, linear encoder"
+
+DS = [32, 64, 128, 256]
+NS = [8, 16, 32, 48, 64, 96, 128]
+SCALES = {
+    "smoke": {
+        "about": "seconds: 32-d inputs, 256 training / 128 test items, d in {4, 8}, N in {8, 16}, 1 epoch (tests)",
+        "d": [4, 8],
+        "N": [8, 16],
+        "train": {"epochs": 1, "eval_every": 1},
+        "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
+    },
+    "cpu": {
+        "about": "the full d × N grid with 4k training items (paper 20k), 2k test items (paper 5k) and 10 epochs "
+        "(paper 150): about 1/75 of the paper's gradient steps per run",
+        "d": DS,
+        "N": NS,
+        "train": {"epochs": 10, "eval_every": 10},
+        "source_params": {"n_train": 4000, "n_test": 2000},
+    },
+    "paper": {
+        "about": "the paper's settings: Laplace 1024-d, A = 0.6 + jitter, 20k/5k items, linear encoder, tau = 0.1, "
+        "Adam 1e-3, 150 epochs, the full d × N grid",
+        "d": DS,
+        "N": NS,
+        "train": {"epochs": 150, "eval_every": 150},
+        "source_params": {},
+    },
+}
+
+
+def run_seed(ctx: Context):
+    s = ctx.settings
+    rows, norms = [], {}
+    for d, n, run, z1, _z2 in laplace_grid(ctx, s["d"], s["N"], s):
+        r = np.linalg.norm(z1, axis=1)
+        norms[(d, n)] = r
+        row = entry_row(run.final, f"d{d}_N{n}", batch_size=n, epochs=run.config.epochs)
+        row["d"] = d
+        row["norm_mode"] = norm_mode(r)
+        row["norm_std"] = float(r.std())
+        row["paper_row"] = f"d{d}_N{n}"
+        rows.append(row)
+    return rows, {"norms": norms}
+
+
+def tables(rows):
+    ref = {f"d32_N{n}": {"norm_mode": m} for n, m in paper.FIG3_NORM_MODE_D32.items()}
+    cols = [
+        Column("d", "d", "int"),
+        Column("batch_size", "N", "int"),
+        Column("mean_norm", "mean ‖z‖"),
+        Column("norm_mode", "mode ‖z‖"),
+        *REPORT_COLUMNS,
+    ]
+    return [
+        Table(
+            "Norm concentration and coordinate Gaussianity (unnormalised test embeddings)",
+            cols,
+            rows,
+            ref,
+            caption=f"Paper values: histogram modes at d = 32 from {paper.SOURCE_FIG3}; the paper prints no other "
+            "Fig. 3 numbers.",
+        )
+    ]
+
+
+def notes(rows, rows_per_seed, settings):
+    out = []
+    by = {(r["d"], r["batch_size"]): r for r in rows}
+    ds = sorted({r["d"] for r in rows})
+    ns = sorted({r["batch_size"] for r in rows})
+    mono_n = [d for d in ds if _decreasing([by[(d, n)]["cv"] for n in ns])]
+    mono_d = [n for n in ns if _decreasing([by[(d, n)]["cv"] for d in ds])]
+    cvs = [r["cv"] for r in rows]
+    out.append(
+        "The paper reports a monotonic decrease of CV as N and d grow. Measured: CV decreases monotonically in N "
+        f"for d ∈ {_set(mono_n)} (of {len(ds)} dimensions) and in d for N ∈ {_set(mono_d)} (of {len(ns)} batch "
+        f"sizes). CV range: {min(cvs):.3f} – {max(cvs):.3f}."
+    )
+    out.append(
+        "Norm modes at d = 32 are compared with values read by eye off the project page's histogram "
+        "(batch 8: ≈11.5, 32: ≈5.5, 64: ≈4, 128: ≈3). Absolute norms depend on the unknown initialisation, bias and "
+        "input scale, so only the trend (smaller, tighter norms with larger N) is comparable."
+    )
+    return "\n\n".join(out)
+
+
+def _set(values) -> str:
+    return "{" + ", ".join(str(v) for v in values) + "}"
+
+
+def _decreasing(values) -> bool:
+    return all(b <= a for a, b in zip(values, values[1:], strict=False))
+
+
+def figures(rows, extras, folder):
+    import matplotlib.pyplot as plt
+
+    ds = sorted({r["d"] for r in rows})
+    ns = sorted({r["batch_size"] for r in rows})
+    by = {(r["d"], r["batch_size"]): r for r in rows}
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    for d in ds:
+        ax[0].plot(ns, [by[(d, n)]["cv"] for n in ns], "o-", label=f"d = {d}")
+        ax[1].plot(ns, [by[(d, n)]["mean_norm"] for n in ns], "o-", label=f"d = {d}")
+    ax[0].set(xlabel="batch size N", ylabel="CV = std‖z‖ / mean‖z‖", title="thin shell: CV (Eq. 20)")
+    ax[1].set(xlabel="batch size N", ylabel="mean ‖z‖", title="mean norm")
+    ax[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "fig3_cv_vs_batch.png", dpi=120)
+    plt.close(fig)
+
+    norms = (extras or {}).get("norms", {})
+    if norms:
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+        for n in ns:
+            if (ds[0], n) in norms:
+                ax[0].hist(norms[(ds[0], n)], bins=60, density=True, histtype="step", label=f"N = {n}")
+        for d in ds:
+            if (d, ns[-1]) in norms:
+                ax[1].hist(norms[(d, ns[-1])], bins=60, density=True, histtype="step", label=f"d = {d}")
+        ax[0].set(xlabel="‖z‖", ylabel="density", title=f"d = {ds[0]}: norms by batch size")
+        ax[1].set(xlabel="‖z‖", title=f"N = {ns[-1]}: norms by dimension")
+        ax[0].legend(fontsize=7)
+        ax[1].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "fig3_norm_histograms.png", dpi=120)
+        plt.close(fig)
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    for d in ds:
+        ax[0].plot(ns, [by[(d, n)]["ad_mean"] for n in ns], "o-", label=f"d = {d}")
+        ax[1].plot(ns, [by[(d, n)]["dp_pass_fraction"] for n in ns], "o-", label=f"d = {d}")
+    ax[0].axhline(0.752, color="C3", ls="--", lw=1)
+    ax[0].set(xlabel="batch size N", ylabel="mean AD statistic", title="AD avg (Gaussian below 0.752)")
+    ax[1].axhline(0.95, color="0.5", ls=":", lw=1)
+    ax[1].set(xlabel="batch size N", ylabel="fraction with p > 0.05", title="DP pass fraction", ylim=(0, 1.02))
+    ax[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "fig3_normality.png", dpi=120)
+    plt.close(fig)

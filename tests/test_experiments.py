@@ -1,0 +1,207 @@
+"""``infogauss reproduce``: every experiment at smoke scale, the Prop. 1 bound check, outputs, and bad input."""
+
+import json
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from infogauss.cli import main
+from infogauss.errors import InputError
+from infogauss.experiments import EXPERIMENTS, reproduce
+from infogauss.experiments._output import REPORT_KEYS, aggregate
+from infogauss.experiments.bound import bound_check, hgr_channel
+
+SYNTHETIC = ["table1-synthetic", "fig3", "fig2", "fig11", "bound", "regularizer"]
+
+
+# ---------------------------------------------------------------------------------------------------- smoke runs
+
+
+@pytest.mark.parametrize("name", SYNTHETIC)
+def test_smoke_writes_every_file_with_the_report_keys(name, tmp_path):
+    out = tmp_path / name
+    rows = reproduce(name, "smoke", 1, out, progress=False)
+    files = {p.name for p in out.iterdir()}
+    assert {"results.json", "results.md", "results.csv", "settings.json"} <= files
+    assert any(f.endswith(".png") for f in files)
+    saved = json.loads((out / "results.json").read_text())
+    assert isinstance(saved, list) and saved == json.loads(json.dumps(rows))
+    names = [r["name"] for r in saved]
+    assert len(names) == len(set(names)) > 0
+    for row in saved:
+        for key in REPORT_KEYS:
+            assert key in row, (name, row["name"], key)
+        assert 0.0 <= row["ad_pass_fraction"] <= 1.0 and 0.0 <= row["dp_pass_fraction"] <= 1.0
+        assert row["cv"] > 0 and isinstance(row["paper_verdict"], bool)
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "name" and set(REPORT_KEYS) <= set(header)
+    md = (out / "results.md").read_text()
+    assert md.startswith("# ") and "| name |" in md
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
+    if name == "table1-synthetic":
+        assert names == ["laplace", "gmm", "binary_e0", "binary_e50", "binary_e100"]
+        assert [r["epoch"] for r in rows[2:]] == [0, 1, 2]  # smoke trains 2 epochs: E50/E100 = middle and end
+        assert "normalized_ad_mean" in rows[0]
+        assert "/ 0.08" in md and "/ 1.64" in md  # the paper's Laplace CV and Binary E0 AD beside ours
+    if name == "bound":
+        assert {"alignment", "bound", "slack", "se", "violation", "eta2"} <= set(rows[0])
+
+
+# ---------------------------------------------------------------------------------------------------- Prop. 1 check
+
+
+def _pairs_on_the_bound(rng, n, s2=0.3, t2=0.4):
+    """Unit pairs on the circle with E[u.v] = exp(-t2) and ||m||^2 = exp(-(s2+t2)), and the eta2 that makes the
+    Prop. 1 bound exactly tight: eta2 = (E[u.v] - ||m||^2) / (1 - ||m||^2)."""
+    psi = rng.normal(0.7, math.sqrt(s2), size=n)
+    a1 = psi + rng.normal(0, math.sqrt(t2 / 2), size=n)
+    a2 = psi + rng.normal(0, math.sqrt(t2 / 2), size=n)
+    u = np.stack([np.cos(a1), np.sin(a1)], 1)
+    v = np.stack([np.cos(a2), np.sin(a2)], 1)
+    align, m2 = math.exp(-t2 / 2), math.exp(-(s2 + t2 / 2))
+    return u, v, align, m2, (align - m2) / (1 - m2)
+
+
+def test_bound_check_estimates_are_unbiased_and_calibrated(rng):
+    reps, n = 1500, 300
+    slack, flagged, z = [], 0, []
+    for _ in range(reps):
+        u, v, align, m2, eta2 = _pairs_on_the_bound(rng, n)
+        res = bound_check(u, v, eta2)
+        slack.append(res["slack"])
+        z.append(res["z_score"])
+        flagged += res["violation"]
+    slack = np.array(slack)
+    # the exact-tight case: slack is 0 in expectation, the z-scores are ~N(0, 1), and a 3-sigma one-sided alarm
+    # rings at ~0.135% (binomial 99% upper limit for 1500 draws: 7)
+    assert abs(slack.mean()) < 4 * slack.std() / math.sqrt(reps)
+    assert abs(np.mean(z)) < 0.1 and 0.9 < np.std(z) < 1.1
+    assert flagged <= 7
+
+
+def test_bound_check_flags_a_real_violation_and_passes_slack(rng):
+    u, v, align, m2, eta2 = _pairs_on_the_bound(rng, 2000)
+    assert bound_check(u, v, eta2 - 0.1)["violation"]  # a bound 0.1 too low is caught
+    ok = bound_check(u, v, min(1.0, eta2 + 0.1))
+    assert not ok["violation"] and ok["slack"] > 0
+    # identical views (alignment 1) with eta2 < 1 and m = 0 violate the bound
+    x = rng.normal(size=(500, 16))
+    assert bound_check(x, x, 0.36)["violation"]
+    assert bound_check(x, x, 1.0)["slack"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bound_check_bad_input():
+    with pytest.raises(InputError):
+        bound_check(np.ones((5, 3)), np.ones((4, 3)), 0.3)
+    with pytest.raises(InputError):
+        bound_check(np.ones((5, 3)), np.ones((5, 3)), 1.5)
+    with pytest.raises(InputError):
+        bound_check(np.zeros((5, 3)), np.ones((5, 3)), 0.5)
+
+
+def test_hgr_channel_gaussian_is_A_and_laplace_exceeds_pearson():
+    for A in (0.3, 0.6):
+        assert hgr_channel(A, "gaussian") == pytest.approx(A, abs=1e-6)
+        pearson = A * math.sqrt(2) / math.sqrt(1 + A * A)  # corr(X, X0) with Var X0 = 2
+        assert pearson < hgr_channel(A, "laplace") < 1
+    # at A = 0.6 the tail edge exp(-(1-A^2)/(8A^2)) is the answer (lattice approaches it from below)
+    assert hgr_channel(0.6, "laplace") == pytest.approx(math.exp(-0.64 / (8 * 0.36)), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------- plumbing
+
+
+def test_aggregate_mean_std_and_majority():
+    seeds = [
+        [{"name": "a", "cv": 0.1, "paper_verdict": True, "label": "x"}],
+        [{"name": "a", "cv": 0.3, "paper_verdict": False, "label": "x"}],
+        [{"name": "a", "cv": 0.2, "paper_verdict": True, "label": "x"}],
+    ]
+    (row,) = aggregate(seeds)
+    assert row["cv"] == pytest.approx(0.2) and row["cv_std"] == pytest.approx(0.1)
+    assert row["paper_verdict"] is True and row["paper_verdict_seeds"] == 2
+    assert row["label"] == "x" and row["seeds"] == 3
+
+
+def _fake_experiment(fail=False):
+    from infogauss.experiments._output import REPORT_COLUMNS, Table
+
+    mod = types.ModuleType("infogauss.experiments._fake")
+    mod.TITLE = "fake"
+    mod.SCALES = {s: {"about": s} for s in ("smoke", "cpu", "paper")}
+
+    def run_seed(ctx):
+        row = {"name": "r", **dict.fromkeys(REPORT_KEYS, 0.5), "paper_verdict": True, "extra": ctx.seed}
+        return [row], {}
+
+    def figures(rows, extras, folder):
+        if fail:
+            raise RuntimeError("boom")
+        (folder / "f.png").write_bytes(b"png")
+
+    mod.run_seed = run_seed
+    mod.figures = figures
+    mod.tables = lambda rows: [Table("t", REPORT_COLUMNS, rows, {"r": {"cv": 0.08}})]
+    mod.notes = lambda rows, per_seed, settings: "n"
+    return mod
+
+
+def test_seeds_give_mean_and_std(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "infogauss.experiments._fake", _fake_experiment())
+    monkeypatch.setitem(EXPERIMENTS, "fake", "infogauss.experiments._fake")
+    (row,) = reproduce("fake", "smoke", 3, tmp_path / "o", progress=False)
+    assert row["extra"] == pytest.approx(1.0) and row["extra_std"] == pytest.approx(1.0) and row["seeds"] == 3
+    assert "0.5 ± 0 / 0.08" in (tmp_path / "o" / "results.md").read_text()
+
+
+def test_failure_leaves_nothing_and_previous_results_survive(tmp_path, monkeypatch):
+    monkeypatch.setitem(EXPERIMENTS, "fake", "infogauss.experiments._fake")
+    monkeypatch.setitem(sys.modules, "infogauss.experiments._fake", _fake_experiment())
+    out = tmp_path / "o"
+    reproduce("fake", "smoke", 1, out, progress=False)
+    before = (out / "results.json").read_text()
+    monkeypatch.setitem(sys.modules, "infogauss.experiments._fake", _fake_experiment(fail=True))
+    with pytest.raises(RuntimeError):
+        reproduce("fake", "smoke", 1, out, progress=False)
+    assert (out / "results.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+    with pytest.raises(RuntimeError):
+        reproduce("fake", "smoke", 1, tmp_path / "new", progress=False)
+    assert not (tmp_path / "new").exists()
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_result(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="not an infogauss results folder"):
+        reproduce("fig11", "smoke", 1, tmp_path, progress=False)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["reproduce", "nonsense"], "unknown experiment 'nonsense'"),
+        (["reproduce", "fig3", "--scale", "huge"], "unknown scale 'huge'"),
+        (["reproduce", "fig3", "--seeds", "0"], "--seeds must be an integer from 1"),
+        (["reproduce", "fig3", "--seeds", "two"], "--seeds must be an integer from 1"),
+        (["reproduce"], "name an experiment"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("infogauss: error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_list(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in SYNTHETIC:
+        assert name in out
