@@ -42,7 +42,10 @@ def center(r):
     m0 = r.mean(-1)
     d = r - m0[:, None]
     c = d.mean(-1)
-    d -= c[:, None]
+    if getattr(d, "requires_grad", False):
+        d = d - c[:, None]
+    else:
+        d -= c[:, None]  # in place where autograd does not watch: saves a pass and an allocation
     return m0 + c, d
 
 
@@ -126,14 +129,21 @@ class TorchOps:
         return self.xp.where(cond, a, b)
 
 
-def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, what="x"):
+def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, differentiable=False, what="x"):
     """Run ``rows_fn(rows, ops) -> tuple of n_out (b,) arrays`` over column blocks of ``x``; reassemble.
 
     ``rows`` is a ``(b, n)`` float64 block, ascending along each row when ``sort``. Returns ``n_out`` outputs
     shaped like ``x`` without its sample axis: numpy (``np.float64`` scalars for 1-D input) or torch tensors.
+    On the torch path the outputs carry gradients only if ``differentiable`` (``rows_fn`` must then avoid
+    in-place operations on tensors that require grad); otherwise it runs under ``torch.no_grad()``.
     """
     if device is not None or _is_torch(x):
-        return _apply_torch(x, axis, device, rows_fn, n_out, sort, what)
+        import torch
+
+        if differentiable:
+            return _apply_torch(x, axis, device, rows_fn, n_out, sort, what)
+        with torch.no_grad():
+            return _apply_torch(x, axis, device, rows_fn, n_out, sort, what)
     sort_f32 = sort and _float32_exact(x)
     a = samples(x, axis, MIN_SAMPLES, what)
     shape = a.shape[1:]

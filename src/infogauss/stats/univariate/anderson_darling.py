@@ -45,8 +45,9 @@ def anderson_darling(x, axis=0, *, device=None) -> TestResult:
     axis : int
         The sample axis.
     device : str or torch.device, optional
-        Compute with torch in float64 on this device and return tensors. A tensor input computes on its own
-        device. ``None`` with numpy input computes with numpy on all CPU cores (column blocks on threads).
+        Compute with torch in float64 on this device and return tensors (without gradient). A tensor input
+        computes on its own device. ``None`` with numpy input computes with numpy on all CPU cores (column
+        blocks on threads).
 
     Returns
     -------

@@ -46,8 +46,8 @@ def dagostino_pearson(x, axis=0, *, device=None) -> TestResult:
     axis : int
         The sample axis.
     device : str or torch.device, optional
-        Compute with torch in float64 on this device and return tensors; a tensor input computes on its own
-        device. ``None`` with numpy input computes with numpy on all CPU cores.
+        Compute with torch in float64 on this device and return tensors (without gradient); a tensor input
+        computes on its own device. ``None`` with numpy input computes with numpy on all CPU cores.
 
     Returns
     -------
