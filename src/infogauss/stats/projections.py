@@ -88,7 +88,7 @@ def maxwell_poincare(u, k=3, n_subspaces=10, seed=0, *, tests=TESTS, block=1024)
     Torch input is projected on its device.
     """
     x, _ = _as_tensor(u, "u", min_n=8, float64=True)
-    n, d = x.shape
+    x, (n, d) = x.detach(), x.shape
     if not (isinstance(k, int | np.integer) and 1 <= k <= d and isinstance(n_subspaces, int | np.integer)):
         raise InputError(f"maxwell_poincare needs integers 1 <= k <= d={d} and n_subspaces >= 1, got k={k}")
     if n_subspaces < 1 or not set(tests) <= set(TESTS) or not tests:

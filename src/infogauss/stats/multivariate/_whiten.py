@@ -14,7 +14,7 @@ def whitened(x, device=None, what="x"):
     Then ``y_j·y_k = (x_j - x̄)ᵀ S⁻¹ (x_k - x̄)`` (Mahalanobis inner products) and ``YᵀY / n = I``.
     """
     x, _ = _as_tensor(x, what, min_n=8, device=device, float64=True)
-    n, d = x.shape
+    x, (n, d) = x.detach(), x.shape
     if n <= d:
         raise InputError(f"{what}: needs more samples than dimensions (got n={n}, d={d}); add samples or reduce d")
     c = x - x.mean(dim=0)
