@@ -152,6 +152,13 @@ def test_nonfinite_found_in_later_blocks(tmp_path, rng, monkeypatch):
     _one_line_error(lambda: as_embedding_matrix(Z), "row 77")
 
 
+def test_min_rows_is_the_statistics_floor():
+    from infogauss.io import MIN_ROWS
+    from infogauss.stats._validate import MIN_SAMPLES
+
+    assert MIN_ROWS == MIN_SAMPLES
+
+
 def test_integer_and_torch_inputs(rng):
     ints = rng.integers(-5, 5, size=(12, 3))
     assert as_embedding_matrix(ints) is ints

@@ -64,12 +64,13 @@ def test_memory_mapped_file_gives_identical_numbers(tmp_path, rng):
     np.save(tmp_path / "z.npy", Z)
     mm = np.load(tmp_path / "z.npy", mmap_mode="r")
     assert isinstance(mm, np.memmap)
-    for block in (2, None):
-        a = gaussianity_report(Z, projections=4, block=block, null_reps=400)
-        b = gaussianity_report(mm, projections=4, block=block, null_reps=400)
+    for block, memory, geometry in ((2, 500 * 4 * 3, False), (None, None, True)):  # 3 columns per pass / all
+        a = gaussianity_report(Z, projections=4, block=block, memory=memory, null_reps=400, geometry=geometry)
+        b = gaussianity_report(mm, projections=4, block=block, memory=memory, null_reps=400, geometry=geometry)
         assert _json(a, per_coordinate=True) == _json(b, per_coordinate=True)
+        assert a.settings["column_passes"] == (7 if memory else 2)  # 8 live float32 columns / 3, 4 projections / 1
     # the column blocking changes only the rounding of the tests' vectorised sums
-    c = gaussianity_report(Z, projections=4, block=1, null_reps=400)
+    c = gaussianity_report(Z, projections=4, block=1, null_reps=400, geometry=False)
     for view in ("raw", "normalized"):
         np.testing.assert_allclose(
             c.per_coordinate[view]["ad_statistic"], a.per_coordinate[view]["ad_statistic"], rtol=1e-10
@@ -77,14 +78,19 @@ def test_memory_mapped_file_gives_identical_numbers(tmp_path, rng):
         np.testing.assert_allclose(c.per_projection[view]["dp_pvalue"], a.per_projection[view]["dp_pvalue"], rtol=1e-10)
 
 
-def test_small_row_blocks_give_identical_numbers(rng, monkeypatch):
+def test_small_row_blocks_and_many_passes_give_the_same_numbers(rng, monkeypatch):
     import infogauss.report as report
 
     Z = rng.normal(size=(300, 6))
     a = gaussianity_report(Z, projections=3, **FAST)
     monkeypatch.setattr(report, "ROW_BYTES", 6 * 8 * 7)  # 7 rows per block: many row blocks, ragged last block
-    b = gaussianity_report(Z, projections=3, **FAST)
-    assert _json(a, per_coordinate=True) == _json(b, per_coordinate=True)
+    b = gaussianity_report(Z, projections=3, memory=300 * 8, **FAST)  # one column per pass over the rows
+    assert b.settings["column_passes"] == 9
+    for view in ("raw", "normalized"):  # other blocks round sums differently (~1e-15), nothing more
+        for key, v in a.per_coordinate[view].items():
+            np.testing.assert_allclose(v, b.per_coordinate[view][key], rtol=1e-12)
+        for key, v in a.per_projection[view].items():
+            np.testing.assert_allclose(v, b.per_projection[view][key], rtol=1e-12)
 
 
 def test_dead_coordinates_reported_and_excluded(rng):
@@ -193,4 +199,4 @@ def test_text_outputs(rng):
 
 def test_progress_bar_runs(rng, capsys):
     gaussianity_report(rng.normal(size=(100, 5)), projections=2, progress=True, **FAST)
-    assert "coordinate tests" in capsys.readouterr().err
+    assert "column tests" in capsys.readouterr().err

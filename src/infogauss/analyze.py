@@ -3,7 +3,7 @@
 Usage::
 
     infogauss analyze PATH [--pairs PATH2] [--out DIR] [--key NAME] [--projections K] [--device cpu|cuda]
-                           [--seed S] [--block B] [--no-plots]
+                           [--seed S] [--block B] [--memory MIB] [--no-plots]
     infogauss analyze --demo [--out DIR] [--seed S] [--no-plots]
 
 Writes ``DIR/report.json`` (:meth:`GaussianityReport.to_dict`), ``DIR/report.md``, ``DIR/coordinates.csv``
@@ -65,7 +65,10 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="where the tests run (default cpu)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the projections and subsamples (default 0)")
-    parser.add_argument("--block", type=int, metavar="B", help="columns tested at once (default: fit 512 MiB)")
+    parser.add_argument("--block", type=int, metavar="B", help="columns tested at once (default: fit 256 MiB)")
+    parser.add_argument(
+        "--memory", type=int, metavar="MIB", help="MiB of columns staged per pass over a large file (default 1024)"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
 
 
@@ -80,6 +83,8 @@ def run(args) -> int:
         raise InputError(f"--projections must be >= 0, got {args.projections}")
     if args.block is not None and args.block < 1:
         raise InputError(f"--block must be >= 1, got {args.block}")
+    if args.memory is not None and args.memory < 1:
+        raise InputError(f"--memory must be >= 1 (MiB), got {args.memory}")
     if args.device == "cuda":
         import torch
 
@@ -109,6 +114,7 @@ def _run_file(args) -> int:
         seed=args.seed,
         device=args.device,
         block=args.block,
+        memory=None if args.memory is None else args.memory * 2**20,
         name=str(path),
     )
     with _atomic_dir(out) as tmp:

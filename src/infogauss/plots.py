@@ -73,6 +73,8 @@ def qq_plot(report):
         sd = v.std()
         z = (v - v.mean()) / (sd if sd > 0 else 1.0)
         q = norm.ppf((np.arange(1, v.size + 1) - 0.5) / v.size)
+        keep = _thin(v.size)
+        q, z = q[keep], z[keep]
         lim = max(4.0, float(np.abs(z).max()) * 1.05, float(np.abs(q).max()) * 1.05)
         ax.plot([-lim, lim], [-lim, lim], color="0.6", lw=1, zorder=1)
         ax.plot(q, z, ".", ms=2, color="C0" if picks[name]["kind"] == "coord" else "C2", zorder=2, rasterized=True)
@@ -90,6 +92,15 @@ def qq_plot(report):
         fontsize=10,
     )
     return fig
+
+
+def _thin(m: int, tails: int = 50, middle: int = 1000) -> np.ndarray:
+    """Indices of sorted points to draw: every point in each tail, ``middle`` evenly spaced ones between."""
+    if m <= 2 * tails + middle:
+        return np.arange(m)
+    return np.unique(
+        np.r_[np.arange(tails), np.linspace(tails, m - tails - 1, middle).astype(int), np.arange(m - tails, m)]
+    )
 
 
 def ad_histogram(report):

@@ -41,10 +41,11 @@ be normalised: they raise :class:`~infogauss.errors.InputError`.
 
 **Memory.** One code path serves in-memory arrays and memory-mapped ``.npy`` files larger than memory, so both give
 the same numbers bit for bit: one pass over row blocks computes the row norms (and the finiteness check, the
-dead-column check and a row subsample for geometry and Q-Q plots); then the tested columns (coordinates, and the
-projections ``Z @ P`` computed a row block at a time) are filled ``block`` columns at a time into an ``(n, block)``
-float64 buffer, tested raw, divided by the row norms in place and tested again. Memory is
-``O(n * block + rows_per_block * d)``; each column block is one more pass over the rows.
+dead-column check and a row subsample for geometry and Q-Q plots). Then each further pass over the rows stages as
+many columns as fit in ``memory`` bytes (coordinates in the input's dtype; projections ``Z @ P``, computed one row
+block at a time, in float64); the staged columns are tested ``block`` at a time: copied to float64, tested raw,
+divided by the row norms in place and tested again. Memory is ``memory + O(n · block + rows_per_block · d)``, the
+number of passes ``1 + ⌈n·live·itemsize/memory⌉ + ⌈8·n·K/memory⌉`` (one of each when the columns fit).
 
 **Geometry extras** (on a seeded subsample of at most :data:`GEOMETRY_ROWS` rows, with the second view ``pairs`` for
 alignment and positive-pair cosines): uniformity (Wang & Isola 2020), the uniformity potential Φ (paper Eq. 4) beside
@@ -79,11 +80,12 @@ NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the null is simulated at min(n, NULL_MAX_N)
 NULL_SEED = 20260227  # fixed, so the null (and its cache) does not depend on the user's seed
 GEOMETRY_ROWS = 5000  # rows (seeded subsample) for the spectrum, effective rank and the Q-Q samples
-PAIRWISE_ROWS = 2000  # rows of that subsample for the O(rows²) extras (uniformity, Φ, cosines, Maxwell-Poincaré)
+PAIRWISE_ROWS = 1000  # rows of that subsample for the O(rows²) extras (uniformity, Φ, cosines, Maxwell-Poincaré)
 PHI_ALPHA = 10.0  # alpha = 1/tau of the uniformity potential; tau = 0.1 in the paper's experiments
-BLOCK_BYTES = 512 * 2**20  # default memory for one column block (buffer and the tests' temporaries)
-ROW_BYTES = 32 * 2**20  # memory for one block of input rows
-_TEST_COPIES = 6  # float64 copies of a column block the tests may hold at once (buffer, sort, temporaries)
+STAGE_BYTES = 1024 * 2**20  # default memory for the columns staged by one pass over the rows
+TEST_BYTES = 256 * 2**20  # default memory for one block of tested columns and the tests' temporaries
+ROW_BYTES = 32 * 2**20  # memory for one block of input rows (float64)
+_TEST_COPIES = 6  # float64 copies of a column block the tests may hold at once (block, sort, temporaries)
 
 
 # ---------------------------------------------------------------------------------------------- null calibration
@@ -247,7 +249,7 @@ class GaussianityReport:
         if null is not None:
             md.append(
                 f"Null pass rates from {null.reps} simulated N(0,1) columns of n = {null.n}: "
-                f"AD {_fmt_pct(null.ad_passes / null.reps)}, DP {_fmt_pct(null.dp_passes / null.reps)}. "
+                f"AD {_fmt_pct(null.ad_passes / null.reps)}%, DP {_fmt_pct(null.dp_passes / null.reps)}%. "
                 "Intervals: 99% for the pass fraction of that many *independent* Gaussian coordinates "
                 "(dependent coordinates spread wider). Combined p: Cauchy combination of every per-coordinate "
                 "AD and DP p-value, valid under dependence."
@@ -279,6 +281,7 @@ def gaussianity_report(
     seed: int = 0,
     device=None,
     block: int | None = None,
+    memory: int | None = None,
     progress: bool | None = None,
     geometry: bool = True,
     null_reps: int = NULL_REPS,
@@ -299,7 +302,10 @@ def gaussianity_report(
     device : str or torch.device, optional
         Where the statistics run (e.g. ``"cuda"``); data moves there one column block at a time.
     block : int, optional
-        Columns tested at once (memory ``≈ 6 · 8 · n · block`` bytes); default: as many as fit in 512 MiB.
+        Columns tested at once (memory ``≈ 6 · 8 · n · block`` bytes); default: as many as fit in 256 MiB.
+    memory : int, optional
+        Bytes of columns staged per pass over the rows (default 1 GiB). Only matters when the columns do not
+        fit: a ``.npy`` larger than memory is read ``≈ n·(d·itemsize + 8K)/memory`` times.
     progress : bool, optional
         tqdm progress bar; default: on when ``n · d > 5·10⁷``.
     geometry : bool
@@ -320,6 +326,8 @@ def gaussianity_report(
         raise InputError(f"projections: must be between 0 and d = {d}, got {k}")
     if block is not None and int(block) < 1:
         raise InputError(f"block: must be a positive number of columns, got {block}")
+    if memory is not None and int(memory) < 1:
+        raise InputError(f"memory: must be a positive number of bytes, got {memory}")
     dev = None if device is None else str(device)
     show = (n * d > 5 * 10**7) if progress is None else bool(progress)
 
@@ -342,27 +350,42 @@ def gaussianity_report(
         raise InputError(f"{name}: all {d} columns are constant; nothing to test")
     P = _directions(d, k, seed) if k else np.zeros((d, 0))
 
-    b = int(block) if block is not None else max(1, BLOCK_BYTES // (_TEST_COPIES * 8 * n))
-    jobs = [("coord", live[i : i + b]) for i in range(0, live.size, b)]
-    jobs += [("proj", np.arange(i, min(i + b, k))) for i in range(0, k, b)]
+    # Column passes: each pass over the rows stages up to `memory` bytes of columns (coordinates in the input's
+    # dtype, projections Z @ P in float64); the staged columns are then tested `block` at a time in float64.
+    budget = int(memory) if memory is not None else STAGE_BYTES
+    b = int(block) if block is not None else max(1, TEST_BYTES // (_TEST_COPIES * 8 * n))
+    s_coord = max(1, budget // (n * Z.dtype.itemsize))
+    s_proj = max(1, budget // (n * 8))
+    passes = [("coord", live[i : i + s_coord]) for i in range(0, live.size, s_coord)]
+    passes += [("proj", np.arange(i, min(i + s_proj, k))) for i in range(0, k, s_proj)]
     per = {kind: {view: [] for view in ("raw", "normalized")} for kind in ("coord", "proj")}
-    buf = np.empty((n, min(b, max(live.size, k))))
     rowbuf = np.empty((rows[0][1] - rows[0][0], d)) if k else None
-    bar = tqdm(jobs, desc="coordinate tests", unit="block", disable=not show, leave=False)
-    for kind, cols in bar:
-        out = buf[:, : cols.size]
+    n_blocks = sum(-(-cols.size // b) for _, cols in passes)
+    bar = tqdm(total=n_blocks, desc="column tests", unit="block", disable=not show, leave=False)
+    stage = None
+    for i, (kind, cols) in enumerate(passes):
+        bar.set_postfix_str(f"pass {i + 1}/{len(passes)} over the rows")
+        del stage  # free the previous pass's columns before staging the next
         if kind == "coord":
+            stage = np.empty((n, cols.size), dtype=Z.dtype)
             sel = slice(cols[0], cols[-1] + 1) if cols[-1] - cols[0] + 1 == cols.size else cols
             for r0, r1 in rows:
-                out[r0:r1] = Z[r0:r1, sel]
+                stage[r0:r1] = Z[r0:r1, sel]
         else:
+            stage = np.empty((n, cols.size))
             Pk = np.ascontiguousarray(P[:, cols])
             for r0, r1 in rows:
                 rowbuf[: r1 - r0] = Z[r0:r1]
-                np.matmul(rowbuf[: r1 - r0], Pk, out=out[r0:r1])
-        per[kind]["raw"].append(_coordinate_tests(out, dev))
-        out /= norms[:, None]
-        per[kind]["normalized"].append(_coordinate_tests(out, dev))
+                np.matmul(rowbuf[: r1 - r0], Pk, out=stage[r0:r1])
+        for j0 in range(0, cols.size, b):
+            x = np.array(stage[:, j0 : j0 + b], dtype=np.float64, order="C")
+            per[kind]["raw"].append(_coordinate_tests(x, dev))
+            x[...] = stage[:, j0 : j0 + b]  # refill: never rely on a test leaving its input untouched
+            x /= norms[:, None]
+            per[kind]["normalized"].append(_coordinate_tests(x, dev))
+            del x
+            bar.update(1)
+    del stage
     bar.close()
 
     null = null_calibration(n, int(null_reps), NULL_SEED, dev)
@@ -389,7 +412,8 @@ def gaussianity_report(
         "ad_threshold": AD_THRESHOLD,
         "dp_alpha": DP_ALPHA,
         "block_columns": b,
-        "column_blocks": len(jobs),
+        "column_passes": len(passes),
+        "stage_bytes": budget,
         "device": dev or "cpu",
         "null_reps": int(null_reps),
         "geometry_rows": int(sub.size),
@@ -585,7 +609,7 @@ def _geometry(sample, pair_sample, seed) -> tuple[dict, dict]:
     phi = _stat("uniformity_potential", x, PHI_ALPHA)
     g["uniformity_potential"] = {"alpha": PHI_ALPHA, "value": phi, "uniform_sphere": _phi_uniform(d, PHI_ALPHA)}
     g["mean_embedding_norm"] = {"value": _stat("mean_embedding_norm", x), "uniform_sphere": 1 / math.sqrt(m)}
-    cos = _stat_raw("cosine_summary", x, y, seed=seed)
+    cos = _stat_raw("cosine_summary", x, y, seed=seed, max_pairs=20_000)
     g["cosine"] = {"negative": _cos(cos.negative)}
     extra = {"negative_cosines": cos.negative.sample}
     if y is not None:
