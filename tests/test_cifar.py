@@ -381,3 +381,20 @@ def test_batch_errors(tiny):
     # HWC numpy input is accepted and converted
     hwc = tiny["x_test"].permute(0, 2, 3, 1).numpy()
     assert torch.equal(CifarViews(hwc, tiny["y_test"].numpy(), device="cpu").x, tiny["x_test"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu_without_synchronising(tiny):
+    cpu = CifarViews(tiny["x_train"], tiny["y_train"], device="cpu", seed=9)
+    gpu = CifarViews(tiny["x_train"], tiny["y_train"], device="cuda", seed=9)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any host-device synchronisation in the batch loop raises
+    try:
+        got = [[t.clone() for t in b] for b in gpu.batches(64)]
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    want = list(cpu.batches(64))
+    for g, w in zip(got, want, strict=True):
+        assert torch.equal(g[-1].cpu(), w[-1])
+        for a, b in zip(g[:-1], w[:-1], strict=True):
+            torch.testing.assert_close(a.cpu(), b, atol=1e-4, rtol=0)

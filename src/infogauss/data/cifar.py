@@ -471,7 +471,7 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     rc, gc, bc = (maxc - r) / crd, (maxc - g) / crd, (maxc - b) / crd
     h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
     h = torch.remainder(h / 6.0 + shift[:, None, None], 1.0)
-    n = torch.tensor([5.0, 3.0, 1.0], device=x.device, dtype=x.dtype)[None, :, None, None]
+    n = torch.arange(5, 0, -2, device=x.device, dtype=x.dtype)[None, :, None, None]  # 5, 3, 1 (no host copy)
     k = torch.remainder(n + 6.0 * h[:, None], 6.0)
     m = torch.minimum(k, 4.0 - k).clamp(0, 1)
     v = maxc[:, None]
@@ -601,7 +601,7 @@ class CifarViews:
             epoch = self.epoch
             self.epoch += 1
         g = self.generator(epoch)
-        perm = torch.randperm(len(self), generator=g).to(self.device)
+        perm = _to_device(torch.randperm(len(self), generator=g), self.device)
         return self._iterate(perm, batch_size, views, augment, drop_last, g)
 
     def _iterate(self, perm, batch_size, views, augment, drop_last, g):
