@@ -114,7 +114,8 @@ class LaplaceSource(Source):
     Base: :math:`x_0 \sim \mathrm{Laplace}(0,1)^{\mathrm{dim}}` (drawn as a difference of two Exp(1)). Each view:
 
     1. channel :math:`x = A x_0 + \sqrt{1-A^2}\,\varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`;
-    2. additive Gaussian noise with std ``noise_std`` (paper: 0.2);
+    2. additive Gaussian noise with std ``noise_std`` (paper: 0.2) — drawn together with step 1 as one Gaussian
+       of variance :math:`1-A^2+\text{noise\_std}^2`, which has the same law;
     3. feature dropout: each coordinate is zeroed with probability ``dropout`` (paper: 0.1); *assumed*: not
        rescaled by :math:`1/(1-p)` (``dropout_rescale=False``);
     4. multiplicative scaling by :math:`\exp(\mathcal N(0, s^2))`, ``scale_std`` :math:`s` = 0.1 (the paper's
@@ -159,16 +160,17 @@ class LaplaceSource(Source):
         return e[0] - e[1]
 
     def view(self, x0, generator):
-        a = self.A
-        x = a * x0 + math.sqrt(1.0 - a * a) * self._randn(x0.shape, generator)
-        if self.noise_std > 0:
-            x = x + self.noise_std * self._randn(x0.shape, generator)
+        # Steps 1 and 2 add two independent centred Gaussians, so one draw with the summed variance
+        # 1 - A^2 + noise_std^2 has exactly the same law (and needs half the random numbers).
+        std = math.sqrt(1.0 - self.A**2 + self.noise_std**2)
+        x = self._randn(x0.shape, generator).mul_(std).add_(x0, alpha=self.A)
         if self.dropout > 0:
-            keep = (self._rand(x0.shape, generator) >= self.dropout).to(x.dtype)
-            x = x * (keep / (1.0 - self.dropout) if self.dropout_rescale else keep)
+            x.mul_(self._rand(x0.shape, generator) >= self.dropout)
+            if self.dropout_rescale:
+                x.mul_(1.0 / (1.0 - self.dropout))
         if self.scale_std > 0:
             shape = (x0.shape[0], 1) if self.scale_per == "sample" else x0.shape
-            x = x * torch.exp(self.scale_std * self._randn(shape, generator))
+            x.mul_(self._randn(shape, generator).mul_(self.scale_std).exp_())
         return x
 
     def log_prob(self, x0: torch.Tensor) -> torch.Tensor:
