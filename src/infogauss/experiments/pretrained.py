@@ -339,7 +339,8 @@ def notes(rows, rows_per_seed, settings):
     ref = paper.TABLE2["clip_text_mscoco"]
     verdict = "pass" if raw["paper_verdict"] else "fail"
     lines.append(
-        f"**Protocol as in the paper.** On {raw['n']} texts ({raw['domain']}) the unnormalised features {verdict} the "
+        f"**Protocol as in the paper.** On {raw['n']} rows ({raw.get('domain', 'embeddings')}) the unnormalised "
+        f"features {verdict} the "
         f"paper's rule: AD avg {raw['ad_mean']:.3g} ({100 * raw['ad_pass_fraction']:.1f}% of coordinates pass), DP avg "
         f"p {raw['dp_mean_p']:.3g} ({100 * raw['dp_pass_fraction']:.1f}% pass); normalised rows: AD avg "
         f"{raw['normalized_ad_mean']:.3g} ({100 * raw['normalized_ad_pass_fraction']:.1f}%), DP avg p "
@@ -410,7 +411,7 @@ def notes(rows, rows_per_seed, settings):
     nr, nnw = r.get("narrow_raw"), r.get("narrow_normalized_whitened")
     if nr is not None:
         lines.append(
-            f"**Narrow domain ({nr['domain']}, n = {nr['n']}).** Unnormalised AD avg {nr['ad_mean']:.3g} "
+            f"**Narrow domain ({nr.get('domain', 'narrow')}, n = {nr['n']}).** Unnormalised AD avg {nr['ad_mean']:.3g} "
             f"({100 * nr['ad_pass_fraction']:.1f}%), normalised {nr['normalized_ad_mean']:.3g} "
             f"({100 * nr['normalized_ad_pass_fraction']:.1f}%), ‖mean unit row‖ {nr['mean_unit_norm']:.3g} (broad: "
             f"{raw['mean_unit_norm']:.3g})"
