@@ -350,3 +350,12 @@ def test_route2_ledoit_wolf_intensity_is_exploited():
     assert ledoit_wolf_shrinkage(z).item() > 0.9
     assert np.trace(cov) == pytest.approx(0.5, abs=0.03)  # the trace is still right ...
     assert cov[0, 0] - cov[1, 1] > 0.05  # ... the shape is not
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import infogauss.losses
+
+    result = doctest.testmod(infogauss.losses, raise_on_error=False, verbose=False)
+    assert result.attempted >= 8 and result.failed == 0

@@ -244,6 +244,8 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
         start = int(state["epoch"])
         history = json.loads(state["history"])
         epoch_losses = [float(x) for x in state["epoch_losses"]]
+        if progress and rank == 0:
+            print(f"infogauss: resuming from {ckpt_path} at epoch {start}", file=sys.stderr)
         if start > cfg.epochs:
             raise InputError(
                 f"{ckpt_path} is at epoch {start}, past epochs={cfg.epochs}; raise epochs or use a fresh output folder"
