@@ -115,15 +115,16 @@ def test_resume_gives_identical_numbers(tmp_path):
 
 
 def test_resume_from_mid_run_checkpoint(tmp_path, monkeypatch):
-    # Interrupt inside epoch 3 (checkpoint at epoch 2), resume: same numbers as an uninterrupted run.
-    cfg = tiny(epochs=3, eval_every=1, checkpoint_every=2)
+    # Interrupt inside epoch 4 (last checkpoint at epoch 2, evaluations up to epoch 3), resume: same numbers as an
+    # uninterrupted run, and the evaluation made after the checkpoint is dropped from metrics.jsonl.
+    cfg = tiny(epochs=4, eval_every=1, checkpoint_every=2)
     straight = train(cfg.replace(out=str(tmp_path / "a")), progress=False)
     calls = {"n": 0}
     real_step = torch.optim.Adam.step
 
     def flaky_step(self, *a, **k):
         calls["n"] += 1
-        if calls["n"] == 2 * 8 + 3:
+        if calls["n"] == 3 * 8 + 3:
             raise KeyboardInterrupt
         return real_step(self, *a, **k)
 
@@ -131,7 +132,11 @@ def test_resume_from_mid_run_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train(cfg.replace(out=str(tmp_path / "b")), progress=False)
     monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    metrics = tmp_path / "b" / "metrics.jsonl"
+    assert [json.loads(x)["epoch"] for x in metrics.read_text().splitlines()] == [0, 1, 2, 3]
     assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["epoch"] == 2
+    train(cfg.replace(epochs=2, out=str(tmp_path / "b")), progress=False)  # resumes at 2, nothing left to train
+    assert [json.loads(x)["epoch"] for x in metrics.read_text().splitlines()] == [0, 1, 2]
     resumed = train(cfg.replace(out=str(tmp_path / "b")), progress=False)
     assert resumed.history == straight.history
     for k, v in straight.model.state_dict().items():

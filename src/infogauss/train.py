@@ -253,6 +253,8 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
     if out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         _write_json(out / "config.json", {**cfg.to_dict(), "device_resolved": str(device), "world_size": world})
+        if history:  # drop evaluations made after the checkpoint by an interrupted run
+            _write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
 
     net = model
     if world > 1:
