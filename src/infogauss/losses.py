@@ -48,8 +48,11 @@ def info_nce(
             \frac{\exp(\langle u_i, v_i\rangle/\tau)}{\sum_{j=1}^N \exp(\langle u_i, v_j\rangle/\tau)}
 
     This is the one-directional (:math:`u \to v`) form of the paper: the denominator includes the positive
-    :math:`j=i` and the negatives come only from the other view. Its value lies in :math:`[0, \log N]` up to
-    the temperature-scaled margin, and at random initialisation it is close to :math:`\log N`.
+    :math:`j=i` and the negatives come only from the other view. The loss is :math:`\ge 0`; it equals
+    :math:`\log N` when all logits tie (collapsed embeddings), is at most :math:`\log N` when every positive is
+    the largest logit of its row, and for unrelated views (random initialisation) its expectation is between
+    :math:`\log N` and :math:`\log N + \tfrac12\mathrm{Var}(\langle u,v\rangle/\tau)` (Jensen), i.e.
+    :math:`\log N + 1/(2d\tau^2)` for isotropic embeddings.
 
     ``symmetric=True`` gives the NT-Xent loss of SimCLR (Chen et al. 2020): the :math:`2N` embeddings
     :math:`w = (u_1..u_N, v_1..v_N)` each act as a query against the other :math:`2N-1` (self-similarity
