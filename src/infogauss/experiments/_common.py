@@ -83,23 +83,50 @@ def embed(model, x: torch.Tensor, block: int = 4096) -> np.ndarray:
     return torch.cat(parts).numpy()
 
 
-def entry_row(entry: dict, name: str, **fields) -> dict:
-    """One result row from an evaluation of :func:`infogauss.train.evaluate` (an element of ``Run.history``).
+@torch.no_grad()
+def data_embeddings(run, n: int | None = None) -> np.ndarray:
+    """Unnormalised representations of the held-out *data*: what "evaluated on the test set" means here.
 
-    Keys: ``name``, ``fields``, ``epoch``, the report keys of the raw (unnormalised) embeddings at top level,
-    the same for L2-normalised rows prefixed ``normalized_``, and the engine's monitors (:data:`MONITORS`).
+    A datum is a test item for the Laplace, binary and Gaussian-channel sources (no augmentation), and for the GMM a
+    draw from the item's mixture component (the GMM source's base item is the component mean, so one view is one
+    datum; drawn with :data:`infogauss.train.EVAL_SEED`). The engine's :func:`~infogauss.train.evaluate` instead
+    tests the first of two *augmented* views; rows keep both (see :func:`result_row`).
     """
-    report = entry.get("report", {})
-    raw = report.get("raw", {})
-    norm = report.get("normalized", {})
-    row = {"name": name, **fields, "epoch": entry.get("epoch")}
-    row["n"] = report.get("n", raw.get("n"))
-    row["d"] = report.get("d", raw.get("d"))
+    from infogauss.data.synthetic import make_generator
+    from infogauss.train import EVAL_SEED
+
+    n = n if n is not None else run.config.eval_samples
+    x0 = run.source.test if n is None else run.source.test[:n]
+    if run.source.name == "gmm":
+        x0 = run.source.view(x0, make_generator(EVAL_SEED, x0.device))
+    return embed(run.model, x0)
+
+
+def data_report(z: np.ndarray) -> dict:
+    """The paper's protocol on ``z`` (:func:`infogauss.report.gaussianity_report`, coordinates only)."""
+    from infogauss.report import gaussianity_report
+
+    return gaussianity_report(z, projections=0, geometry=False, progress=False).to_dict()
+
+
+def result_row(entry: dict, z: np.ndarray, name: str, **fields) -> dict:
+    """One result row: the test data's report (``z``) plus the engine's evaluation ``entry`` of the same model.
+
+    Keys: ``name``, ``fields``, ``epoch``, ``n``, ``d``; the report keys (:data:`REPORT_KEYS`) of the unnormalised
+    test-data embeddings ``z`` at top level and of their L2-normalised rows prefixed ``normalized_``; the report keys
+    of the engine's augmented test views (``entry``, an element of ``Run.history``) prefixed ``views_``; and the
+    engine's monitors (:data:`MONITORS`, on view pairs).
+    """
+    rep = data_report(z)
+    raw, norm = rep["raw"], rep["normalized"]
+    row = {"name": name, **fields, "epoch": entry.get("epoch"), "n": rep["n"], "d": rep["d"]}
     for key in REPORT_KEYS:
-        row[key] = entry.get(key, raw.get(key))
+        row[key] = raw[key]
     for key in REPORT_KEYS:
-        if key != "cv" and key in norm:  # the CV of unit rows is 0 by construction
+        if key != "cv":  # the CV of unit rows is 0 by construction
             row["normalized_" + key] = norm[key]
+    for key in REPORT_KEYS:
+        row["views_" + key] = entry.get(key)
     for key in MONITORS:
         if key in entry:
             row[key] = entry[key]
@@ -114,15 +141,13 @@ def norm_mode(norms: np.ndarray, bins: int = 60) -> float:
 
 
 def laplace_grid(ctx: Context, ds, Ns, spec: dict):
-    """Train the Laplace study at every (d, N) of the grid (paper §4.1 (a)); yields ``(d, N, run, z1, z2)``.
+    """Train the Laplace study at every (d, N) of the grid (paper §4.1 (a)); yields ``(d, N, run)``.
 
-    ``spec``: ``{"train": {...TrainConfig changes...}, "source_params": {...}}`` shared by every run;
-    ``z1, z2`` are the test views' embeddings (:func:`test_views`).
+    ``spec``: ``{"train": {...TrainConfig changes...}, "source_params": {...}}`` shared by every run.
     """
     for d in ds:
         for n in Ns:
             cfg = train_config(ctx, "laplace", source_params=dict(spec.get("source_params", {})),
                                **{**spec.get("train", {}), "d": d, "batch_size": n})  # fmt: skip
             run = train(ctx, cfg)
-            z1, z2 = test_views(run)
-            yield d, n, run, z1, z2
+            yield d, n, run

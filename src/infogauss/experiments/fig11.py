@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, embed, entry_row, train, train_config
+from infogauss.experiments._common import Context, embed, result_row, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 11: input (Laplace) log-likelihood vs Gaussian log-likelihood of the embeddings"
@@ -65,6 +65,7 @@ def loglik_correlation(model, source) -> dict:
         "spearman": float(stats.spearmanr(ll_x, full).statistic),
         "pearson_isotropic": float(stats.pearsonr(ll_x, iso).statistic),
         "_scatter": (ll_x, full),
+        "_z_test": z_test,
     }
 
 
@@ -76,7 +77,8 @@ def run_seed(ctx: Context):
         run = train(ctx, cfg)
         res = loglik_correlation(run.model, run.source)
         scatter[A] = res.pop("_scatter")
-        row = entry_row(run.final, f"laplace_A{A:g}", A=A, batch_size=cfg.batch_size, epochs=cfg.epochs)
+        z = res.pop("_z_test")
+        row = result_row(run.final, z, f"laplace_A{A:g}", A=A, batch_size=cfg.batch_size, epochs=cfg.epochs)
         row.update(res)
         row["paper_row"] = f"A{A:g}"
         rows.append(row)

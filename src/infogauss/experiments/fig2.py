@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, entry_row, laplace_grid
+from infogauss.experiments._common import Context, data_embeddings, laplace_grid, result_row, test_views
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Figs. 2, 7, 8: positive / negative cosine similarities vs d and N — Laplace, linear encoder"
@@ -24,9 +24,9 @@ TITLE = "Figs. 2, 7, 8: positive / negative cosine similarities vs d and N — L
 SAMPLE = 4000  # cosine values kept per run and kind for the plots
 SCALES = {
     "smoke": {
-        "about": "seconds: 32-d inputs, 256 training / 128 test items, d in {4, 8}, N in {8, 16}, 1 epoch (tests)",
+        "about": "seconds: 32-d inputs, 256 training / 128 test items, d in {4, 8}, N = 16, 1 epoch (tests)",
         "d": [4, 8],
-        "N": [8, 16],
+        "N": [16],
         "train": {"epochs": 1, "eval_every": 1},
         "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
     },
@@ -54,10 +54,10 @@ def run_seed(ctx: Context):
 
     s = ctx.settings
     rows, samples = [], {}
-    for d, n, run, z1, z2 in laplace_grid(ctx, s["d"], s["N"], s):
+    for d, n, run in laplace_grid(ctx, s["d"], s["N"], s):
+        z1, z2 = test_views(run)
         cs = cosine_summary(z1, z2, quantiles=(0.005, 0.5, 0.995), max_pairs=SAMPLE, seed=ctx.seed)
-        row = entry_row(run.final, f"d{d}_N{n}", batch_size=n, epochs=run.config.epochs)
-        row["d"] = d
+        row = result_row(run.final, data_embeddings(run), f"d{d}_N{n}", batch_size=n, epochs=run.config.epochs)
         row.update(
             pos_cos_mean=cs.positive.mean,
             pos_cos_std=cs.positive.std,

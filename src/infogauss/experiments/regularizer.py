@@ -10,7 +10,9 @@ shrinkage, :math:`\lambda = 1/2`, i.e. reference :math:`\mathcal N(0, I)`).
 On the Laplace source (A = 0.6 + jitter) at several d, for :math:`\beta = c\,\beta_0` with :math:`c = 0`
 (InfoNCE alone) and a few multiples: :math:`\beta_0` uses the unknown constant :math:`C = 1` and, since
 :math:`\eta_2` of the jittered Laplace channel is not known exactly, its lower bound ``eta2_lower_bound`` (squared
-Pearson), which makes :math:`\beta_0` larger, i.e. conservative. Measured on held-out test views (unnormalised):
+Pearson), which makes :math:`\beta_0` larger, i.e. conservative. Measured on the unnormalised embeddings of the
+held-out test data (no augmentation; the theory's :math:`\rho` is the law of one view's embedding, and the engine's
+numbers on augmented views are kept as ``views_*``):
 
 - CV and the paper's coordinate Gaussianity;
 - ``ks_chi``: Kolmogorov–Smirnov distance between :math:`\sqrt{2\lambda}\,\|z\|` and :math:`\chi_d` — the law
@@ -26,7 +28,7 @@ import math
 
 import numpy as np
 
-from infogauss.experiments._common import Context, entry_row, test_views, train, train_config
+from infogauss.experiments._common import Context, data_embeddings, result_row, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Route 2 trained — InfoNCE alone vs InfoNCE + β(−H + λE‖z‖²) (new evidence, not in the paper)"
@@ -97,9 +99,9 @@ def run_seed(ctx: Context):
                 changes.update(beta_scale=c, eta2=eta2)
             cfg = train_config(ctx, "laplace", source_params=dict(s["source_params"]), **changes)
             run = train(ctx, cfg)
-            z1, _ = test_views(run)
+            z1 = data_embeddings(run)
             beta = c * beta_threshold(cfg.temperature, eta2, d)
-            row = entry_row(run.final, f"d{d}_" + ("infonce" if c == 0 else f"beta{c:g}x"), beta_multiple=c)
+            row = result_row(run.final, z1, f"d{d}_" + ("infonce" if c == 0 else f"beta{c:g}x"), beta_multiple=c)
             row.update(d=d, beta=beta, eta2_for_beta0=eta2, lam=LAM)
             row.update(chi_norm_fit(z1))
             row["effective_rank_fraction"] = float(effective_rank(z1)) / d
