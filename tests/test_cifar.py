@@ -342,6 +342,17 @@ def test_reproducible_and_resumable():
     assert torch.equal(torch.get_rng_state(), before)
 
 
+def test_views_hook_for_external_shuffling(tiny):
+    v = CifarViews(tiny["x_train"], tiny["y_train"], device="cpu")
+    idx = torch.tensor([3, 1, 4, 1, 5])
+    x1, x2 = v.views(v.x[idx], torch.Generator().manual_seed(0))
+    assert x1.shape == x2.shape == (5, 3, 32, 32) and not torch.allclose(x1, x2)
+    again = v.views(v.x[idx], torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], x1) and torch.equal(again[1], x2)
+    assert len(v.views(v.x[idx], torch.Generator().manual_seed(0), n=3)) == 3
+    _one_line_error(lambda: v.views(v.x[idx].float(), torch.Generator()), "x must be uint8 images")
+
+
 def test_grayscale_and_flip_rates_on_images():
     d = tiny_cifar(1000, n_test=10, seed=2)
     v = CifarViews(d["x_train"], d["y_train"], device="cpu", seed=3)
@@ -393,6 +404,8 @@ def test_cuda_matches_cpu_without_synchronising(tiny):
         got = [[t.clone() for t in b] for b in gpu.batches(64)]
     finally:
         torch.cuda.set_sync_debug_mode(0)
+    x1, x2 = gpu.views(gpu.x[:8], torch.Generator(device="cuda").manual_seed(0))  # a CUDA generator seeds a CPU one
+    assert x1.device.type == "cuda" and x1.shape == (8, 3, 32, 32)
     want = list(cpu.batches(64))
     for g, w in zip(got, want, strict=True):
         assert torch.equal(g[-1].cpu(), w[-1])

@@ -613,13 +613,27 @@ class CifarViews:
         for start in range(0, stop, batch_size):
             idx = perm[start : start + batch_size]
             xb = self.x[idx]
-            if augment:
-                b = xb.shape[0]
-                p = self.augment.sample(views * b, xb.shape[-2], xb.shape[-1], g)
-                xs = self._finish(self.augment.apply(self._float(xb).repeat(views, 1, 1, 1), p)).split(b)
-            else:
-                xs = (self._finish(self._float(xb)),) * views
+            xs = self._augment(xb, views, g) if augment else (self._finish(self._float(xb)),) * views
             yield (*xs, self.y[idx])
+
+    def views(self, x: torch.Tensor, generator: torch.Generator, n: int = 2) -> tuple[torch.Tensor, ...]:
+        """``n`` independent augmented, normalised views of uint8 images ``x`` ``(B, 3, H, W)`` (e.g. ``self.x[idx]``).
+
+        For training loops that shuffle by themselves (the shape of ``infogauss.data.synthetic.Source.views``).
+        A CPU ``generator`` is used as is; a generator on another device seeds a CPU one with a single draw,
+        which costs one host-device synchronisation per call.
+        """
+        if not isinstance(x, torch.Tensor) or x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] != 3:
+            raise InputError("CifarViews.views: x must be uint8 images (B, 3, H, W), e.g. views.x[idx]")
+        if generator.device.type != "cpu":
+            seed = torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item()
+            generator = torch.Generator().manual_seed(int(seed))
+        return self._augment(x.to(self.device), n, generator)
+
+    def _augment(self, xb: torch.Tensor, views: int, g: torch.Generator) -> tuple[torch.Tensor, ...]:
+        b = xb.shape[0]
+        p = self.augment.sample(views * b, xb.shape[-2], xb.shape[-1], g)
+        return self._finish(self.augment.apply(self._float(xb).repeat(views, 1, 1, 1), p)).split(b)
 
     def plain(self, batch_size: int = 1000) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """All images in stored order, normalised and not augmented, as ``(x, y)`` batches (evaluation).
