@@ -409,7 +409,10 @@ def notes(rows, rows_per_seed, settings):
             f"**Whitening the normalised output**{_shrunk(nw)}: unnormalised coordinates AD avg {nw['ad_mean']:.3g} "
             f"({100 * nw['ad_pass_fraction']:.1f}%), DP pass {100 * nw['dp_pass_fraction']:.1f}%; re-normalised AD avg "
             f"{nw['normalized_ad_mean']:.3g} ({100 * nw['normalized_ad_pass_fraction']:.1f}%), DP pass "
-            f"{100 * nw['normalized_dp_pass_fraction']:.1f}%; Gaussian by the paper's rule: "
+            f"{100 * nw['normalized_dp_pass_fraction']:.1f}%; whitened norms (Mahalanobis distances) CV "
+            f"{nw['cv']:.3g} against {nw['chi_cv']:.3g} for χ_{nw['d']}"
+            + (" — jointly far from Gaussian even where coordinates pass" if nw["cv"] > 1.5 * nw["chi_cv"] else "")
+            + "; Gaussian by the paper's rule: "
             f"{'yes' if nw['normalized_paper_verdict'] else 'no'} (re-normalised); random projections pass AD "
             f"{100 * nw['normalized_proj_ad_pass_fraction']:.1f}% / "
             f"DP {100 * nw['normalized_proj_dp_pass_fraction']:.1f}%"
