@@ -31,6 +31,11 @@ def test_moments_are_the_mle(rng):
     assert g.dim == 6 and g.n_samples == 400
     assert rel(g.mean, Z.mean(0)) < 1e-12
     assert rel(g.covariance, np.cov(Z, rowvar=False, bias=True)) < 1e-12
+    import torch
+
+    t = GaussianModel.fit(torch.from_numpy(Z).float())  # torch / float32 input: float64 inside
+    assert rel(t.covariance, np.cov(Z.astype(np.float32).astype(np.float64), rowvar=False, bias=True)) < 1e-12
+    assert rel(g.log_likelihood(torch.from_numpy(Z[:5])), g.log_likelihood(Z[:5])) < 1e-15
 
 
 def test_logpdf_and_entropy_match_scipy(rng):
