@@ -137,3 +137,10 @@ def test_bad_input(bad, message):
     if bad.dtype.kind == "f":
         with pytest.raises(InputError, match=message):
             anderson_darling(torch.from_numpy(bad))
+
+
+def test_nan_in_a_large_float32_matrix_is_found_on_the_threaded_path(rng):
+    x = rng.normal(size=(2000, 600)).astype(np.float32)
+    x[1234, 577] = np.nan
+    with pytest.raises(InputError, match="NaN or Inf"):
+        anderson_darling(x)

@@ -147,24 +147,26 @@ def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, differentiable
         samples(x, axis, MIN_SAMPLES, what)  # raises the one-line error
     outs = [np.empty(m) for _ in range(n_out)]
     workers = _n_threads() if a.size >= _MIN_THREADED else 1
-    # Outer blocks are checked and converted to float64 by `samples` one at a time, on the threads and in
-    # cache (a float32 embedding matrix is never copied whole); wide enough that gathering them from the
-    # (n, m) array reads whole cache lines. Inner blocks of rows are what `rows_fn` sees (~1 MiB; a single
+    # Blocks are checked and converted to float64 by `samples` one at a time, on the threads and in cache
+    # (a float32 embedding matrix is never copied whole); outer blocks are wide enough that gathering them
+    # from the (n, m) array reads whole cache lines. Inner blocks of rows are what `rows_fn` sees (~1 MiB; a single
     # column once n > 131072, when the Python overhead per block is < 2% of its work).
     outer = min(max(8, _OUTER_ELEMENTS // n), -(-m // workers))
     inner = max(1, _BLOCK_ELEMENTS // n)
 
     def run(j0):
         j1 = min(j0 + outer, m)
-        blk = samples(a[:, j0:j1], 0, MIN_SAMPLES, what)  # (n, b) float64, validated
+        if sort_f32:  # float32 data sort as float32 (twice as fast); same order, same values
+            blk = a[:, j0:j1].T.astype(np.float32, order="C")  # (b, n)
+        else:
+            blk = samples(a[:, j0:j1], 0, MIN_SAMPLES, what).T  # (b, n) float64 view, validated
         for i0 in range(0, j1 - j0, inner):
-            cols = blk[:, i0 : i0 + inner].T
-            if sort_f32:  # float32 data sort as float32 (twice as fast); same order, same values
-                rows = cols.astype(np.float32, order="C")
+            if sort_f32:
+                rows = blk[i0 : i0 + inner]
                 rows.sort(axis=-1)
-                rows = rows.astype(np.float64)
+                rows = samples(rows, 1, MIN_SAMPLES, what).T  # float64, validated
             else:
-                rows = np.ascontiguousarray(cols)
+                rows = np.ascontiguousarray(blk[i0 : i0 + inner])
                 if sort:
                     rows.sort(axis=-1)
             with np.errstate(all="ignore"):
