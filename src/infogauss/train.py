@@ -1,17 +1,24 @@
-"""Induce: train an encoder with InfoNCE on a synthetic source and measure its Gaussianity as it trains.
+"""Induce: train an encoder with InfoNCE (or the supervised baseline) and measure its Gaussianity as it trains.
 
-One function does the work: :func:`train` (``TrainConfig -> Run``). The data flow, nanoGPT-style:
+One function does the work: :func:`train` (``TrainConfig -> Run``), one loop for synthetic sources and images.
+The data flow, nanoGPT-style:
 
-1. build the source (:mod:`infogauss.data.synthetic`) and its base items on the training device;
-2. build the encoder (:mod:`infogauss.encoders`, seeded, PyTorch default init) and Adam;
+1. build the source on the training device: synthetic base items (:mod:`infogauss.data.synthetic`) or images
+   (``source="cifar10"`` / ``"tiny-cifar"``, :mod:`infogauss.data.images`);
+2. build the encoder (:func:`build_model`: :mod:`infogauss.encoders` for synthetic sources,
+   :mod:`infogauss.vision` for images; seeded, each library's default init) and Adam;
 3. every epoch: a random permutation of the training items, cut into batches of ``batch_size`` (the last
-   incomplete batch is dropped); for each batch the two views are generated *on the device* from one
-   ``torch.Generator``, both views go through the encoder in one call, and the loss is InfoNCE (paper Eq. 2,
-   or NT-Xent when ``symmetric``) plus, when ``beta`` or ``beta_scale`` is set, the Route-2 regulariser
-   (paper Eq. 11) averaged over the two views;
-4. at epoch 0 (before training), every ``eval_every`` epochs and at the end: :func:`evaluate` on held-out
-   views of the test items — the Gaussianity report (:func:`infogauss.report.gaussianity_report`) plus
-   alignment, uniformity potential, ‖m(μ)‖ and cosine summaries;
+   incomplete batch is dropped; ``steps_per_epoch`` keeps only the first batches, i.e. a fresh random subset of
+   the training set every epoch); for each batch the two views are generated *on the device* (synthetic: from one
+   ``torch.Generator``; images: SimCLR augmentations drawn from ``(seed, epoch)``), both views go through the
+   encoder in one call, and the loss is InfoNCE (paper Eq. 2, or NT-Xent when ``symmetric``) plus, when ``beta``
+   or ``beta_scale`` is set, the Route-2 regulariser (paper Eq. 11) averaged over the two views. With
+   ``objective="supervised"`` (images) each batch is one augmented view per image and the loss is cross-entropy
+   on the labels, from the *same initialisation* as the contrastive model (:func:`build_model`);
+4. at epoch 0 (before training), every ``eval_every`` epochs and at the end: :func:`evaluate` — synthetic: held-out
+   views of the test items; images: the un-augmented test images (the paper's "evaluated on the test set") —
+   the Gaussianity report (:func:`infogauss.report.gaussianity_report`) plus alignment, uniformity potential,
+   ‖m(μ)‖ and cosine summaries; for images also k-NN accuracy and, supervised, test accuracy;
 5. with ``out``: ``config.json``, ``metrics.jsonl`` (one line per evaluation), ``checkpoint.pt`` (model,
    optimiser, generator state, epoch, history; loaded with ``weights_only=True``) every ``checkpoint_every``
    epochs, and ``report.json`` (the last evaluation) at the end. Every file is written to a temporary name and
@@ -27,7 +34,17 @@ views from the same generator and keeps its slice, and the loss gathers the othe
 gradients, so a distributed run computes the same loss and gradients as one process on the whole batch.
 Rank 0 evaluates and writes.
 
-CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [key=value ...]``.
+Images on CUDA: batches and ResNet weights are ``channels_last``; ``amp="auto"`` (the CIFAR presets) trains under
+bf16 autocast on CUDA and in float32 on the CPU. Under autocast the convolutions and linear layers of the training
+steps compute in bf16 (float32 accumulation), so a CUDA run is not bit-comparable with a float32 run; the loss
+(InfoNCE, cross-entropy) and every evaluation are computed in float32. With ``WORLD_SIZE > 1`` on CUDA, BatchNorm
+layers become ``SyncBatchNorm`` so batch statistics are over the global batch, as in one process.
+
+Errors: bad settings, missing or malformed data, a batch larger than the training set and running out of memory
+(``torch.OutOfMemoryError``) raise :class:`~infogauss.errors.InputError` with one line saying what to change.
+
+CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [key=value ...]``;
+``infogauss train --preset cifar-resnet18 [--data cifar10.npz] [objective=supervised] [width=32] ...``.
 """
 
 from __future__ import annotations
@@ -49,7 +66,17 @@ import torch
 
 from infogauss.errors import InputError
 
-__all__ = ["TrainConfig", "PRESETS", "Run", "train", "evaluate", "preset", "load_checkpoint"]
+__all__ = [
+    "TrainConfig",
+    "PRESETS",
+    "Run",
+    "train",
+    "evaluate",
+    "preset",
+    "load_checkpoint",
+    "build_model",
+    "knn_accuracy",
+]
 
 EVAL_SEED = 20260227  # views of the test items used by every evaluation (fixed: evaluations are comparable)
 DATA_SEED_OFFSET = 1_000_003  # training views/permutations use seed + offset (the source's items use seed)
@@ -58,21 +85,31 @@ CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_VERSION = 1
 # Fields that may differ between an interrupted run and its resumption.
 RESUMABLE_CHANGES = ("epochs", "eval_every", "checkpoint_every", "out")
+OBJECTIVES = ("infonce", "supervised")
+KNN_NEIGHBOURS = 200  # k of the k-NN monitor (Wu et al. 2018, as in SimCLR/MoCo CIFAR monitors)
+KNN_TEMPERATURE = 0.1  # votes weighted by exp(cos / 0.1) (Wu et al. 2018)
+EVAL_BLOCK = 1000  # images per forward pass in evaluations
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run. Defaults follow paper §4.1 / §7 (Laplace study)."""
 
-    source: str = "laplace"  # laplace | gmm | binary | gaussian (infogauss.data.synthetic)
-    source_params: dict = field(default_factory=dict)  # e.g. {"A": 0.8, "dim": 1024}; seed defaults to `seed`
-    encoder: str = "linear"  # linear (the paper's) | mlp
-    d: int = 256  # representation dimension
-    hidden: int = 512  # MLP hidden width
-    bias: bool = True  # assumed (paper: unknown)
+    # laplace | gmm | binary | gaussian (infogauss.data.synthetic) | cifar10 | tiny-cifar (infogauss.data.images)
+    source: str = "laplace"
+    # e.g. {"A": 0.8, "dim": 1024} (synthetic; seed defaults to `seed`), {"path": "cifar10.npz", "augment": "simclr"}
+    source_params: dict = field(default_factory=dict)
+    # synthetic: linear (the paper's) | mlp; images: mlp | resnet18 | resnet34 | resnet50 | vit_tiny | vit_small
+    encoder: str = "linear"
+    objective: str = "infonce"  # infonce | supervised (cross-entropy on the labels; image sources only)
+    d: int | None = 256  # representation dimension (synthetic encoders, image mlp); None for ResNets/ViTs (by width)
+    hidden: int = 512  # hidden width of the synthetic MLP
+    width: int | None = None  # image encoders: MLP hidden width, ResNet base channels, ViT dim (None: their default)
+    bias: bool = True  # assumed (paper: unknown); synthetic encoders
     head: int | None = None  # projection-head output dimension (None: the loss sees the representation)
-    batch_size: int = 128  # N: global batch = number of pairs per step (negatives: N - 1)
+    batch_size: int = 128  # N: global batch = number of pairs (supervised: images) per step (negatives: N - 1)
     epochs: int = 150
+    steps_per_epoch: int | None = None  # None: a full pass; else the first batches of each epoch's permutation
     temperature: float = 0.1  # tau; alpha = 1/tau
     symmetric: bool = False  # NT-Xent (SimCLR) instead of Eq. 2
     optimizer: str = "adam"  # adam | adamw | sgd
@@ -88,35 +125,72 @@ class TrainConfig:
     eta2: float | None = None  # for beta_scale; default: the source's eta2 when known
     # Evaluation and bookkeeping.
     eval_every: int = 10  # epochs (also at epoch 0 and at the end)
-    eval_samples: int | None = None  # test items per evaluation (None: all)
+    eval_samples: int | None = None  # test items per evaluation (None: all; images: a fixed random subset)
+    eval_views: int = 2048  # images: test images whose two augmented views give test_infonce and alignment (0: none)
+    knn_bank: int | None = None  # images: training images in the k-NN memory bank (None: all; else a fixed subset)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: str = "none"  # none | bf16 (autocast of the encoder; the loss stays float32)
+    amp: str = "none"  # none | bf16 | auto (bf16 on CUDA): autocast of the encoder; loss and evaluation in float32
     out: str | None = None
     checkpoint_every: int = 1  # epochs
 
     def validate(self) -> TrainConfig:
         """Check every field; raise :class:`InputError` naming the first bad one. Returns ``self``."""
-        from infogauss.data.synthetic import SOURCES, source_parameters
+        from infogauss.data.images import AUGMENTS, IMAGE_SOURCES
+        from infogauss.data.synthetic import SOURCES
         from infogauss.encoders import ENCODERS
+        from infogauss.vision import VISION_ENCODERS
 
-        if self.source not in SOURCES:
-            raise InputError(f"unknown source {self.source!r}; choose from {', '.join(SOURCES)}")
+        every = (*SOURCES, *IMAGE_SOURCES)
+        if self.source not in every:
+            raise InputError(f"unknown source {self.source!r}; choose from {', '.join(every)}")
         if not isinstance(self.source_params, dict):
             raise InputError("source_params must be a dict of source parameters")
-        allowed = source_parameters(self.source)
+        allowed = _source_parameters(self.source)
         for k in self.source_params:
             if k not in allowed or k == "device":
                 valid = ", ".join(p for p in allowed if p != "device")
                 raise InputError(f"source {self.source!r} has no parameter {k!r}; valid: {valid}")
-        if self.encoder not in ENCODERS:
-            raise InputError(f"unknown encoder {self.encoder!r}; choose from {', '.join(ENCODERS)}")
-        _int_at_least(self.d, "d", 2)
+        images = self.images
+        encoders = VISION_ENCODERS if images else ENCODERS
+        if self.encoder not in encoders:
+            kind = "image" if images else "synthetic"
+            raise InputError(f"unknown encoder {self.encoder!r} for {kind} source {self.source!r}; "
+                             f"choose from {', '.join(encoders)}")  # fmt: skip
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+        if self.objective == "supervised" and not images:
+            raise InputError(f"objective 'supervised' needs labelled images; source {self.source!r} has no labels")
+        if images:
+            augment = self.source_params.get("augment", "simclr")
+            if augment not in AUGMENTS:
+                raise InputError(f"unknown augment {augment!r}; choose from {', '.join(AUGMENTS)}")
+            if self.encoder == "mlp":
+                _int_at_least(self.d, "d", 2)
+            elif self.d is not None:
+                raise InputError(f"d is set by width for {self.encoder} (it has no d option); use d=none")
+            if self.width is not None:
+                _int_at_least(self.width, "width", 1)
+            if self.hidden != TrainConfig.hidden:
+                raise InputError("hidden applies to synthetic encoders; the image encoders take width=...")
+            if not self.bias:
+                raise InputError("bias=false applies to synthetic encoders only; image encoders keep their biases")
+            if self.objective == "supervised" and (self.beta is not None or self.beta_scale is not None):
+                raise InputError("the Route-2 regulariser (beta, beta_scale) applies to objective=infonce only")
+        else:
+            _int_at_least(self.d, "d", 2)
+            if self.width is not None:
+                raise InputError("width applies to image encoders; synthetic encoders take d=... and hidden=...")
         _int_at_least(self.hidden, "hidden", 1)
         if self.head is not None:
             _int_at_least(self.head, "head", 2)
         _int_at_least(self.batch_size, "batch_size", 2)
         _int_at_least(self.epochs, "epochs", 0)
+        if self.steps_per_epoch is not None:
+            _int_at_least(self.steps_per_epoch, "steps_per_epoch", 1)
+        _int_at_least(self.eval_views, "eval_views", 0)
+        if self.knn_bank is not None:
+            _int_at_least(self.knn_bank, "knn_bank", 1)
         _int_at_least(self.eval_every, "eval_every", 1)
         _int_at_least(self.checkpoint_every, "checkpoint_every", 1)
         _int_at_least(self.seed, "seed", 0)
@@ -141,13 +215,20 @@ class TrainConfig:
             raise InputError(f"unknown optimizer {self.optimizer!r}; choose from adam, adamw, sgd")
         if self.entropy not in ("gaussian", "knn"):
             raise InputError(f"unknown entropy estimator {self.entropy!r}; choose gaussian or knn")
-        if self.amp not in ("none", "bf16"):
-            raise InputError(f"amp must be 'none' or 'bf16', got {self.amp!r}")
+        if self.amp not in ("none", "bf16", "auto"):
+            raise InputError(f"amp must be 'none', 'bf16' or 'auto', got {self.amp!r}")
         for name in ("bias", "symmetric"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         _resolve_device(self.device)
         return self
+
+    @property
+    def images(self) -> bool:
+        """Whether the source is an image source (:mod:`infogauss.data.images`)."""
+        from infogauss.data.images import IMAGE_SOURCES
+
+        return self.source in IMAGE_SOURCES
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -175,6 +256,46 @@ PRESETS: dict[str, TrainConfig] = {
     "laplace-route2": TrainConfig(
         source="laplace", d=256, batch_size=128, epochs=150, eval_every=10, beta_scale=1.0, eta2=0.36
     ),
+    # Paper §4.2(b): CIFAR-10 ResNet-18 (CIFAR stem, assumed), SimCLR augmentations, InfoNCE tau 0.1, Adam 1e-3,
+    # weight decay 1e-4, batch 256, 100 epochs; SimCLR projection head 512 -> 512 -> 128 (assumed: the paper follows
+    # "the SimCLR training protocol"). objective=supervised gives the cross-entropy baseline from the same init.
+    "cifar-resnet18": TrainConfig(
+        source="cifar10",
+        encoder="resnet18",
+        d=None,
+        head=128,
+        batch_size=256,
+        epochs=100,
+        weight_decay=1e-4,
+        eval_every=10,
+        amp="auto",
+    ),  # fmt: skip
+    # Paper §4.2(a), Fig. 4: two-layer MLP 3072 -> 512 -> ReLU -> 128 (widths assumed), no head, same optimisation.
+    "cifar-mlp": TrainConfig(
+        source="cifar10",
+        encoder="mlp",
+        d=128,
+        width=512,
+        batch_size=256,
+        epochs=100,
+        weight_decay=1e-4,
+        eval_every=10,
+        amp="auto",
+    ),  # fmt: skip
+    # Seconds on a CPU: a 4-wide ResNet-18 with a head on 256 generated images (tiny-cifar), for tests and trying.
+    "smoke-cifar": TrainConfig(
+        source="tiny-cifar",
+        source_params={"n": 256, "n_test": 64},
+        encoder="resnet18",
+        width=4,
+        d=None,
+        head=16,
+        batch_size=32,
+        epochs=2,
+        eval_every=1,
+        weight_decay=1e-4,
+        eval_views=64,
+    ),  # fmt: skip
     # Seconds on a CPU: for tests and for trying the command.
     "smoke": TrainConfig(
         source="laplace",
@@ -185,6 +306,13 @@ PRESETS: dict[str, TrainConfig] = {
         eval_every=1,
     ),
 }
+
+
+def _source_parameters(name: str) -> dict:
+    from infogauss.data.images import IMAGE_SOURCES, image_source_parameters
+    from infogauss.data.synthetic import source_parameters
+
+    return image_source_parameters(name) if name in IMAGE_SOURCES else source_parameters(name)
 
 
 def preset(name: str, **changes) -> TrainConfig:
@@ -218,15 +346,54 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
     """Train ``cfg`` and return the :class:`Run` (see the module docstring for the data flow and the files).
 
     ``resume``: a checkpoint to start from (default: ``cfg.out/checkpoint.pt`` when it exists).
+
+    Running out of memory (``torch.OutOfMemoryError``, or the CPU allocator failing) raises :class:`InputError`
+    naming ``batch_size`` and ``width`` values to try.
     """
+    cfg.validate()
+    try:
+        return _train(cfg, progress, resume)
+    except torch.OutOfMemoryError as exc:
+        raise _out_of_memory(cfg, exc) from None
+    except RuntimeError as exc:
+        if "can't allocate memory" not in str(exc):
+            raise
+        raise _out_of_memory(cfg, exc) from None
+
+
+def _out_of_memory(cfg: TrainConfig, exc: BaseException) -> InputError:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    where = "CUDA" if isinstance(exc, torch.OutOfMemoryError) else "CPU"
+    hint = f"reduce batch_size={max(2, cfg.batch_size // 2)}"
+    if cfg.images:
+        from infogauss.vision import _DEFAULT_WIDTH
+
+        width = cfg.width if cfg.width is not None else _DEFAULT_WIDTH[cfg.encoder]
+        hint += f" or width={max(1, width // 2)}" + (" (a multiple of 64 for ViTs)" if "vit" in cfg.encoder else "")
+        now = f"batch_size={cfg.batch_size}, {cfg.encoder} width={width}"
+    else:
+        hint += f" or d={max(2, (cfg.d or 4) // 2)}"
+        now = f"batch_size={cfg.batch_size}, d={cfg.d}"
+    return InputError(f"{where} out of memory training with {now}; {hint} (or eval_samples/knn_bank)")
+
+
+def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
     from tqdm.auto import tqdm
 
-    cfg.validate()
     world, rank = _distributed_setup()
     device = _resolve_device(cfg.device, rank if world > 1 else None)
     if cfg.batch_size % world:
         raise InputError(f"batch_size {cfg.batch_size} must divide by the number of processes {world}")
     source, model, opt, criterion, reg, gen = _build(cfg, device, world)
+    steps_per_epoch = source.n_train // cfg.batch_size
+    if cfg.steps_per_epoch is not None:
+        if cfg.steps_per_epoch > steps_per_epoch:
+            raise InputError(
+                f"steps_per_epoch={cfg.steps_per_epoch} is more than one pass over the training set "
+                f"({steps_per_epoch} batches of {cfg.batch_size}); use at most {steps_per_epoch} or none"
+            )
+        steps_per_epoch = cfg.steps_per_epoch
 
     out = Path(cfg.out) if cfg.out is not None else None
     history: list[dict] = []
@@ -260,6 +427,10 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
+        if device.type == "cuda":  # batch statistics over the global batch, as in one process
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            net = model
+
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def record(epoch: int, step: int) -> None:
@@ -273,17 +444,19 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
         if world > 1:
             torch.distributed.barrier()
 
-    steps_per_epoch = source.n_train // cfg.batch_size
     if not history:
         record(0, 0)
-    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp == "bf16")
+    bf16 = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    desc = f"train {cfg.source}" + (f" {cfg.encoder} {cfg.objective}" if cfg.images else "")
     bar = tqdm(
-        total=cfg.epochs, initial=min(start, cfg.epochs), desc=f"train {cfg.source}", unit="epoch",
+        total=cfg.epochs, initial=min(start, cfg.epochs), desc=desc, unit="epoch",
         disable=not progress or rank != 0, dynamic_ncols=True,
     )  # fmt: skip
     net.train()
     for epoch in range(start, cfg.epochs):
-        total = _epoch(net, model, source, gen, opt, criterion, reg, cfg.batch_size, steps_per_epoch, world, rank, amp)
+        total = _epoch(net, model, source, gen, opt, criterion, reg, cfg.batch_size, steps_per_epoch, world, rank, amp,
+                       epoch=epoch)  # fmt: skip
         if world > 1:
             torch.distributed.all_reduce(total)
             total /= world
@@ -305,20 +478,28 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
 def _build(cfg: TrainConfig, device: torch.device, world: int = 1):
     """Source, seeded encoder on ``device``, optimiser, loss, regulariser (or None) and the data generator."""
     from infogauss.data.synthetic import make_generator, make_source
-    from infogauss.encoders import make_encoder
     from infogauss.losses import InfoNCE, Route2Regularizer
 
-    params = {"seed": cfg.seed, **cfg.source_params, "device": device}
-    source = make_source(cfg.source, **params)
-    if cfg.batch_size > source.n_train:
-        raise InputError(f"batch_size {cfg.batch_size} is larger than the training set ({source.n_train} items)")
+    if cfg.images:
+        from infogauss.data.images import make_image_source
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        model = make_encoder(cfg.encoder, source.dim, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
-    model = model.to(device)
+        source = make_image_source(cfg.source, seed=cfg.seed + DATA_SEED_OFFSET, device=device,
+                                   channels_last=device.type == "cuda", **cfg.source_params)  # fmt: skip
+        what = "images"
+    else:
+        source = make_source(cfg.source, **{"seed": cfg.seed, **cfg.source_params, "device": device})
+        what = "items"
+    if cfg.batch_size > source.n_train:
+        raise InputError(
+            f"batch_size {cfg.batch_size} is larger than the training set ({source.n_train} {what}); "
+            f"use batch_size <= {source.n_train}"
+        )
+    model = build_model(cfg, source.dim, device).to(device)
     opt = _optimizer(cfg, model)
-    criterion = InfoNCE(cfg.temperature, cfg.symmetric, gather_distributed=world > 1)
+    if cfg.objective == "supervised":
+        criterion = torch.nn.CrossEntropyLoss()
+    else:
+        criterion = InfoNCE(cfg.temperature, cfg.symmetric, gather_distributed=world > 1)
     reg = None
     if cfg.beta is not None or cfg.beta_scale is not None:
         eta2 = cfg.eta2 if cfg.eta2 is not None else source.eta2
@@ -333,38 +514,96 @@ def _build(cfg: TrainConfig, device: torch.device, world: int = 1):
     return source, model, opt, criterion, reg, gen
 
 
-def _epoch(net, model, source, gen, opt, criterion, reg, batch_size, steps, world=1, rank=0, amp=None):
-    """One epoch: a permutation of the training items, ``steps`` batches; returns the summed loss (a tensor).
+def build_model(cfg: TrainConfig, in_dim: int = 3 * 32 * 32, device="cpu") -> torch.nn.Module:
+    """The encoder of ``cfg`` at step 0, seeded with ``cfg.seed`` (torch's global RNG is left untouched).
 
-    Views are generated on the device for ``chunk`` consecutive steps at once (about 2**20 input numbers per view),
-    which saves kernel launches at small batch sizes; the permutation and chunking restart every epoch, so an
-    epoch's random stream depends only on the generator state at its start (what a checkpoint stores).
+    Synthetic sources: :func:`infogauss.encoders.make_encoder` (input dimension ``in_dim``). Images:
+    :func:`infogauss.vision.make_vision_encoder` (``width``, ``head`` as ``head_dim``, ``d`` as the MLP's
+    ``out_dim``). For ``objective="supervised"`` the model gets a linear classifier (10 classes) on the head output
+    (or the representation without a head), and every other weight is *copied* from the model that
+    ``objective="infonce"`` builds with the same seed: the two objectives start from the same initialisation
+    (paper §4.2(b): "identical initialization and capacity"), whatever order the layers are created in.
+    ``device`` only decides ResNets' memory format (``channels_last`` on CUDA); the model is returned on the CPU.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        if not cfg.images:
+            from infogauss.encoders import make_encoder
+
+            return make_encoder(cfg.encoder, in_dim, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
+        from infogauss.vision import make_vision_encoder
+
+        kw = dict(width=cfg.width, head_dim=cfg.head, out_dim=cfg.d if cfg.encoder == "mlp" else None,
+                  channels_last=torch.device(device).type == "cuda")  # fmt: skip
+        model = make_vision_encoder(cfg.encoder, **kw)
+        if cfg.objective != "supervised":
+            return model
+        torch.manual_seed(cfg.seed)
+        supervised = make_vision_encoder(cfg.encoder, **kw, num_classes=10)
+    missing, unexpected = supervised.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("classifier.") for k in missing):  # pragma: no cover - vision.py contract
+        raise RuntimeError(f"supervised model differs from the contrastive one beyond the classifier: {missing}")
+    return supervised
+
+
+def _epoch(net, model, source, gen, opt, criterion, reg, batch_size, steps, world=1, rank=0, amp=None, epoch=0):
+    """One epoch (number ``epoch``): ``steps`` batches of a fresh permutation; returns the summed loss (a tensor).
+
+    Contrastive: both views of the local batch go through ``net`` in one call and the loss is ``criterion`` on the
+    two halves (plus the regulariser ``reg`` on the representations). Supervised (``criterion`` is a
+    ``CrossEntropyLoss``): one view per image, cross-entropy on the labels. Batches come from :func:`_batches`.
     """
     if not 1 <= steps <= source.n_train // batch_size:
         raise ValueError(f"steps must be in [1, {source.n_train // batch_size}] for one epoch, got {steps}")
-    device = source.train.device
+    supervised = isinstance(criterion, torch.nn.CrossEntropyLoss)
     local = batch_size // world
     amp = amp if amp is not None else contextlib.nullcontext()
+    total = None
+    for xs, y in _batches(source, gen, batch_size, steps, world, rank, epoch, views=1 if supervised else 2):
+        x = xs[0] if len(xs) == 1 else torch.cat(xs)
+        with amp:
+            h = net(x)
+        if supervised:
+            loss = criterion(h.float(), y)
+        else:
+            loss = criterion(h[:local], h[local:])
+            if reg is not None:
+                z = model.embed(x) if model.head is not None else h
+                loss = loss + 0.5 * (reg(z[:local]) + reg(z[local:]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total = loss.detach() if total is None else total + loss.detach()
+    return total
+
+
+def _batches(source, gen, batch_size, steps, world, rank, epoch, views=2):
+    """Yield ``(views, labels)`` for this rank's slice of the first ``steps`` global batches of epoch ``epoch``.
+
+    ``views`` is ``(x1, x2)`` or ``(x,)``; ``labels`` is None for synthetic sources. Every rank draws the same
+    global batch and keeps its slice ``[rank·N/W, (rank+1)·N/W)``.
+
+    Synthetic sources: a permutation from ``gen``; views are generated on the device for ``chunk`` consecutive
+    steps at once (about 2**20 input numbers per view), which saves kernel launches at small batch sizes; the
+    permutation and chunking restart every epoch, so an epoch's random stream depends only on the generator state
+    at its start (what a checkpoint stores). Images: :meth:`infogauss.data.images.ImageSource.batches`, drawn from
+    ``(seed, epoch)``.
+    """
+    local = batch_size // world
+    lo = rank * local
+    if getattr(source, "kind", None) == "images":
+        for *xs, y in source.batches(batch_size, epoch, views=views, steps=steps):
+            yield tuple(x[lo : lo + local] for x in xs), y[lo : lo + local]
+        return
+    device = source.train.device
     perm = torch.randperm(source.n_train, generator=gen, device=device)
-    total = torch.zeros((), device=device)
     chunk = max(1, min(steps, VIEW_CHUNK_NUMBERS // (batch_size * source.dim)))
     for c0 in range(0, steps, chunk):
         c1 = min(steps, c0 + chunk)
         x1s, x2s = source.views(source.train[perm[c0 * batch_size : c1 * batch_size]], gen)
         for i in range(c1 - c0):
-            lo = i * batch_size + rank * local
-            x = torch.cat([x1s[lo : lo + local], x2s[lo : lo + local]])
-            with amp:
-                h = net(x)
-            loss = criterion(h[:local], h[local:])
-            if reg is not None:
-                z = model.embed(x) if model.head is not None else h
-                loss = loss + 0.5 * (reg(z[:local]) + reg(z[local:]))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach()
-    return total
+            s0 = i * batch_size + lo
+            yield (x1s[s0 : s0 + local], x2s[s0 : s0 + local]), None
 
 
 @torch.no_grad()
@@ -397,7 +636,11 @@ def evaluate(
       ``batch_size`` pairs.
 
     ``cfg`` supplies ``temperature``, ``batch_size``, ``symmetric`` and ``eval_samples`` unless given.
+
+    Image sources: see :func:`evaluate_images`.
     """
+    if getattr(source, "kind", None) == "images":
+        return evaluate_images(model, source, cfg=cfg, temperature=temperature, batch_size=batch_size, n=n, seed=seed)
     from infogauss.data.synthetic import make_generator
     from infogauss.losses import info_nce
     from infogauss.stats import cosine_summary, mean_embedding_norm, mean_norm, uniformity_potential
@@ -450,6 +693,157 @@ def evaluate(
         report=report,
     )
     return _jsonable(entry)
+
+
+@torch.no_grad()
+def evaluate_images(
+    model,
+    source,
+    *,
+    cfg: TrainConfig | None = None,
+    temperature: float | None = None,
+    batch_size: int | None = None,
+    n: int | None = None,
+    seed: int = EVAL_SEED,
+) -> dict:
+    """Measure an image encoder on the test images (paper §4.2: "representations are evaluated on the test set").
+
+    The model runs in eval mode (BatchNorm running statistics) and in float32 (never under autocast) on the first
+    ``n`` test images of the source's fixed random order (default ``cfg.eval_samples``, else all 10,000),
+    **not augmented**. Two representations are measured, each with the paper's protocol on its unnormalised and
+    L2-normalised rows (:func:`infogauss.report.gaussianity_report` on coordinates — ``projections=0``,
+    ``geometry=False``):
+
+    - the backbone ``z = model.embed(x)``: report keys at top level (``cv``, ``ad_mean``, ``ad_pass_fraction``,
+      ``dp_mean_p``, ``dp_pass_fraction``, ``paper_verdict``, ...), ``normalized_<key>``, full report ``report``;
+    - with a projection head, its output ``g(z)`` (what InfoNCE sees): ``head_<key>``, ``head_normalized_<key>``,
+      ``head_report``.
+
+    Rows of zero norm cannot be normalised; they are left out of that representation's report and counted in
+    ``zero_norm_rows`` / ``head_zero_norm_rows`` (normally 0). Also:
+
+    - ``knn_accuracy``: weighted k-NN classification of the test images from backbone features of
+      ``cfg.knn_bank`` un-augmented training images (default all): cosine similarity, the
+      :data:`KNN_NEIGHBOURS` = 200 nearest, votes weighted by ``exp(cos / 0.1)`` (Wu et al. 2018);
+    - with a classifier (supervised): ``test_accuracy`` and ``test_loss`` (cross-entropy) on the test images;
+    - with ``cfg.eval_views > 0``: two augmented views (fixed ``seed``) of the first ``eval_views`` test images,
+      pushed through ``project`` (the loss-facing output): ``test_infonce`` (InfoNCE at ``temperature`` averaged
+      over batches of ``batch_size`` pairs), ``alignment`` (mean positive cosine), ``pos_cos_std``,
+      ``neg_cos_mean``, ``neg_cos_std``, ``uniformity_potential`` (α = 1/τ), ``mean_embedding_norm``; for the
+      contrastive objective ``test_loss = test_infonce``.
+    """
+    import torch.nn.functional as F
+
+    from infogauss.losses import info_nce
+    from infogauss.stats import cosine_summary, mean_embedding_norm, uniformity_potential
+
+    temperature = temperature if temperature is not None else (cfg.temperature if cfg else 0.1)
+    batch_size = batch_size if batch_size is not None else (cfg.batch_size if cfg else 256)
+    symmetric = cfg.symmetric if cfg else False
+    n = n if n is not None else (cfg.eval_samples if cfg else None)
+    n_views = cfg.eval_views if cfg else 2048
+    bank_n = cfg.knn_bank if cfg else None
+    classifier = getattr(model, "classifier", None)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.autocast(source.device.type, enabled=False):
+            zs, hs, logits, labels = [], [], [], []
+            for x, y in source.test_images(n, EVAL_BLOCK):
+                r = model.representations(x)
+                zs.append(r["backbone"].float())
+                if "head" in r:
+                    hs.append(r["head"].float())
+                if classifier is not None:
+                    logits.append(classifier(r.get("head", r["backbone"])).float())
+                labels.append(y)
+            bank, bank_y = [], []
+            for x, y in source.bank_images(bank_n, EVAL_BLOCK):
+                bank.append(model.embed(x).float())
+                bank_y.append(y)
+            v1, v2 = [], []
+            if n_views > 0:
+                for x1, x2 in source.test_views(n_views, batch_size, seed):
+                    v1.append(model.project(x1).float())
+                    v2.append(model.project(x2).float())
+    finally:
+        model.train(was_training)
+    Z, Y = torch.cat(zs), torch.cat(labels)
+    entry: dict = {"n_eval": int(Z.shape[0])}
+    entry.update(_image_report(Z, ""))
+    if hs:
+        entry.update(_image_report(torch.cat(hs), "head_"))
+    entry["knn_accuracy"] = knn_accuracy(torch.cat(bank), torch.cat(bank_y), Z, Y)
+    if classifier is not None:
+        L = torch.cat(logits)
+        entry["test_accuracy"] = float((L.argmax(1) == Y).float().mean())
+        entry["test_loss"] = float(F.cross_entropy(L, Y))
+    if v1:
+        H1, H2 = torch.cat(v1), torch.cat(v2)
+        bs = max(2, min(batch_size, H1.shape[0]))
+        nb = max(1, H1.shape[0] // bs)
+        losses = [info_nce(H1[i * bs : (i + 1) * bs], H2[i * bs : (i + 1) * bs], temperature, symmetric)
+                  for i in range(nb)]  # fmt: skip
+        cos = cosine_summary(H1, H2)
+        entry.update(
+            test_infonce=float(torch.stack(losses).mean()),
+            alignment=float(cos.positive.mean),
+            pos_cos_std=float(cos.positive.std),
+            neg_cos_mean=float(cos.negative.mean),
+            neg_cos_std=float(cos.negative.std),
+            uniformity_potential=float(uniformity_potential(H1, 1.0 / temperature)),
+            mean_embedding_norm=float(mean_embedding_norm(H1)),
+        )
+        if classifier is None:
+            entry["test_loss"] = entry["test_infonce"]
+    return _jsonable(entry)
+
+
+def _image_report(Z: torch.Tensor, prefix: str) -> dict:
+    """Report keys of ``Z`` (raw at ``prefix``, normalised at ``prefix + "normalized_"``) and the full report."""
+    from infogauss.report import gaussianity_report
+
+    keep = Z.norm(dim=1) > 0
+    zero = int((~keep).sum())
+    rep = gaussianity_report(Z[keep].double().cpu().numpy(), projections=0, geometry=False, progress=False).to_dict()
+    out = {f"{prefix}d": rep["d"], f"{prefix}zero_norm_rows": zero}
+    for part, pre in (("raw", prefix), ("normalized", prefix + "normalized_")):
+        out.update({pre + k: v for k, v in rep[part].items() if not isinstance(v, dict | list)})
+    out[prefix + "report" if prefix else "report"] = rep
+    return out
+
+
+@torch.no_grad()
+def knn_accuracy(
+    bank: torch.Tensor,
+    bank_labels: torch.Tensor,
+    queries: torch.Tensor,
+    labels: torch.Tensor,
+    k: int = KNN_NEIGHBOURS,
+    temperature: float = KNN_TEMPERATURE,
+    num_classes: int | None = None,
+    block: int = 1024,
+) -> float:
+    r"""Accuracy of weighted k-NN classification with cosine similarity (Wu et al. 2018, the SimCLR/MoCo monitor).
+
+    Each query takes the ``k`` bank rows of largest cosine similarity :math:`s_j` (``min(k, len(bank))``) and
+    predicts :math:`\arg\max_c \sum_{j: y_j = c} \exp(s_j / T)`; returns the fraction predicted right.
+
+    Wu, Xiong, Yu, Lin (2018), "Unsupervised Feature Learning via Non-Parametric Instance Discrimination", CVPR.
+    """
+    import torch.nn.functional as F
+
+    c = int(num_classes if num_classes is not None else max(int(bank_labels.max()), int(labels.max())) + 1)
+    b = F.normalize(bank.float(), dim=1)
+    q = F.normalize(queries.float(), dim=1)
+    kk = min(int(k), b.shape[0])
+    right = 0
+    for i in range(0, q.shape[0], block):
+        sim, idx = (q[i : i + block] @ b.T).topk(kk, dim=1)
+        votes = torch.zeros(sim.shape[0], c, device=q.device)
+        votes.scatter_add_(1, bank_labels[idx], (sim / temperature).exp())
+        right += int((votes.argmax(1) == labels[i : i + block]).sum())
+    return right / q.shape[0]
 
 
 def _gaussianity_report(z1: torch.Tensor, z2: torch.Tensor) -> dict:
@@ -621,6 +1015,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
     parser.add_argument("--out", default=None, help="output folder (default runs/train-PRESET); resumes if present")
     parser.add_argument("--resume", default=None, help="checkpoint to resume from (default: OUT/checkpoint.pt)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="CIFAR-10 file (.npz) or torchvision root for source=cifar10 (default: $INFOGAUSS_CIFAR10, else "
+        "../shared/data/cifar10.npz); same as source.path=...",
+    )
     parser.add_argument("--list", action="store_true", help="list the presets and the options, then exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -636,7 +1036,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print("presets: " + ", ".join(PRESETS))
         print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
-        print("source parameters (source.KEY=VALUE): see `python -c 'help(infogauss.data.synthetic)'`")
+        print("source parameters (source.KEY=VALUE): see `python -c 'help(infogauss.data.synthetic)'` and "
+              "`python -c 'help(infogauss.data.images)'`")  # fmt: skip
         return 0
     if args.preset is None:
         raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
@@ -644,6 +1045,10 @@ def run(args: argparse.Namespace) -> int:
     changes = parse_overrides(args.overrides, cfg)
     if args.device is not None:
         changes["device"] = args.device
+    if args.data is not None:
+        if changes.get("source", cfg.source) != "cifar10":
+            raise InputError(f"--data applies to source=cifar10, not {changes.get('source', cfg.source)!r}")
+        changes["source_params"] = {**changes["source_params"], "path": args.data}
     changes["out"] = args.out if args.out is not None else str(Path("runs") / f"train-{args.preset}")
     cfg = cfg.replace(**changes).validate()
     t0 = time.perf_counter()
@@ -651,8 +1056,11 @@ def run(args: argparse.Namespace) -> int:
     final = result.final
     keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
             "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
+    if cfg.images:
+        keys += tuple("head_" + k for k in keys[:6] if "head_" + k in final) + ("knn_accuracy", "test_accuracy")
     print(
-        f"epoch {final['epoch']} ({time.perf_counter() - t0:.0f} s): " + ", ".join(_fmt(k, final.get(k)) for k in keys)
+        f"epoch {final['epoch']} ({time.perf_counter() - t0:.0f} s): "
+        + ", ".join(_fmt(k, final.get(k)) for k in keys if k in final)
     )
     print(f"results written to {result.out}/", file=sys.stderr)
     return 0
@@ -678,10 +1086,11 @@ def parse_overrides(items: list[str], base: TrainConfig) -> dict:
         changes[key] = _parse_value(raw, type(default) if default is not None else fields[key].type, key)
     if "source" in changes and changes["source"] != base.source:
         # another source: keep the preset's source parameters that it also has (dim, n_train, n_test, seed)
-        from infogauss.data.synthetic import SOURCES, source_parameters
+        from infogauss.data.images import IMAGE_SOURCES
+        from infogauss.data.synthetic import SOURCES
 
-        if changes["source"] in SOURCES:
-            valid = source_parameters(changes["source"])
+        if changes["source"] in (*SOURCES, *IMAGE_SOURCES):
+            valid = _source_parameters(changes["source"])
             explicit = {k for k in source_params if k not in base.source_params}
             source_params = {k: v for k, v in source_params.items() if k in valid or k in explicit}
     changes["source_params"] = source_params
