@@ -127,3 +127,11 @@ FIG6_CV: dict[str, float] = {
     "dino": 0.034,
 }
 SOURCE_FIG6 = "paper.md §4.3 'Fig. 6' (model mapping inferred from panel order)"
+
+#: Fig. 4 (paper.md §4.2 (a), "Values read off the poster and cifar_epochs_100.jpg"; approximate, presumably the
+#: two-layer MLP on CIFAR-10): test-set CV and mean AD statistic at the epochs where they can be read. The CV's
+#: "first evaluation" is taken to be epoch 10 (the x-axis runs 10-100). The DP-fraction curve is UNKNOWN (only
+#: "increases monotonically").
+FIG4_CV: dict[int, float] = {10: 0.21, 40: 0.20, 60: 0.18, 80: 0.165, 100: 0.157}
+FIG4_AD_MEAN: dict[int, float] = {10: 0.81, 20: 0.84, 30: 0.74, 40: 0.70, 50: 0.63, 60: 0.66, 70: 0.60, 100: 0.57}
+SOURCE_FIG4 = "paper.md §4.2 (a) 'Values read off the poster and cifar_epochs_100.jpg' (approximate)"
