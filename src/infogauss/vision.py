@@ -11,16 +11,16 @@ Every encoder is a :class:`VisionEncoder` with the same interface as :class:`inf
 
 Encoders (inputs: normalised ``(B, 3, 32, 32)`` images, see :mod:`infogauss.data.cifar`):
 
-============  ===================================================================  ==============  ==============
-name          architecture                                                         ``width``       ``out_dim``
-============  ===================================================================  ==============  ==============
-``mlp``       flatten 3072 → Linear(3072, width) → ReLU → Linear(width, out_dim)   512 (hidden)    128 (option)
-``resnet18``  torchvision ResNet-18, CIFAR stem                                    64 (base)       8·width
-``resnet34``  torchvision ResNet-34, CIFAR stem                                    64              8·width
-``resnet50``  torchvision ResNet-50, CIFAR stem                                    64              32·width
-``vit_tiny``  timm ViT, patch 4 on 32×32 (64 tokens + CLS), depth 12, CLS pooling  192 (embed)     width
-``vit_small`` same, 384 wide (6 heads)                                             384             width
-============  ===================================================================  ==============  ==============
+=============  ===================================================================  ==============  ==============
+name           architecture                                                         ``width``       ``out_dim``
+=============  ===================================================================  ==============  ==============
+``mlp``        flatten 3072 → Linear(3072, width) → ReLU → Linear(width, out_dim)   512 (hidden)    128 (option)
+``resnet18``   torchvision ResNet-18, CIFAR stem                                    64 (base)       8·width
+``resnet34``   torchvision ResNet-34, CIFAR stem                                    64              8·width
+``resnet50``   torchvision ResNet-50, CIFAR stem                                    64              32·width
+``vit_tiny``   timm ViT, patch 4 on 32×32 (64 tokens + CLS), depth 12, CLS pooling  192 (embed)     width
+``vit_small``  same, 384 wide (6 heads)                                             384             width
+=============  ===================================================================  ==============  ==============
 
 - **MLP**: "a two-layer MLP with a single ReLU" (paper §4.2); the paper gives no widths, so 512 hidden and 128
   out are assumptions (paper.md §6.3), as are the biases.
