@@ -41,6 +41,9 @@ EXPERIMENTS: dict[str, str] = {
     "fig11": "infogauss.experiments.fig11",
     "bound": "infogauss.experiments.bound",
     "regularizer": "infogauss.experiments.regularizer",
+    "table1-cifar": "infogauss.experiments.table1_cifar",
+    "fig4": "infogauss.experiments.fig4",
+    "architectures": "infogauss.experiments.architectures",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100
