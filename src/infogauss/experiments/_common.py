@@ -57,15 +57,15 @@ def train(ctx: Context, cfg):
 
 @torch.no_grad()
 def test_views(run, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The unnormalised representations of the two held-out views that :func:`infogauss.train.evaluate` scores.
+    """Unnormalised representations of two augmented views of the first ``n`` test items (default: all).
 
-    Same items (the first ``n`` test items, default the config's ``eval_samples``) and the same view generator
-    seed (:data:`infogauss.train.EVAL_SEED`), so the arrays here are the ones behind the report numbers.
+    Drawn like :func:`infogauss.train.evaluate` draws its views (generator seeded with
+    :data:`infogauss.train.EVAL_SEED`); with ``n`` equal to the config's ``eval_samples`` (or both None) they are
+    exactly the arrays behind the engine's numbers.
     """
     from infogauss.data.synthetic import make_generator
     from infogauss.train import EVAL_SEED
 
-    n = n if n is not None else run.config.eval_samples
     x0 = run.source.test if n is None else run.source.test[:n]
     x1, x2 = run.source.views(x0, make_generator(EVAL_SEED, x0.device))
     return embed(run.model, x1), embed(run.model, x2)
@@ -85,7 +85,8 @@ def embed(model, x: torch.Tensor, block: int = 4096) -> np.ndarray:
 
 @torch.no_grad()
 def data_embeddings(run, n: int | None = None) -> np.ndarray:
-    """Unnormalised representations of the held-out *data*: what "evaluated on the test set" means here.
+    """Unnormalised representations of the held-out *data* (the first ``n`` test items, default all): what
+    "evaluated on the test set" means here.
 
     A datum is a test item for the Laplace, binary and Gaussian-channel sources (no augmentation), and for the GMM a
     draw from the item's mixture component (the GMM source's base item is the component mean, so one view is one
@@ -95,7 +96,6 @@ def data_embeddings(run, n: int | None = None) -> np.ndarray:
     from infogauss.data.synthetic import make_generator
     from infogauss.train import EVAL_SEED
 
-    n = n if n is not None else run.config.eval_samples
     x0 = run.source.test if n is None else run.source.test[:n]
     if run.source.name == "gmm":
         x0 = run.source.view(x0, make_generator(EVAL_SEED, x0.device))
@@ -140,14 +140,19 @@ def norm_mode(norms: np.ndarray, bins: int = 60) -> float:
     return float(0.5 * (edges[i] + edges[i + 1]))
 
 
-def laplace_grid(ctx: Context, ds, Ns, spec: dict):
-    """Train the Laplace study at every (d, N) of the grid (paper §4.1 (a)); yields ``(d, N, run)``.
+def grid_runs(settings: dict) -> list[tuple[int, int]]:
+    """The (d, N) pairs of an experiment: ``settings["runs"]`` if given, else ``settings["d"] × settings["N"]``."""
+    if "runs" in settings:
+        return [(int(d), int(n)) for d, n in settings["runs"]]
+    return [(d, n) for d in settings["d"] for n in settings["N"]]
+
+
+def laplace_grid(ctx: Context, runs, spec: dict):
+    """Train the Laplace study at every ``(d, N)`` in ``runs`` (paper §4.1 (a)); yields ``(d, N, run)``.
 
     ``spec``: ``{"train": {...TrainConfig changes...}, "source_params": {...}}`` shared by every run.
     """
-    for d in ds:
-        for n in Ns:
-            cfg = train_config(ctx, "laplace", source_params=dict(spec.get("source_params", {})),
-                               **{**spec.get("train", {}), "d": d, "batch_size": n})  # fmt: skip
-            run = train(ctx, cfg)
-            yield d, n, run
+    for d, n in runs:
+        cfg = train_config(ctx, "laplace", source_params=dict(spec.get("source_params", {})),
+                           **{**spec.get("train", {}), "d": d, "batch_size": n})  # fmt: skip
+        yield d, n, train(ctx, cfg)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, data_embeddings, laplace_grid, norm_mode, result_row
+from infogauss.experiments._common import Context, data_embeddings, grid_runs, laplace_grid, norm_mode, result_row
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 3: norm concentration (CV, mean norm) vs batch size and dimension — Laplace, linear encoder"
@@ -29,11 +29,12 @@ SCALES = {
         "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
     },
     "cpu": {
-        "about": "the full d × N grid with 4k training items (paper 20k), 2k test items (paper 5k) and 10 epochs "
-        "(paper 150): about 1/75 of the paper's gradient steps per run",
+        "about": "d in {32, 64, 128, 256} × N in {8, 16, 32, 64, 128} (paper also 48, 96) with 4k training items "
+        "(paper 20k) and 10 epochs (paper 150), i.e. 1/75 of the paper's gradient steps per run; 2k test items "
+        "(paper 5k), the engine's augmented-view monitors on 1k of them",
         "d": DS,
-        "N": NS,
-        "train": {"epochs": 10, "eval_every": 10},
+        "N": [8, 16, 32, 64, 128],
+        "train": {"epochs": 10, "eval_every": 10, "eval_samples": 1000},
         "source_params": {"n_train": 4000, "n_test": 2000},
     },
     "paper": {
@@ -50,7 +51,7 @@ SCALES = {
 def run_seed(ctx: Context):
     s = ctx.settings
     rows, norms = [], {}
-    for d, n, run in laplace_grid(ctx, s["d"], s["N"], s):
+    for d, n, run in laplace_grid(ctx, grid_runs(s), s):
         z = data_embeddings(run)
         r = np.linalg.norm(z, axis=1)
         norms[(d, n)] = r

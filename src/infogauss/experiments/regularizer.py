@@ -43,11 +43,11 @@ SCALES = {
         "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
     },
     "cpu": {
-        "about": "d in {32, 128}, β/β₀ in {0, 0.25, 1, 4}; Laplace with 10k training items (paper 20k) and 15 "
-        "epochs (paper 150), N = 128, 5k test items",
+        "about": "d in {32, 128}, β/β₀ in {0, 0.25, 1, 4}; Laplace with 10k training items (paper 20k) and 10 "
+        "epochs (paper 150), N = 128, 5k test items, the engine's augmented-view monitors on 1k of them",
         "d": [32, 128],
         "multiples": [0.0, 0.25, 1.0, 4.0],
-        "train": {"batch_size": 128, "epochs": 15, "eval_every": 15},
+        "train": {"batch_size": 128, "epochs": 10, "eval_every": 10, "eval_samples": 1000},
         "source_params": {"n_train": 10000},
     },
     "paper": {
