@@ -91,7 +91,8 @@ def _paper_at(rows) -> dict:
 def tables(rows):
     cols = [Column("epoch", "epoch", "int"), Column("passes_at", "passes over train"), *REPORT_COLUMNS,
             Column("knn_accuracy", "k-NN acc", "frac"), Column("train_loss", "train loss")]  # fmt: skip
-    main = Table("MLP output (128-d), unnormalised, on the 10,000 test images, per evaluation", cols, rows,
+    d, n = (rows[0].get("d"), rows[0].get("n")) if rows else (None, None)
+    main = Table(f"MLP output ({d}-d), unnormalised, on {n} test images, per evaluation", cols, rows,
                  _paper_at(rows), caption=f"Paper values (`ours / paper`) from {paper.SOURCE_FIG4}, only where our "
                  "epoch is a full pass at an epoch the poster shows (paper scale).")  # fmt: skip
     read = [{"name": f"paper epoch {e}", "epoch": e, "cv": paper.FIG4_CV.get(e), "ad_mean": paper.FIG4_AD_MEAN.get(e)}
@@ -156,6 +157,7 @@ def figures(rows, extras, folder):
         if key == "ad_mean":
             ax.axhline(0.752, color="grey", ls=":", lw=1)
         ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(left=-0.1)
         ax.set(title=title, xlabel="passes over the training set (paper: epochs)")
     axes[0].legend(fontsize=8)
     fig.suptitle("Two-layer MLP on CIFAR-10, InfoNCE (seed 0, test images)", fontsize=10)

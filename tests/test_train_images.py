@@ -1,0 +1,205 @@
+"""The training engine on images (tiny generated CIFAR stand-in): contrastive and supervised runs from the same
+initialisation, evaluation keys, k-NN accuracy, exact resume, and bad input (one-line errors, exit status 2)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from infogauss.cli import main
+from infogauss.errors import InputError
+from infogauss.train import PRESETS, build_model, evaluate, knn_accuracy, preset, train
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+TINY = {"n": 128, "n_test": 40}
+
+
+def tiny(**changes):
+    """A 2-wide ResNet-18 with an 8-d head on 128 generated images: about a second per epoch."""
+    base = dict(source_params=dict(TINY), width=2, head=8, batch_size=32, epochs=1, eval_every=1, eval_views=32,
+                device="cpu")  # fmt: skip
+    return preset("smoke-cifar", **{**base, **changes})
+
+
+def test_same_initialisation_for_both_objectives():
+    con = build_model(tiny()).state_dict()
+    sup = build_model(tiny(objective="supervised")).state_dict()
+    assert set(sup) - set(con) == {"classifier.weight", "classifier.bias"}
+    for k, v in con.items():
+        assert torch.equal(v, sup[k]), k
+    assert not torch.equal(
+        con["backbone.conv1.weight"], build_model(tiny(seed=1)).state_dict()["backbone.conv1.weight"]
+    )
+
+
+def test_contrastive_and_supervised_runs():
+    runs = {
+        obj: train(tiny(objective=obj, epochs=2, eval_every=2), progress=False) for obj in ("infonce", "supervised")
+    }
+    con, sup = runs["infonce"], runs["supervised"]
+    # Same initialisation and the same evaluation inputs: identical reports before training.
+    for key in ("cv", "ad_mean", "dp_pass_fraction", "head_cv", "head_ad_mean", "knn_accuracy", "test_infonce"):
+        assert con.history[0][key] == sup.history[0][key], key
+    for run in (con, sup):
+        assert [h["epoch"] for h in run.history] == [0, 2]
+        assert run.history[-1]["step"] == 2 * (128 // 32)
+        final = run.final
+        for pre in ("", "normalized_", "head_", "head_normalized_"):
+            for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
+                assert pre + key in final, pre + key
+        assert final["n_eval"] == 40 and final["d"] == 16 and final["head_d"] == 8  # ResNet-18 width 2: 8 * 2
+        assert final["report"]["n"] == 40 and final["head_report"]["d"] == 8
+        assert 0 <= final["knn_accuracy"] <= 1 and math.isfinite(final["test_infonce"])
+        assert final["normalized_cv"] == pytest.approx(0.0, abs=1e-6)
+        assert all(math.isfinite(x) for x in run.epoch_losses)
+    assert 0 <= sup.final["test_accuracy"] <= 1 and "test_accuracy" not in con.final
+    assert sup.final["test_loss"] != sup.final["test_infonce"]  # supervised: cross-entropy
+    assert con.final["test_loss"] == con.final["test_infonce"]
+    assert sup.epoch_losses[0] < math.log(10) + 0.5 < con.epoch_losses[0]  # CE ~ log 10 vs InfoNCE ~ log 32 at start
+
+
+def test_training_changes_the_model_and_steps_per_epoch():
+    cfg = tiny(encoder="mlp", width=16, d=8, head=None, steps_per_epoch=2, epochs=2, eval_every=2)
+    run = train(cfg, progress=False)
+    assert run.history[-1]["step"] == 4 and "head_cv" not in run.final
+    start = build_model(cfg).state_dict()
+    assert any(not torch.equal(v, run.model.state_dict()[k]) for k, v in start.items())
+    with pytest.raises(InputError, match="steps_per_epoch=9 is more than one pass"):
+        train(cfg.replace(steps_per_epoch=9), progress=False)
+
+
+def test_evaluate_images_is_deterministic_and_restores_mode():
+    run = train(tiny(epochs=0, encoder="mlp", width=16, d=8, head=None), progress=False)
+    run.model.train()
+    a = evaluate(run.model, run.source, cfg=run.config)
+    b = evaluate(run.model, run.source, cfg=run.config, n=20)
+    assert run.model.training
+    recorded = {k: v for k, v in run.history[0].items() if k not in ("epoch", "step", "train_loss")}
+    assert a == recorded and a["n_eval"] == 40 and b["n_eval"] == 20
+    assert evaluate(run.model, run.source, cfg=run.config) == a
+
+
+def test_resume_is_exact_for_images(tmp_path):
+    cfg = tiny(epochs=2, eval_every=1, checkpoint_every=1)
+    straight = train(cfg.replace(out=str(tmp_path / "a")), progress=False)
+    train(cfg.replace(epochs=1, out=str(tmp_path / "b")), progress=False)
+    resumed = train(cfg.replace(out=str(tmp_path / "b")), progress=False)
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    assert resumed.history == straight.history and resumed.epoch_losses == straight.epoch_losses
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [0, 1, 2]
+
+
+def test_knn_accuracy_matches_sklearn(rng):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    bank = rng.normal(size=(300, 6))
+    labels = rng.integers(0, 4, 300)
+    bank[:, 0] += labels  # some class structure
+    queries = rng.normal(size=(120, 6))
+    qlabels = rng.integers(0, 4, 120)
+    queries[:, 0] += qlabels
+    t = 0.1
+    clf = KNeighborsClassifier(
+        n_neighbors=50, metric="cosine", algorithm="brute", weights=lambda d: np.exp((1 - d) / t)
+    )
+    want = float((clf.fit(bank, labels).predict(queries) == qlabels).mean())
+    got = knn_accuracy(torch.tensor(bank), torch.tensor(labels), torch.tensor(queries), torch.tensor(qlabels), k=50,
+                       temperature=t, block=7)  # fmt: skip
+    assert got == pytest.approx(want)
+    assert 0.3 < got < 1  # better than chance (0.25) on this structure
+    # more neighbours than bank rows: all of them vote
+    small = knn_accuracy(torch.eye(3), torch.tensor([0, 1, 2]), torch.eye(3), torch.tensor([0, 1, 2]), k=200)
+    assert small == 1.0
+
+
+def test_cifar_presets():
+    for name in ("cifar-resnet18", "cifar-mlp", "smoke-cifar"):
+        PRESETS[name].validate()
+    r = PRESETS["cifar-resnet18"]
+    assert (r.source, r.encoder, r.head, r.batch_size, r.epochs) == ("cifar10", "resnet18", 128, 256, 100)
+    assert (r.temperature, r.lr, r.weight_decay, r.optimizer) == (0.1, 1e-3, 1e-4, "adam")
+    assert PRESETS["cifar-mlp"].encoder == "mlp" and PRESETS["cifar-mlp"].head is None
+
+
+@pytest.mark.parametrize(
+    "changes, msg",
+    [
+        ({"encoder": "resnet99"}, "unknown encoder 'resnet99' for image source"),
+        ({"encoder": "linear"}, "unknown encoder 'linear'"),
+        ({"d": 64}, "d is set by width"),
+        ({"objective": "regression"}, "unknown objective"),
+        ({"batch_size": 129}, "larger than the training set"),
+        ({"source_params": {"n": 128, "n_test": 40, "augment": "mixup"}}, "unknown augment"),
+        ({"source_params": {"bogus": 1}}, "no parameter 'bogus'"),
+        ({"width": 0}, "width must be >= 1"),
+        ({"hidden": 64}, "hidden applies to synthetic encoders"),
+        ({"source_params": {"path": "/nonexistent/cifar10.npz"}, "source": "cifar10"}, "no such file"),
+    ],
+)
+def test_bad_image_config(changes, msg):
+    with pytest.raises(InputError, match=msg) as exc:
+        train(tiny(**changes), progress=False)
+    assert "\n" not in str(exc.value)
+
+
+def test_supervised_needs_images_and_width_needs_images():
+    with pytest.raises(InputError, match="needs labelled images"):
+        preset("smoke", objective="supervised").validate()
+    with pytest.raises(InputError, match="width applies to image encoders"):
+        preset("smoke", width=8).validate()
+
+
+def test_out_of_memory_is_a_one_line_error(monkeypatch):
+    def boom(self, x):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore text")
+
+    from infogauss.vision import VisionEncoder
+
+    monkeypatch.setattr(VisionEncoder, "forward", boom)
+    with pytest.raises(InputError, match=r"reduce batch_size=16 or width=1") as exc:
+        train(tiny(), progress=False)
+    assert "\n" not in str(exc.value) and "batch_size=32" in str(exc.value)
+
+
+def test_cli_train_images(tmp_path, capsys):
+    out = tmp_path / "sup"
+    argv = ["train", "--preset", "smoke-cifar", "--device", "cpu", "--out", str(out), "--quiet", "objective=supervised",
+            "width=2", "head=8", "epochs=1", "source.n=64", "source.n_test=32", "eval_views=16"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "epoch 1" in printed and "test_accuracy=" in printed and "knn_accuracy=" in printed
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["objective"] == "supervised" and cfg["source"] == "tiny-cifar"
+    assert (out / "checkpoint.pt").is_file() and (out / "report.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, msg",
+    [
+        (["--preset", "cifar-resnet18", "--data", "{bad}"], "cannot read it as a .npz archive"),
+        (["--preset", "cifar-resnet18", "--data", "{missing}"], "no such file"),
+        (["--preset", "smoke", "--data", "{bad}"], "--data applies to source=cifar10"),
+        (["--preset", "smoke-cifar", "encoder=resnet99"], "unknown encoder"),
+        (["--preset", "smoke-cifar", "batch_size=5000"], "larger than the training set"),
+    ],
+)
+def test_cli_image_errors(tmp_path, capsys, argv, msg):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    argv = [a.format(bad=bad, missing=tmp_path / "none.npz") for a in argv]
+    code = main(["train", "--out", str(tmp_path / "x"), "--quiet", "--device", "cpu", *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("infogauss: error:") and msg in err and err.count("\n") == 1
