@@ -156,19 +156,15 @@ def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, differentiable
 
     def run(j0):
         j1 = min(j0 + outer, m)
-        if sort_f32:  # float32 data sort as float32 (twice as fast); same order, same values
-            blk = a[:, j0:j1].T.astype(np.float32, order="C")  # (b, n)
-        else:
-            blk = samples(a[:, j0:j1], 0, MIN_SAMPLES, what).T  # (b, n) float64 view, validated
+        blk = _transposed(a, j0, j1, np.float32 if sort_f32 else np.float64)  # (b, n), our own copy
+        if not sort_f32:
+            samples(blk, 1, MIN_SAMPLES, what)  # validates (no copy: it is float64 already)
         for i0 in range(0, j1 - j0, inner):
-            if sort_f32:
-                rows = blk[i0 : i0 + inner]
+            rows = blk[i0 : i0 + inner]
+            if sort:
                 rows.sort(axis=-1)
+            if sort_f32:  # float32 data sort as float32 (twice as fast); same order, same values
                 rows = samples(rows, 1, MIN_SAMPLES, what).T  # float64, validated
-            else:
-                rows = np.ascontiguousarray(blk[i0 : i0 + inner])
-                if sort:
-                    rows.sort(axis=-1)
             with np.errstate(all="ignore"):
                 res = rows_fn(rows, NumpyOps)
             for o, r in zip(outs, res, strict=True):
@@ -181,6 +177,18 @@ def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, differentiable
         for j0 in starts:
             run(j0)
     return tuple(o.reshape(shape)[()] for o in outs)
+
+
+def _transposed(a, j0, j1, dtype):
+    """``a[:, j0:j1].T`` as a C-contiguous ``dtype`` array, copied 256 rows of ``a`` at a time.
+
+    Chunks keep both sides of the transpose in cache: twice as fast as numpy's own strided copy on a wide
+    (50000, 512) matrix.
+    """
+    out = np.empty((j1 - j0, a.shape[0]), dtype)
+    for r0 in range(0, a.shape[0], 256):
+        out[:, r0 : r0 + 256] = a[r0 : r0 + 256, j0:j1].T
+    return out
 
 
 def _apply_torch(x, axis, device, rows_fn, n_out, sort, what):
