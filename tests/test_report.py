@@ -188,6 +188,13 @@ def test_torch_input_and_pairs(rng):
     assert a.samples["spectrum"].shape == (16,)
 
 
+def test_wide_embeddings(rng):
+    rep = gaussianity_report(rng.normal(size=(40, 1024)), projections=8, null_reps=200)
+    g = rep.geometry
+    assert g["uniformity_potential"]["uniform_sphere"] == pytest.approx(10.0**2 / (2 * 1024), rel=0.01)
+    assert g["uniformity_t2"]["uniform_sphere"] == pytest.approx(-4 + 4.0**2 / (2 * 1024), rel=0.01)
+
+
 def test_text_outputs(rng):
     rep = gaussianity_report(rng.normal(size=(300, 12)), projections=4, null_reps=400)
     table = rep.summary_table()
