@@ -608,7 +608,8 @@ def _geometry(sample, pair_sample, seed) -> tuple[dict, dict]:
     phi = _stat("uniformity_potential", x, PHI_ALPHA)
     g["uniformity_potential"] = {"alpha": PHI_ALPHA, "value": phi, "uniform_sphere": _phi_uniform(d, PHI_ALPHA)}
     g["mean_embedding_norm"] = {"value": _stat("mean_embedding_norm", x), "uniform_sphere": 1 / math.sqrt(m)}
-    cos = _stat_raw("cosine_summary", x, y, seed=seed, max_pairs=20_000)
+    # cosine_summary gathers the rows of its sampled pairs (pairs x d floats, a few copies): keep that near 64 MiB
+    cos = _stat_raw("cosine_summary", x, y, seed=seed, max_pairs=int(np.clip(2**26 // (24 * d), 2000, 20_000)))
     g["cosine"] = {"negative": _cos(cos.negative)}
     extra = {"negative_cosines": cos.negative.sample}
     if y is not None:
