@@ -86,6 +86,16 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path, rng, capsys, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output folder, no temp folder
 
 
+def test_cuda_without_a_gpu_is_an_input_error(tmp_path, emb, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["analyze", str(emb), "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_error_while_writing_leaves_nothing(tmp_path, emb, monkeypatch):
     def broken(rep, folder, plots):
         (folder / "report.json").write_text("{}")

@@ -188,11 +188,22 @@ def test_torch_input_and_pairs(rng):
     assert a.samples["spectrum"].shape == (16,)
 
 
-def test_wide_embeddings(rng):
-    rep = gaussianity_report(rng.normal(size=(40, 1024)), projections=8, null_reps=200)
-    g = rep.geometry
-    assert g["uniformity_potential"]["uniform_sphere"] == pytest.approx(10.0**2 / (2 * 1024), rel=0.01)
-    assert g["uniformity_t2"]["uniform_sphere"] == pytest.approx(-4 + 4.0**2 / (2 * 1024), rel=0.01)
+def test_uniform_sphere_references():
+    from infogauss.report import _phi_uniform
+
+    # d = 3: u·v is uniform on [-1, 1] (Archimedes), so E exp(alpha t) = sinh(alpha) / alpha
+    assert _phi_uniform(3, 10.0) == pytest.approx(np.log(np.sinh(10.0) / 10.0), rel=1e-12)
+    # large d: u·v ≈ N(0, 1/d), Φ ≈ alpha² / (2d); the Bessel form underflowed here
+    assert _phi_uniform(1024, 4.0) == pytest.approx(4.0**2 / (2 * 1024), rel=1e-3)
+    assert _phi_uniform(65536, 10.0) == pytest.approx(10.0**2 / (2 * 65536), rel=1e-4)
+
+
+def test_geometry_of_uniform_sphere_points_matches_the_references(rng):
+    u = rng.normal(size=(3000, 64))
+    g = gaussianity_report(u / np.linalg.norm(u, axis=1, keepdims=True), projections=0, null_reps=200).geometry
+    assert g["uniformity_t2"]["value"] == pytest.approx(g["uniformity_t2"]["uniform_sphere"], abs=0.01)
+    assert g["uniformity_potential"]["value"] == pytest.approx(g["uniformity_potential"]["uniform_sphere"], abs=0.05)
+    assert g["isotropy"]["effective_rank_fraction"] > 0.95
 
 
 def test_text_outputs(rng):

@@ -135,7 +135,14 @@ def _run_demo(args) -> int:
     reports = {}
     for name, (Z, pairs, about) in demo_datasets(args.seed, *DEMO_SIZE).items():
         rep = gaussianity_report(
-            Z, pairs, projections=args.projections, seed=args.seed, device=args.device, block=args.block, name=name
+            Z,
+            pairs,
+            projections=args.projections,
+            seed=args.seed,
+            device=args.device,
+            block=args.block,
+            memory=None if args.memory is None else args.memory * 2**20,
+            name=name,
         )
         reports[name] = (rep, about)
     with _atomic_dir(out) as tmp:
