@@ -130,6 +130,7 @@ def ad_histogram(report):
                 label=f"Gaussian null ({null.reps} columns, n = {null.n})",
             )
         ax.axvline(AD_THRESHOLD, color="C3", ls="--", lw=1.2, label=f"pass threshold {AD_THRESHOLD}")
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # headroom for the legend
         ax.set_xscale("log")
         ax.set_xlabel("Anderson-Darling A² (log scale)")
         ax.set_ylabel("share of columns per bin")
@@ -158,6 +159,7 @@ def dp_histogram(report):
         ax.axhline(1.0, color="k", lw=1.3, label="null: Uniform(0, 1)")
         ax.axvline(DP_ALPHA, color="C3", ls="--", lw=1.2, label=f"pass threshold p > {DP_ALPHA}")
         ax.set_xlim(0, 1)
+        ax.set_ylim(0, max(ax.get_ylim()[1], 1.0) * 1.45)  # headroom for the legend
         ax.set_xlabel("D'Agostino-Pearson p-value")
         ax.set_ylabel("density")
         ax.set_title(f"{view}: mean p = {p.mean():.3g}, {100 * (p > DP_ALPHA).mean():.1f}% pass", fontsize=10)
