@@ -126,6 +126,15 @@ def test_aggregate_mean_std_and_majority():
     assert row["label"] == "x" and row["seeds"] == 3
 
 
+def test_between_component_fraction(rng):
+    from infogauss.experiments.table1_synthetic import between_fraction
+
+    labels = rng.integers(0, 5, 2000)
+    centres = 10 * rng.normal(size=(5, 3))
+    assert between_fraction(centres[labels] + 0.01 * rng.normal(size=(2000, 3)), labels) > 0.999
+    assert between_fraction(rng.normal(size=(2000, 3)), labels) < 0.01
+
+
 def _fake_experiment(fail=False):
     from infogauss.experiments._output import REPORT_COLUMNS, Table
 

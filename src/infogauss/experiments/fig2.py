@@ -96,7 +96,7 @@ def tables(rows):
             "spread ≈ ±0.6 at d = 32, ≈ ±0.4 at d = 512.",
         ),
         Table(
-            "Coordinate Gaussianity of the same runs (unnormalised)",
+            "Coordinate Gaussianity of the same runs (unnormalised embeddings of the test data)",
             [Column("d", "d", "int"), Column("batch_size", "N", "int"), *REPORT_COLUMNS],
             rows,
         ),  # fmt: skip

@@ -43,12 +43,12 @@ SCALES = {
         "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
     },
     "cpu": {
-        "about": "d in {32, 128}, β/β₀ in {0, 0.25, 1, 4}; Laplace with 10k training items (paper 20k) and 10 "
-        "epochs (paper 150), N = 128, 5k test items, the engine's augmented-view monitors on 1k of them",
+        "about": "d in {32, 128}, β/β₀ in {0, 1, 16}; Laplace with 5k training items (paper 20k) and 10 epochs "
+        "(paper 150), N = 128, 5k test items, the engine's augmented-view monitors on 1k of them",
         "d": [32, 128],
-        "multiples": [0.0, 0.25, 1.0, 4.0],
+        "multiples": [0.0, 1.0, 16.0],
         "train": {"batch_size": 128, "epochs": 10, "eval_every": 10, "eval_samples": 1000},
-        "source_params": {"n_train": 10000},
+        "source_params": {"n_train": 5000},
     },
     "paper": {
         "about": "the paper's Laplace settings (20k/5k items, N = 128, tau = 0.1, Adam 1e-3, 150 epochs) at "
