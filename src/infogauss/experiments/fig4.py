@@ -112,19 +112,29 @@ def notes(rows, rows_per_seed, settings):
     out = []
     if len(rows) >= 2:
         first, last = rows[0], rows[-1]
+        keys = ("cv", "ad_mean", "dp_pass_fraction", "knn_accuracy")
 
-        def trend(key):
-            a, b = first.get(key), last.get(key)
+        def trend(a_row, key):
+            a, b = a_row.get(key), last.get(key)
             if a is None or b is None:
                 return f"{key}: —"
             return f"{key} {a:.3g} → {b:.3g} ({'down' if b < a else 'up' if b > a else 'flat'})"
 
+        for start in [first] + ([rows[1]] if len(rows) >= 3 else []):  # also the trend after the first epoch
+            out.append(
+                f"Measured from epoch {start['epoch']} to epoch {last['epoch']} ({last.get('passes_at')} passes): "
+                + "; ".join(trend(start, k) for k in keys)
+                + "."
+            )
         out.append(
-            f"Measured from epoch {first['epoch']} to epoch {last['epoch']} ({last.get('passes_at')} passes): "
-            + "; ".join(trend(k) for k in ("cv", "ad_mean", "dp_pass_fraction", "knn_accuracy"))
-            + ". The paper's caption: CV declines, AD avg decreases into the normal range (below 0.752 at about "
-            "epoch 25–30), the DP pass fraction rises steadily."
+            "The paper's caption: CV declines, AD avg decreases into the normal range (below 0.752 at about epoch "
+            "25–30), the DP pass fraction rises steadily."
         )
+        if (last.get("passes_at") or 0) < 10:
+            out.append(
+                f"Training length: {last.get('passes_at')} passes over the training set, below the paper's first "
+                "plotted epoch (10); the poster's values lie beyond this run's range."
+            )
         cross = next((r["epoch"] for r in rows if r.get("ad_mean") is not None and r["ad_mean"] < 0.752), None)
         out.append(f"First evaluation with AD avg < 0.752: {'epoch ' + str(cross) if cross is not None else 'none'}.")
     out += [

@@ -151,6 +151,13 @@ def notes(rows, rows_per_seed, settings):
             f"one; verdicts (AD avg < 0.752 and DP avg p > 0.05): contrastive {'✓' if vc else '✗'} (paper ✓), "
             f"supervised {'✓' if vs else '✗'} (paper ✗)."
         )
+    passes = con.get("passes")
+    if passes is not None and passes < 50:
+        out.append(
+            f"Training length: these encoders saw {passes:.3g} passes over the training set (the paper: 100 epochs); "
+            "the paper's numbers are end-of-training values, so this scale checks the direction of the comparison "
+            "and the machinery, not the paper's levels."
+        )
     out += [
         f"Same initialisation verified: {bool(sup.get('same_init'))} (every weight shared by the two models is equal "
         "at step 0; the supervised model adds only the classifier).",
