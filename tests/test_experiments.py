@@ -42,9 +42,9 @@ def test_smoke_writes_every_file_with_the_report_keys(name, tmp_path):
     assert md.startswith("# ") and "| name |" in md
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
     if name == "table1-synthetic":
-        assert names == ["laplace", "gmm", "binary_e0", "binary_e50", "binary_e100"]
-        assert [r["epoch"] for r in rows[2:]] == [0, 1, 2]  # smoke trains 2 epochs: E50/E100 = middle and end
-        assert "normalized_ad_mean" in rows[0]
+        assert names == ["laplace_e0", "laplace", "gmm_e0", "gmm", "binary_e0", "binary_e50", "binary_e100"]
+        assert [r["epoch"] for r in rows] == [0, 2, 0, 2, 0, 1, 2]  # smoke: 2 epochs; E50/E100 = middle and end
+        assert "normalized_ad_mean" in rows[0] and "views_cv" in rows[0]
         assert "/ 0.08" in md and "/ 1.64" in md  # the paper's Laplace CV and Binary E0 AD beside ours
     if name == "bound":
         assert {"alignment", "bound", "slack", "se", "violation", "eta2"} <= set(rows[0])
@@ -133,6 +133,21 @@ def test_between_component_fraction(rng):
     centres = 10 * rng.normal(size=(5, 3))
     assert between_fraction(centres[labels] + 0.01 * rng.normal(size=(2000, 3)), labels) > 0.999
     assert between_fraction(rng.normal(size=(2000, 3)), labels) < 0.01
+
+
+def test_linear_cv_matches_a_simulation(rng):
+    import torch
+
+    from infogauss.encoders import make_encoder
+    from infogauss.experiments.fig3 import linear_cv
+
+    torch.manual_seed(0)
+    model = make_encoder("linear", 256, 32)
+    x = torch.from_numpy(rng.laplace(size=(40000, 256))).float()
+    with torch.no_grad():
+        r = model.embed(x).norm(dim=1).numpy()
+    assert linear_cv(model) == pytest.approx(r.std() / r.mean(), rel=0.03)
+    assert linear_cv(make_encoder("mlp", 256, 32)) is None
 
 
 def _fake_experiment(fail=False):

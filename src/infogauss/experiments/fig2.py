@@ -32,11 +32,11 @@ SCALES = {
     },
     "cpu": {
         "about": "a cross instead of the grid: d in {32, 64, 128, 256} at N = 128 and N in {8, 32, 128} at d = 32 "
-        "(paper: every N in {8, ..., 128} for every d, d up to 512 on the project page); 4k training items (paper "
-        "20k), 10 epochs (paper 150), 2k test items (paper 5k), engine monitors on 1k of them",
+        "(paper: every N in {8, ..., 128} for every d, d up to 512 on the project page); 2k training items (paper "
+        "20k), 8 epochs (paper 150), 2k test items (paper 5k), engine monitors on 1k of them",
         "runs": [[32, 128], [64, 128], [128, 128], [256, 128], [32, 8], [32, 32]],
-        "train": {"epochs": 10, "eval_every": 10, "eval_samples": 1000},
-        "source_params": {"n_train": 4000, "n_test": 2000},
+        "train": {"epochs": 8, "eval_every": 8, "eval_samples": 1000},
+        "source_params": {"n_train": 2000, "n_test": 2000},
     },
     "paper": {
         "about": "the paper's Laplace settings (20k/5k items, A = 0.6 + jitter, tau = 0.1, Adam 1e-3, 150 epochs) "
