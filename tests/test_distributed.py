@@ -11,15 +11,6 @@ import torch.multiprocessing as mp
 from infogauss.losses import info_nce
 from infogauss.train import preset, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 N_LOCAL, D, WORLD = 6, 5, 2
 
 

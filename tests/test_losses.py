@@ -19,14 +19,6 @@ from infogauss.losses import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def naive_info_nce(z1, z2, tau):
     """Paper Eq. 2 written as a double loop in float64."""
     z1, z2 = z1.double(), z2.double()

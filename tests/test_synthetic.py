@@ -16,15 +16,6 @@ from infogauss.data import (
 )
 from infogauss.errors import InputError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SMALL = {"dim": 16, "n_train": 64, "n_test": 32}
 
 

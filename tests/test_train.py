@@ -10,15 +10,6 @@ from infogauss.encoders import make_encoder
 from infogauss.errors import InputError
 from infogauss.train import PRESETS, TrainConfig, evaluate, load_checkpoint, parse_overrides, preset, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 TINY = {"dim": 16, "n_train": 256, "n_test": 64}
 
 

@@ -12,14 +12,6 @@ from infogauss.stats import henze_zirkler
 R = json.loads((Path(__file__).parent / "data" / "multivariate_r.json").read_text())["cases"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def direct_hz(x):
     """Textbook Henze & Zirkler (1990) with dense n x n matrices (MLE covariance, lognormal p-value)."""
     n, d = x.shape

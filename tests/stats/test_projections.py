@@ -7,14 +7,6 @@ from infogauss.errors import InputError
 from infogauss.stats import cauchy_combination, maxwell_poincare, random_orthonormal
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():  # many tiny torch ops: a second thread only contends with the other pytest worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def sphere(rng, n, d):
     u = rng.normal(size=(n, d))
     return u / np.linalg.norm(u, axis=1, keepdims=True)
