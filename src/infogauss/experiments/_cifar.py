@@ -109,7 +109,8 @@ def test_norms(run, representation: str = "head") -> np.ndarray:
 def sizes(run) -> dict:
     """Run facts for the rows: what was trained on, how long, how big."""
     c, s = run.config, run.source
-    steps = c.steps_per_epoch if c.steps_per_epoch is not None else s.n_train // c.batch_size
+    full = s.n_train // c.batch_size  # batches of one epoch (the last incomplete batch is dropped)
+    steps = c.steps_per_epoch if c.steps_per_epoch is not None else full
     return {
         "encoder": c.encoder,
         "width": c.width,
@@ -117,7 +118,7 @@ def sizes(run) -> dict:
         "batch_size": c.batch_size,
         "epochs": c.epochs,
         "steps_per_epoch": steps,
-        "passes": round(c.epochs * steps * c.batch_size / s.n_train, 3),
+        "passes": round(c.epochs * steps / full, 4),  # epochs of full passes (an epoch drops < 1 batch)
         "n_train": s.n_train,
         "n_test": s.n_test,
         "augment": s.augment,

@@ -64,7 +64,7 @@ CURVE_KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fractio
 def run_seed(ctx: Context):
     run = train(ctx, image_config(ctx, PRESET, **ctx.settings["train"]))
     facts = sizes(run)
-    per_epoch = facts["steps_per_epoch"] * facts["batch_size"] / facts["n_train"]
+    per_epoch = facts["steps_per_epoch"] / (facts["n_train"] // facts["batch_size"])  # 1 for full epochs
     rows = []
     for h in run.history:
         passes = round(h["epoch"] * per_epoch, 4)
