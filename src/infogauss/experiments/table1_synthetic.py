@@ -246,7 +246,7 @@ def figures(rows, extras, folder):
         cv = by_name.get(key, {}).get("cv")
         ax.set(title=f"{name}: CV = {cv:.3f}" if cv is not None else name, xlabel="‖z‖ (test views)")
     axes[0].set_ylabel("density")
-    fig.suptitle("Norm histograms at the end of training (seed 0)", fontsize=10)
+    fig.suptitle("Norms of the test data's embeddings at the end of training (seed 0)", fontsize=10)
     fig.tight_layout()
     fig.savefig(folder / "table1_norms.png", dpi=120)
     plt.close(fig)
@@ -271,7 +271,9 @@ def figures(rows, extras, folder):
             ax[1].plot([e], [p["ad_mean"]], "x", color="k")
             ax[2].plot([e], [p["dp_pass_fraction"]], "x", color="k")
         fig.suptitle(
-            "Sparse binary source while training (seed 0); × = paper's Table 1 at epochs 0/50/100", fontsize=10
+            "Sparse binary source while training (engine evaluation on augmented test views, seed 0); "
+            "× = paper's Table 1 at epochs 0/50/100",
+            fontsize=9,
         )
         fig.tight_layout()
         fig.savefig(folder / "binary_training.png", dpi=120)
