@@ -44,6 +44,8 @@ EXPERIMENTS: dict[str, str] = {
     "table1-cifar": "infogauss.experiments.table1_cifar",
     "fig4": "infogauss.experiments.fig4",
     "architectures": "infogauss.experiments.architectures",
+    "pretrained": "infogauss.experiments.pretrained",
+    "ood": "infogauss.experiments.ood",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100
