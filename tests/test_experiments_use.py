@@ -131,3 +131,21 @@ def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
     assert small == "ledoit-wolf"
     with pytest.raises(InputError):
         whitening_rows(np.ones((50, 4)), "const")
+
+
+def test_density_scores_match_scipy(rng):
+    from scipy.spatial.distance import mahalanobis
+    from scipy.stats import multivariate_normal
+
+    from infogauss.experiments.ood import DensityScores
+
+    y = np.repeat([0, 1, 2], 100)
+    Z = rng.normal(size=(300, 4)) + 3.0 * np.eye(4)[y]
+    X = rng.normal(size=(5, 4))
+    s = DensityScores(Z, y)
+    mu = Z.mean(axis=0)
+    np.testing.assert_allclose(-s(X)["loglik"], multivariate_normal(mu, np.cov(Z.T, bias=True)).logpdf(X))
+    means = np.stack([Z[y == c].mean(axis=0) for c in range(3)])
+    inv = np.linalg.inv(np.cov((Z - means[y]).T, bias=True))
+    direct = [min(mahalanobis(x, m, inv) for m in means) for x in X]
+    np.testing.assert_allclose(s(X)["class_mahalanobis"], direct, rtol=1e-8)
