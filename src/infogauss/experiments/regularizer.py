@@ -155,7 +155,9 @@ def notes(rows, rows_per_seed, settings):
             f"{base['alignment']:.3f} without the regulariser)."
         )
     out.append(
-        "Norm CVs here are on augmented views, whose per-sample scaling jitter alone adds ≈ 0.10 in quadrature. "
+        "Norm CVs here are on augmented views, whose per-sample scaling jitter alone adds ≈ 0.10 in quadrature; a "
+        "linear encoder maps s·x to s·Wx, so it cannot remove that factor and ρ cannot be exactly N(0, (2λ)⁻¹I) "
+        "here, whatever β — the regulariser can fix the scale (mean norm → predicted) but not that spread. "
         "χ_d has CV ≈ 1/√(2d) (0.125 at d = 32, 0.0625 at d = 128), so a CV near that value and a small KS distance "
         "together indicate the isotropic Gaussian of Cor. 2; an effective rank below d means the covariance is not "
         "isotropic, which the χ_d law needs. The entropy term is a plug-in Gaussian estimate, which cannot see "
