@@ -52,11 +52,10 @@ from pathlib import Path
 import numpy as np
 
 from infogauss.errors import InputError
-from infogauss.stats._validate import samples
+from infogauss.stats._validate import constant_columns, samples
 
 FORMAT = "infogauss.GaussianModel/1"
 SHRINKAGE_METHODS = ("ledoit-wolf", "oas")
-DEAD_RTOL = 1e-12  # (also) dead: std below DEAD_RTOL x the largest |mean| (rounding noise of a constant)
 BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when the CLI streams a memory-mapped file
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -184,20 +183,9 @@ def _check_shrinkage(shrinkage):
 
 
 def _dead_coordinates(mean: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """Indices of (numerically) constant coordinates.
-
-    A coordinate is dead when its variance is below the singularity tolerance ``d * eps * max_k var_k`` (so it alone
-    makes the covariance singular) or its standard deviation is below ``DEAD_RTOL * max_k |mean_k|`` (rounding noise
-    of a constant). Example: all-MiniLM-L6-v2's pooled features have three such coordinates, with standard deviations
-    ~1e-32, ~1e-32 and ~2e-9 against ~0.3 for the others.
-    """
-    var = np.clip(np.asarray(variances, dtype=np.float64), 0.0, None)
-    top = float(np.max(var, initial=0.0))
-    loc = float(np.max(np.abs(mean), initial=0.0))
-    if top == 0.0:
-        return np.arange(var.size)
-    tol = max(var.size * np.finfo(np.float64).eps * top, (DEAD_RTOL * loc) ** 2)
-    return np.flatnonzero(var <= tol)
+    """Indices of (numerically) constant coordinates: :func:`infogauss.stats._validate.constant_columns` on the
+    standard deviations (variance below ``d * eps * max_k var_k``, or std below ``DEAD_RTOL * max_k |mean_k|``)."""
+    return constant_columns(np.sqrt(np.clip(np.asarray(variances, dtype=np.float64), 0.0, None)), mean)
 
 
 def dead_coordinates(Z) -> np.ndarray:

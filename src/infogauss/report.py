@@ -35,7 +35,9 @@ coordinates.
   and combined_pvalue >= 0.01``. Pass fractions *above* the interval do not count against Gaussianity.
   With n in the tens of thousands every real embedding fails this verdict: it is a test, not a similarity score.
 
-**Dead coordinates** (constant columns: ``min == max``) are reported (``dead_coordinates``) and left out of all
+**Dead coordinates** (numerically constant columns: range at most ``sqrt(d·eps)`` × the largest range or
+``1e-12`` × the largest |value|; see :func:`infogauss.stats._validate.constant_columns`) are reported
+(``dead_coordinates``) and left out of all
 coordinate tests; they stay in the norms and projections, where a constant adds nothing. Rows of zero norm cannot
 be normalised: they raise :class:`~infogauss.errors.InputError`.
 
@@ -72,6 +74,7 @@ import numpy as np
 
 from infogauss.errors import InputError
 from infogauss.io import as_embedding_matrix
+from infogauss.stats._validate import constant_columns
 
 AD_THRESHOLD = 0.752  # paper: "AD < 0.752 corresponds to failure to reject normality"
 DP_ALPHA = 0.05  # paper: "p > 0.05 indicates failure to reject the Gaussian hypothesis"
@@ -344,8 +347,8 @@ def gaussianity_report(
         raise InputError(
             f"{name}: {(norms == 0).sum()} row(s) are all zero (first: row {i}) and cannot be L2-normalised; drop them"
         )
-    dead = np.flatnonzero(lo == hi)
-    live = np.flatnonzero(lo != hi)
+    dead = constant_columns(hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
+    live = np.setdiff1d(np.arange(d), dead)
     if live.size == 0:
         raise InputError(f"{name}: all {d} columns are constant; nothing to test")
     P = _directions(d, k, seed) if k else np.zeros((d, 0))

@@ -69,3 +69,24 @@ try:  # integer dtypes torch tensors may carry
     _TORCH_INTS = (_t.uint8, _t.int8, _t.int16, _t.int32, _t.int64)
 except ImportError:  # pragma: no cover
     _TORCH_INTS = ()
+
+
+DEAD_RTOL = 1e-12  # a spread below DEAD_RTOL x the largest |location| is rounding noise of a constant
+
+
+def constant_columns(spread, location) -> np.ndarray:
+    """Indices of (numerically) constant, "dead" columns, given each column's ``spread`` (std or range) and ``location``
+    (mean or largest absolute value).
+
+    A column is dead when its spread is at most ``sqrt(d * eps)`` times the largest spread (on its own it makes a
+    covariance singular at float64 precision) or at most ``DEAD_RTOL`` times the largest ``|location|`` (rounding noise
+    of a constant). Exactly constant columns always are. Example: all-MiniLM-L6-v2's pooled features have three, with
+    standard deviations ~1e-32, ~1e-32 and ~2e-9 against ~0.3 for the others. One rule for the report and the model.
+    """
+    spread = np.clip(np.asarray(spread, dtype=np.float64), 0.0, None)
+    top = float(np.max(spread, initial=0.0))
+    if top == 0.0:
+        return np.arange(spread.size)
+    loc = float(np.max(np.abs(location), initial=0.0))
+    tol = max(np.sqrt(spread.size * np.finfo(np.float64).eps) * top, DEAD_RTOL * loc)
+    return np.flatnonzero(spread <= tol)
