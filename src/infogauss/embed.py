@@ -553,28 +553,16 @@ def run(args) -> int:
         raise InputError(f"--input {args.input}: no such file or directory")
     enc = load_encoder(args.model, weights=args.weights, device=args.device)
     modality = args.modality or ("image" if src.is_dir() or enc.modalities == ("image",) else "text")
-    if modality == "image":
-        items = list_images(src)
-        Z = embed_images(
-            args.model,
-            items,
-            batch_size=args.batch_size,
-            device=args.device,
-            weights=args.weights,
-            normalize=args.normalize,
-            progress=True,
-        )
-    else:
-        items = read_lines(src)
-        Z = embed_texts(
-            args.model,
-            items,
-            batch_size=args.batch_size,
-            device=args.device,
-            weights=args.weights,
-            normalize=args.normalize,
-            progress=True,
-        )
+    items, embed = (list_images(src), embed_images) if modality == "image" else (read_lines(src), embed_texts)
+    Z = embed(
+        args.model,
+        items,
+        batch_size=args.batch_size,
+        device=args.device,
+        weights=args.weights,
+        normalize=args.normalize,
+        progress=True,
+    )
     _atomic_write(out, lambda fh: np.save(fh, Z))
     norms = np.linalg.norm(Z, axis=1)
     print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")
