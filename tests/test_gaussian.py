@@ -157,6 +157,23 @@ def test_singular_covariance_needs_shrinkage(rng):
         GaussianModel.fit(np.ones((10, 3)), shrinkage=0.5)  # nothing to shrink toward
 
 
+def test_auto_shrinkage_is_plain_when_it_can_be_and_ledoit_wolf_otherwise(rng):
+    Z = _correlated(rng)  # n >= 2d, full rank: the plain MLE, identical to shrinkage=None
+    g = GaussianModel.fit(Z, shrinkage="auto")
+    assert g.shrinkage_method == "none" and g.shrinkage == 0.0
+    np.testing.assert_array_equal(g.covariance, GaussianModel.fit(Z).covariance)
+    # rank-deficient features (a 64 -> 128 linear map, as a projection head makes): singular, so Ledoit-Wolf
+    R = rng.normal(size=(1000, 4)) @ rng.normal(size=(4, 8))
+    a = GaussianModel.fit(R, shrinkage="auto")
+    assert a.shrinkage_method == "ledoit-wolf"
+    np.testing.assert_allclose(a.covariance, GaussianModel.fit(R, shrinkage="ledoit-wolf").covariance, rtol=1e-12)
+    W = rng.normal(size=(30, 20))  # non-singular but n < 2d: shrink
+    assert GaussianModel.fit(W, shrinkage="auto").shrinkage_method == "ledoit-wolf"
+    # the streaming fit decides the same way
+    s = GaussianModel.fit_stream(np.array_split(R, 7), shrinkage="auto")
+    assert s.shrinkage_method == "ledoit-wolf" and s.shrinkage == pytest.approx(a.shrinkage, rel=1e-10)
+
+
 def test_bad_arguments(rng):
     Z = _correlated(rng)
     for bad in ("bogus", 1.5, -0.1, True):

@@ -67,7 +67,11 @@ def test_tables_notes_figures_render(rng, tmp_path):
     text = pretrained.notes(rows, [rows], {})
     assert "Dead coordinates" in text and "as they must be" in text
     pretrained.figures(rows, {"arrays": arrays}, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretrained_norms.png", "pretrained_whitening.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fig6_norms.png",
+        "pretrained_norms.png",
+        "pretrained_whitening.png",
+    ]
 
 
 def test_builtin_corpus_and_bad_input(rng):
@@ -88,3 +92,53 @@ def test_smoke_scale_runs_the_real_encoder():
     rows, extras = pretrained.run_seed(Context(pretrained.SCALES["smoke"], 0, False, "cpu"))
     assert rows[0]["name"] == "raw" and rows[0]["d"] == 384 and rows[0]["dead_coordinates"] == 3
     assert "raw" in extras["arrays"]
+
+
+# ---------------------------------------------------------------------------------------------- reproduce pretrained
+
+
+@pytest.fixture(scope="module")
+def tiny_resnet(tmp_path_factory):
+    """A randomly initialised timm resnet10t saved as safetensors: an image encoder 'with local weights'."""
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(3)
+    model = timm.create_model("resnet10t", pretrained=False, num_classes=5).eval()
+    path = tmp_path_factory.mktemp("tiny_resnet") / "r.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+    return path
+
+
+def test_reproduce_pretrained_smoke_with_our_pair_and_an_image_model(tiny_resnet, tmp_path):
+    import json
+
+    from infogauss.experiments import reproduce
+
+    out = tmp_path / "run"
+    reproduce("pretrained", "smoke", 1, out, progress=False, models=[f"timm:resnet10t={tiny_resnet}"])
+    rows = {r["name"]: r for r in json.loads((out / "results.json").read_text())}
+    for pre in ("", "cifar_supervised_", "cifar_contrastive_", "model_timm_resnet10t_"):
+        assert pre + "raw" in rows and 0 < rows[pre + "raw"]["cv"] < 10
+    tiny = rows["model_timm_resnet10t_raw"]
+    assert tiny["d"] == 512 and tiny["n"] == 64 and tiny["domain"].startswith("CIFAR-10 test images")  # smoke: 64
+    assert rows["cifar_supervised_raw"]["training"] == "supervised"
+    assert rows["cifar_supervised_raw"]["d"] == rows["cifar_contrastive_raw"]["d"]  # same backbone, two objectives
+    assert (out / "fig6_norms.png").is_file()
+    md = (out / "results.md").read_text()
+    assert "Fig. 6 (thin shell)" in md and "Our CIFAR-10 pair" in md and "timm:resnet10t" in md
+    assert json.loads((out / "settings.json").read_text())["models"] == [f"timm:resnet10t={tiny_resnet}"]
+
+
+def test_reproduce_model_option_errors(tmp_path, capsys):
+    from infogauss.cli import main
+
+    assert main(["reproduce", "fig3", "--scale", "smoke", "--model", "x", "--out", str(tmp_path / "a")]) == 2
+    assert "--model applies only to pretrained" in capsys.readouterr().err
+    # an unknown encoder fails before anything is trained or written
+    assert main(["reproduce", "pretrained", "--scale", "smoke", "--model", "timm:not_an_arch",
+                 "--out", str(tmp_path / "b")]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("infogauss: error:") and "not_an_arch" in err and "\n" not in err
+    assert not (tmp_path / "b").exists()

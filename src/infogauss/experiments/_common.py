@@ -34,6 +34,7 @@ class Context:
     seed: int
     progress: bool = True
     device: str = "auto"
+    models: tuple[str, ...] = ()  # extra encoders (``--model``), for experiments that take them
 
 
 def train_config(ctx: Context, preset: str, **changes):

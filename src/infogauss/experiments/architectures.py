@@ -18,8 +18,8 @@ tiny generated images, tiny widths.
 from __future__ import annotations
 
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import PROVENANCE_NOTE, image_config, image_row, same_initialisation, sizes, train
-from infogauss.experiments._common import Context
+from infogauss.experiments._cifar import PROVENANCE_NOTE, image_row, same_initialisation, sizes
+from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Contrastive (InfoNCE) vs supervised (cross-entropy) across encoders and sizes on CIFAR-10"
@@ -89,7 +89,7 @@ SCALES = {
 def run_seed(ctx: Context):
     rows = []
     for label, encoder, width in ctx.settings["encoders"]:
-        base = image_config(ctx, PRESET, **{**ctx.settings["train"], "encoder": encoder, "width": width})
+        base = train_config(ctx, PRESET, **{**ctx.settings["train"], "encoder": encoder, "width": width})
         same = same_initialisation(base)
         for objective, tag in (("infonce", "contrastive"), ("supervised", "supervised")):
             run = train(ctx, base.replace(objective=objective))

@@ -22,8 +22,8 @@ import csv
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import PROVENANCE_NOTE, image_config, image_row, sizes, train
-from infogauss.experiments._common import Context
+from infogauss.experiments._cifar import PROVENANCE_NOTE, image_row, sizes
+from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 4: two-layer MLP on CIFAR-10 with InfoNCE — norm concentration (CV), AD avg and DP pass while training"
@@ -62,7 +62,7 @@ CURVE_KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fractio
 
 
 def run_seed(ctx: Context):
-    run = train(ctx, image_config(ctx, PRESET, **ctx.settings["train"]))
+    run = train(ctx, train_config(ctx, PRESET, **ctx.settings["train"]))
     facts = sizes(run)
     per_epoch = facts["steps_per_epoch"] / (facts["n_train"] // facts["batch_size"])  # 1 for full epochs
     rows = []

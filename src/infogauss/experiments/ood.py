@@ -9,7 +9,8 @@ Encoders: the ``table1-cifar`` pair — engine preset ``cifar-resnet18`` trained
 (top-level keys, as in table1-cifar) and the pooled backbone (``backbone_*`` keys), un-augmented images, eval mode.
 
 Scores, from :class:`infogauss.gaussian.GaussianModel` fitted on the **training** features of classes 0–4
-(Ledoit–Wolf shrinkage when n < 2d):
+(``shrinkage="auto"``: Ledoit–Wolf when n < 2d or the covariance is singular — the head output of a 64→64→128 head
+has rank ≤ 64):
 
 - ``loglik``: Gaussian log-likelihood (OOD score ``-log p(x)``);
 - ``mahalanobis``: Mahalanobis distance to the same Gaussian. For one Gaussian it is a monotone function of the
@@ -38,8 +39,15 @@ import numpy as np
 import torch
 
 from infogauss.errors import InputError
-from infogauss.experiments._cifar import PROVENANCE_NOTE, image_config, image_row, same_initialisation, sizes, train
-from infogauss.experiments._common import Context
+from infogauss.experiments._cifar import (
+    PROVENANCE_NOTE,
+    SMOKE_TRAIN,
+    image_row,
+    representations,
+    same_initialisation,
+    sizes,
+)
+from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Gaussian log-likelihood / Mahalanobis as OOD detectors: contrastive vs supervised CIFAR-10 encoders"
@@ -59,16 +67,7 @@ SCALES = {
     "smoke": {
         "about": "seconds: 256 generated images (tiny-cifar, not CIFAR-10), 64 test images, ResNet-18 of width 4 "
         "with a 16-d head, batch 32, 1 epoch; generated far-OOD images instead of Fashion-MNIST (tests only)",
-        "train": {
-            "source": "tiny-cifar",
-            "source_params": {"n": 256, "n_test": 64},
-            "width": 4,
-            "head": 16,
-            "batch_size": 32,
-            "epochs": 1,
-            "eval_every": 1,
-            "eval_views": 64,
-        },  # fmt: skip
+        "train": SMOKE_TRAIN,
         "fit_n": None,
         "far": "generated",
         "far_n": 64,
@@ -170,39 +169,18 @@ def corrupt(x: torch.Tensor, kind: str, severity: int, seed: int = 0) -> torch.T
 # ---------------------------------------------------------------------------------------------- features, scores
 
 
-@torch.no_grad()
-def features(model, x: torch.Tensor, normalize, block: int = 1000) -> dict[str, np.ndarray]:
-    """``{"head", "backbone"}`` float64 features of uint8 (or [0, 1] float) images ``x``, eval mode, float32."""
-    was = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out: dict[str, list] = {}
-    try:
-        for i in range(0, x.shape[0], block):
-            xb = x[i : i + block].to(device)
-            xb = xb.float().div(255.0) if xb.dtype == torch.uint8 else xb.float()
-            r = model.representations(normalize(xb))
-            for k in ("backbone", "head"):
-                if k in r:
-                    out.setdefault(k, []).append(r[k].float().cpu())
-    finally:
-        model.train(was)
-    return {k: torch.cat(v).double().numpy() for k, v in out.items()}
-
-
 class DensityScores:
     """OOD scores from features of in-distribution training images ``Z`` with labels ``y`` (higher = more OOD)."""
 
     def __init__(self, Z: np.ndarray, y: np.ndarray):
         from infogauss.gaussian import GaussianModel
 
-        shrink = None if Z.shape[0] >= 2 * Z.shape[1] else "ledoit-wolf"
-        self.shrinkage = shrink or "none"
-        self.model = GaussianModel.fit(Z, shrinkage=shrink)
+        self.model = GaussianModel.fit(Z, shrinkage="auto")
+        self.shrinkage = self.model.shrinkage_method
         classes = np.unique(y)
         self.class_means = np.stack([Z[y == c].mean(axis=0) for c in classes])
         centred = Z - self.class_means[np.searchsorted(classes, y)]
-        self.tied = GaussianModel.fit(centred, shrinkage=shrink)
+        self.tied = GaussianModel.fit(centred, shrinkage="auto")
 
     def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
         ll = self.model.log_likelihood(X)
@@ -231,20 +209,20 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
     train_x, train_y = source.train_set.x, source.train_set.y
     idx = source._bank_order if settings["fit_n"] is None else source._bank_order[: settings["fit_n"]]
     keep = idx[torch.isin(train_y[idx].cpu(), torch.tensor(IN_CLASSES)).to(idx.device)]
-    fit = features(model, train_x[keep], norm)
+    fit = representations(model, train_x[keep], norm)
     fit_y = train_y[keep].cpu().numpy()
     tx, ty = source.test_set.x, source.test_set.y.cpu().numpy()
-    test = features(model, tx, norm)
+    test = representations(model, tx, norm)
     inside = np.isin(ty, IN_CLASSES)
     if settings["far"] == "fashion-mnist":
         far_x = to_cifar_format(load_fashion_mnist(n=settings["far_n"]))
     else:
         far_x = generated_far(settings["far_n"], seed)
-    far = features(model, far_x, norm)
+    far = representations(model, far_x, norm)
     shift_idx = np.flatnonzero(inside)[: settings["shift_n"]]
     clean = tx[torch.as_tensor(shift_idx)].float().div(255.0)
 
-    shifted = {(kind, s): features(model, corrupt(clean, kind, s, seed), norm)
+    shifted = {(kind, s): representations(model, corrupt(clean, kind, s, seed), norm)
                for kind in CORRUPTIONS for s in range(len(CORRUPTIONS[kind]) + 1)}  # fmt: skip
 
     fields, extras = {}, {"shift": {}}
@@ -278,7 +256,7 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
 
 
 def run_seed(ctx: Context):
-    base = image_config(ctx, PRESET, **ctx.settings["train"])
+    base = train_config(ctx, PRESET, **ctx.settings["train"])
     same = same_initialisation(base)
     rows, extras = [], {"shift": {}}
     for name, objective in OBJECTIVES:

@@ -33,12 +33,14 @@ import math
 import numpy as np
 
 from infogauss.experiments import paper
+from infogauss.experiments._cifar import SMOKE_TRAIN
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
 
 TITLE = "Table 2 protocol on a contrastive text encoder (all-MiniLM-L6-v2, WordNet glosses): raw, centred, whitened"
 
 MODEL = "all-MiniLM-L6-v2"
+TAKES_MODELS = True  # ``reproduce pretrained --model NAME[=WEIGHTS]`` adds encoders (see :func:`model_rows`)
 VARIANTS = (
     "raw",
     "live",
@@ -49,12 +51,17 @@ VARIANTS = (
     "normalized_whitened_heldout",
 )
 NARROW_VARIANTS = ("raw", "centred", "normalized_whitened")
+#: Variants for the image encoders (our CIFAR-10 pair and ``--model`` encoders).
+IMAGE_VARIANTS = ("raw", "centred", "normalized_whitened")
+#: Our CIFAR-10 encoders for Fig. 6's supervised-vs-contrastive comparison: (name, training objective).
+PAIR = (("supervised", "supervised"), ("contrastive", "infonce"))
 NEG_PAIRS = 20000
 
 SCALES = {
     "smoke": {
         "about": "seconds: 200 template sentences (no WordNet needed; n < d, so whitening uses Ledoit-Wolf "
-        "shrinkage), no narrow-domain set, 100 null draws (tests)",
+        "shrinkage), no narrow-domain set, the CIFAR-10 pair on 256 generated images (tiny-cifar), 100 null draws "
+        "(tests)",
         "model": MODEL,
         "corpus": "builtin",
         "n": 200,
@@ -62,10 +69,12 @@ SCALES = {
         "narrow_n": 0,
         "null_reps": 100,
         "batch_size": 64,
+        "cifar": SMOKE_TRAIN,
     },
     "cpu": {
         "about": "5,000 WordNet glosses over all parts of speech (the paper: 5k MS-COCO val items, CLIP ViT-L/14) "
-        "and 5,000 noun.animal glosses as a narrow domain; all-MiniLM-L6-v2 (d = 384)",
+        "and 5,000 noun.animal glosses as a narrow domain; all-MiniLM-L6-v2 (d = 384); our supervised and "
+        "contrastive CIFAR-10 ResNet-18s (base width 8, 2 epochs from one initialisation) on all 10,000 test images",
         "model": MODEL,
         "corpus": "wordnet",
         "n": 5000,
@@ -73,9 +82,11 @@ SCALES = {
         "narrow_n": 5000,
         "null_reps": 2000,
         "batch_size": 128,
+        "cifar": {"width": 8, "epochs": 2, "eval_every": 2, "knn_bank": 10000, "eval_views": 1024},
     },
     "paper": {
-        "about": "20,000 WordNet glosses (4x the paper's 5k) and all ~7,500 noun.animal glosses; all-MiniLM-L6-v2",
+        "about": "20,000 WordNet glosses (4x the paper's 5k) and all ~7,500 noun.animal glosses; all-MiniLM-L6-v2; "
+        "the CIFAR-10 pair at table1-cifar's paper settings (width 64, 100 epochs, a GPU)",
         "model": MODEL,
         "corpus": "wordnet",
         "n": 20000,
@@ -83,6 +94,7 @@ SCALES = {
         "narrow_n": 7500,
         "null_reps": 2000,
         "batch_size": 128,
+        "cifar": {"epochs": 100, "eval_every": 10},
     },
 }
 
@@ -104,7 +116,8 @@ def table2_diagnostics(
     negative-pair cosines for figures.
     """
     from infogauss.errors import InputError
-    from infogauss.gaussian import GaussianModel, dead_coordinates
+    from infogauss.experiments.whitening import negative_cosines, whiten
+    from infogauss.gaussian import dead_coordinates
     from infogauss.io import as_embedding_matrix
     from infogauss.report import gaussianity_report
 
@@ -115,14 +128,8 @@ def table2_diagnostics(
         raise InputError(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     dead = dead_coordinates(Z)
     live = np.delete(Z, dead, axis=1)
-    rng = np.random.default_rng(seed)
     perm = np.random.default_rng([seed, 1]).permutation(n)
     halves = perm[: n // 2], perm[n // 2 :]
-
-    def whiten(X, fit_rows=None):
-        F = X if fit_rows is None else X[fit_rows]
-        shrink = None if F.shape[0] >= 2 * X.shape[1] else "ledoit-wolf"
-        return GaussianModel.fit(F, shrinkage=shrink).whiten(X), shrink or "none"
 
     def unit(X):
         return X / np.linalg.norm(X, axis=1, keepdims=True)
@@ -162,7 +169,7 @@ def table2_diagnostics(
         row["kurtosis_mean"] = _mean_kurtosis(X[:, tested])
         row["normalized_kurtosis_mean"] = _mean_kurtosis(unit(X)[:, tested])
         norms = np.linalg.norm(X, axis=1)
-        cos = _negative_cosines(X, rng)
+        cos = negative_cosines(X, seed)
         row["neg_cos_mean"], row["neg_cos_std"] = float(cos.mean()), float(cos.std())
         row["uniform_cos_std"] = 1.0 / math.sqrt(X.shape[1])
         row["mean_unit_norm"] = float(np.linalg.norm(unit(X).mean(axis=0)))
@@ -186,15 +193,6 @@ def _mean_kurtosis(X: np.ndarray) -> float:
     from scipy import stats
 
     return float(np.mean(stats.kurtosis(X, axis=0))) if X.shape[1] else float("nan")
-
-
-def _negative_cosines(X: np.ndarray, rng, pairs: int = NEG_PAIRS) -> np.ndarray:
-    """Cosines of random pairs of distinct rows (negatives), as in paper Figs. 9-10."""
-    n = X.shape[0]
-    i = rng.integers(0, n, pairs)
-    j = (i + rng.integers(1, n, pairs)) % n
-    U = X / np.linalg.norm(X, axis=1, keepdims=True)
-    return np.einsum("ij,ij->i", U[i], U[j])
 
 
 # ---------------------------------------------------------------------------------------------- corpus
@@ -239,26 +237,91 @@ def _embed(s: dict, texts: list[str], ctx: Context) -> np.ndarray:
 
 
 def run_seed(ctx: Context):
+    from infogauss.embed import load_encoder
+    from infogauss.errors import InputError
+
     s = ctx.settings
-    Z = _embed(s, _texts(s, ctx.seed), ctx)
+    extra = []  # load --model encoders first: a bad name fails before any training
+    for spec in ctx.models:
+        name, _, weights = spec.partition("=")
+        try:
+            extra.append((name, load_encoder(name, weights=weights or None, device=ctx.device)))
+        except InputError as exc:
+            raise InputError(f"--model {spec}: {exc} (here weights are given as --model NAME=FILE)") from None
+    texts = _texts(s, ctx.seed)
+    Z = _embed(s, texts, ctx)
     rows, arrays = table2_diagnostics(Z, seed=ctx.seed, null_reps=s["null_reps"], progress=ctx.progress)
     domain = "wordnet (all POS)" if s["corpus"] == "wordnet" else "template sentences"
     for r in rows:
-        r["domain"] = domain
+        r.update(domain=domain, encoder=f"{s['model']} (contrastive, text)")
     if s.get("narrow"):
         Zn = _embed(s, _texts(s, ctx.seed, narrow=True), ctx)
         nrows, narr = table2_diagnostics(
             Zn, variants=NARROW_VARIANTS, seed=ctx.seed, null_reps=s["null_reps"], prefix="narrow_"
         )
         for r in nrows:
-            r["domain"] = s["narrow"]
+            r.update(domain=s["narrow"], encoder=f"{s['model']} (contrastive, text)")
         rows += nrows
         arrays.update(narr)
     for r in rows:
         if r["variant"] == "raw":
             r["paper_row"] = "clip_text_mscoco"
-    extras = {"arrays": arrays}
-    return rows, extras
+    irows, iarr, images = cifar_encoders(ctx)
+    rows += irows
+    arrays.update(iarr)
+    for name, enc in extra:
+        mrows, marr = model_rows(ctx, name, enc, texts, images)
+        rows += mrows
+        arrays.update(marr)
+    return rows, {"arrays": arrays}
+
+
+def cifar_encoders(ctx: Context) -> tuple[list[dict], dict, np.ndarray]:
+    """Table 2 rows of our supervised and contrastive CIFAR-10 ResNet-18s (trained from one initialisation at the
+    scale's ``cifar`` settings): pooled backbone features of the evaluated test images — the "last-layer embedding"
+    of a supervised CNN in Table 2. Returns ``(rows, arrays, test images as uint8 (n, 32, 32, 3))``."""
+    from infogauss.experiments._cifar import test_representations
+    from infogauss.experiments._common import train, train_config
+
+    s = ctx.settings
+    base = train_config(ctx, "cifar-resnet18", **s["cifar"])
+    rows, arrays = [], {}
+    for name, objective in PAIR:
+        run = train(ctx, base.replace(objective=objective))
+        Z = test_representations(run)["backbone"]
+        prefix = f"cifar_{name}_"
+        r, arr = table2_diagnostics(Z, variants=IMAGE_VARIANTS, seed=ctx.seed, null_reps=s["null_reps"], prefix=prefix)
+        c = run.config
+        for row in r:
+            row.update(
+                encoder=f"{name} ResNet-18 (ours; width {c.width}, {c.epochs} epochs; backbone)",
+                domain=run.source.description,
+                training=name,
+            )
+        rows += r
+        arrays.update(arr)
+    test = run.source.test_set
+    images = test.x[: run.config.eval_samples].permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    return rows, arrays, images
+
+
+def model_rows(ctx: Context, name: str, enc, texts: list[str], images: np.ndarray) -> tuple[list[dict], dict]:
+    """Table 2 rows of a ``--model NAME[=WEIGHTS]`` encoder ``enc`` (:func:`infogauss.embed.load_encoder`): image
+    encoders embed the CIFAR-10 test images of :func:`cifar_encoders`, text encoders the text corpus."""
+    if "image" in enc.modalities:
+        Z = enc.encode(list(images), "image", 64, ctx.progress)
+        domain = f"CIFAR-10 test images ({len(images)})"
+    else:
+        Z = enc.encode(texts, "text", ctx.settings["batch_size"], ctx.progress)
+        domain = "wordnet (all POS)" if ctx.settings["corpus"] == "wordnet" else "template sentences"
+    slug = "".join(ch if ch.isalnum() else "_" for ch in name.rsplit("/", 1)[-1]).strip("_")
+    rows, arrays = table2_diagnostics(
+        Z.astype(np.float64), variants=IMAGE_VARIANTS, seed=ctx.seed, null_reps=ctx.settings["null_reps"],
+        prefix=f"model_{slug}_",
+    )  # fmt: skip
+    for row in rows:
+        row.update(encoder=f"{name} ({enc.kind})", domain=domain)
+    return rows, arrays
 
 
 def _paper_row() -> dict:
@@ -271,6 +334,8 @@ def _paper_row() -> dict:
 
 def tables(rows):
     proto = [
+        Column("encoder", "encoder", "text"),
+        Column("variant", "variant", "text"),
         Column("domain", "data", "text"),
         Column("n", "n", "int"),
         Column("d", "d", "int"),
@@ -300,6 +365,8 @@ def tables(rows):
         Column("normalized_proj_dp_pass_fraction", "norm. proj. DP pass", "frac"),
     ]
     geo = [
+        Column("encoder", "encoder", "text"),
+        Column("variant", "variant", "text"),
         Column("dead_coordinates", "dead coords", "int"),
         Column("kurtosis_mean", "excess kurtosis"),
         Column("normalized_kurtosis_mean", "norm. excess kurt."),
@@ -312,7 +379,11 @@ def tables(rows):
         Column("chi_cv", "χ_d CV"),
     ]
     ref = {"clip_text_mscoco": _paper_row()}
-    cap = "Cells read `ours / paper` on the raw rows, the paper's number being its CLIP ViT-L/14 text row (MS-COCO)."
+    cap = (
+        "Cells read `ours / paper` on MiniLM's raw rows, the paper's number being its CLIP ViT-L/14 text row "
+        "(MS-COCO). Image rows: pooled backbone features of CIFAR-10 test images (paper: supervised ResNet-34 AD avg "
+        "10.01, DenseNet 2.98, DINO 0.44, CLIP image 0.47 on MS-COCO)."
+    )
     return [
         Table("Table 2 protocol, unnormalised embeddings", proto, rows, ref, caption=cap),
         Table("Table 2 protocol, L2-normalised rows", normed, rows, ref),
@@ -442,6 +513,7 @@ def notes(rows, rows_per_seed, settings):
                 else "."
             )
         )
+    lines += _image_notes(r, rows)
     lines.append(
         "AD statistics (and the power of both tests) grow with n for a fixed departure from normality, so compare "
         "rows of equal n only."
@@ -456,11 +528,38 @@ def notes(rows, rows_per_seed, settings):
     return "\n\n".join(lines)
 
 
+def _image_notes(r: dict, rows: list[dict]) -> list[str]:
+    """Fig. 6 (norm CVs of every encoder) and the supervised-vs-contrastive image comparison."""
+    lines = []
+    raws = [row for row in rows if row["variant"] == "raw" and not row["name"].startswith("narrow_")]
+    if len(raws) > 1:
+        ref = ", ".join(f"{k} {v}" for k, v in paper.FIG6_CV.items())
+        lines.append(
+            "**Fig. 6 (thin shell): CV of the unnormalised norms.** "
+            + "; ".join(f"{row.get('encoder', row['name'])}: {row['cv']:.3g}" for row in raws)
+            + f". Paper ({ref}): every model is a thin shell, contrastive ones tighter."
+        )
+    sup, con = r.get("cifar_supervised_raw"), r.get("cifar_contrastive_raw")
+    if sup is not None and con is not None:
+        lower = "lower" if con["cv"] < sup["cv"] else "not lower"
+        lines.append(
+            f"**Our CIFAR-10 pair (backbone features, {con['n']} test images, d = {con['d']}).** Contrastive CV "
+            f"{con['cv']:.3g} vs supervised {sup['cv']:.3g} ({lower}, paper: lower); AD avg {con['ad_mean']:.3g} vs "
+            f"{sup['ad_mean']:.3g}, DP pass {100 * con['dp_pass_fraction']:.1f}% vs "
+            f"{100 * sup['dp_pass_fraction']:.1f}%, Gaussian by the paper's rule: "
+            f"{'yes' if con['paper_verdict'] else 'no'} vs {'yes' if sup['paper_verdict'] else 'no'}; normalised AD "
+            f"avg {con['normalized_ad_mean']:.3g} vs {sup['normalized_ad_mean']:.3g}. Training length is the "
+            "scale's (see above), far from converged below paper scale."
+        )
+    return lines
+
+
 def figures(rows, extras, folder):
     import matplotlib.pyplot as plt
 
     arrays = (extras or {}).get("arrays", {})
-    if not arrays:
+    _fig6(rows, arrays, folder)
+    if "raw" not in arrays:
         return
     show = [v for v in ("raw", "centred", "whitened", "normalized_whitened") if v in arrays]
     d = {r["name"]: r["d"] for r in rows}
@@ -486,7 +585,7 @@ def figures(rows, extras, folder):
 
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     ax[0].hist(arrays["raw"]["norms"], bins=60, density=True, color="C0", alpha=0.8)
-    ax[0].set(xlabel="‖z‖ (unnormalised)", ylabel="density", title=f"norms (Fig. 6 analogue), CV {rows[0]['cv']:.3g}")
+    ax[0].set(xlabel="‖z‖ (unnormalised)", ylabel="density", title=f"text encoder norms, CV {rows[0]['cv']:.3g}")
     if "whitened" in arrays:
         from scipy import stats
 
@@ -502,4 +601,24 @@ def figures(rows, extras, folder):
         ax[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(folder / "pretrained_norms.png", dpi=120)
+    plt.close(fig)
+
+
+def _fig6(rows, arrays, folder) -> None:
+    """Fig. 6 analogue: histograms of ``||z|| / mean ||z||`` of every encoder's raw embeddings, CV in the title."""
+    import matplotlib.pyplot as plt
+
+    raws = [r for r in rows if r["variant"] == "raw" and not r["name"].startswith("narrow_") and r["name"] in arrays]
+    if not raws:
+        return
+    fig, axes = plt.subplots(1, len(raws), figsize=(3.2 * len(raws), 3), squeeze=False)
+    for ax, row in zip(axes[0], raws, strict=True):
+        norms = arrays[row["name"]]["norms"]
+        ax.hist(norms / norms.mean(), bins=60, density=True, color="C0" if "supervised" not in row["name"] else "C3")
+        ax.set(title=f"{row.get('encoder', row['name'])}\nCV={row['cv']:.3f}", xlabel="‖z‖ / mean ‖z‖")
+        ax.title.set_fontsize(8)
+    axes[0][0].set_ylabel("density")
+    fig.suptitle("Thin-shell concentration (Fig. 6 analogue)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(folder / "fig6_norms.png", dpi=120)
     plt.close(fig)

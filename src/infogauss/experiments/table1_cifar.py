@@ -28,15 +28,13 @@ from infogauss.experiments import paper
 from infogauss.experiments._cifar import (
     PROVENANCE_NOTE,
     curve,
-    image_config,
     image_row,
     plot_curves,
     same_initialisation,
     sizes,
-    test_norms,
-    train,
+    test_representations,
 )
-from infogauss.experiments._common import Context
+from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
@@ -86,14 +84,14 @@ OBJECTIVES = (("supervised", "supervised", "cifar10_rn18_supervised"),
 
 
 def run_seed(ctx: Context):
-    base = image_config(ctx, PRESET, **ctx.settings["train"])
+    base = train_config(ctx, PRESET, **ctx.settings["train"])
     same = same_initialisation(base)
     rows, extras = [], {"curves": {}, "norms": {}}
     for name, objective, paper_row in OBJECTIVES:
         run = train(ctx, base.replace(objective=objective))
         rows.append(image_row(run.final, name, REPRESENTATION, paper_row=paper_row, same_init=same, **sizes(run)))
         extras["curves"][name] = {"head": curve(run.history, prefix="head_"), "backbone": curve(run.history)}
-        extras["norms"][name] = {r: test_norms(run, r) for r in ("head", "backbone")}
+        extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in test_representations(run).items()}
     return rows, extras
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from infogauss.errors import InputError
+from infogauss.experiments._cifar import SMOKE_TRAIN
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
 
@@ -44,16 +45,7 @@ SCALES = {
         "about": "seconds: contrastive ResNet-18 of width 4 with a 16-d head, 1 epoch on 256 generated images "
         "(tiny-cifar, not CIFAR-10), 64 test images; 200 template sentences (no WordNet) through all-MiniLM-L6-v2; "
         "100 null draws (tests only)",
-        "train": {
-            "source": "tiny-cifar",
-            "source_params": {"n": 256, "n_test": 64},
-            "width": 4,
-            "head": 16,
-            "batch_size": 32,
-            "epochs": 1,
-            "eval_every": 1,
-            "eval_views": 64,
-        },  # fmt: skip
+        "train": SMOKE_TRAIN,
         "text": {"model": "all-MiniLM-L6-v2", "corpus": "builtin", "n": 200, "batch_size": 64},
         "null_reps": 100,
     },
@@ -78,19 +70,16 @@ SCALES = {
 # ---------------------------------------------------------------------------------------------- measurements
 
 
-def whiten(X: np.ndarray) -> tuple[np.ndarray, str]:
-    """W-CLIP whitening of ``X`` fitted on ``X`` itself; returns ``(Y, shrinkage method)``.
+def whiten(X: np.ndarray, fit_rows=None) -> tuple[np.ndarray, str]:
+    """W-CLIP whitening of ``X`` fitted on ``X[fit_rows]`` (default: ``X`` itself); returns ``(Y, shrinkage)``.
 
-    Plain covariance when n >= 2d and it is non-singular, Ledoit–Wolf shrinkage otherwise.
+    ``shrinkage="auto"``: plain covariance when the fitted rows number at least 2d and their covariance is
+    non-singular, Ledoit–Wolf shrinkage otherwise.
     """
     from infogauss.gaussian import GaussianModel
 
-    if X.shape[0] >= 2 * X.shape[1]:
-        try:
-            return GaussianModel.fit(X).whiten(X), "none"
-        except InputError:  # singular covariance
-            pass
-    return GaussianModel.fit(X, shrinkage="ledoit-wolf").whiten(X), "ledoit-wolf"
+    model = GaussianModel.fit(X if fit_rows is None else X[fit_rows], shrinkage="auto")
+    return model.whiten(X), model.shrinkage_method
 
 
 def negative_cosines(X: np.ndarray, seed: int, pairs: int = NEG_PAIRS) -> np.ndarray:
@@ -154,21 +143,6 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
 # ---------------------------------------------------------------------------------------------- encoders
 
 
-@torch.no_grad()
-def cifar_features(run) -> np.ndarray:
-    """Projection-head output (backbone if none) of the evaluated test images, eval mode, float64."""
-    model, was = run.model, run.model.training
-    model.eval()
-    try:
-        parts = []
-        for x, _ in run.source.test_images(run.config.eval_samples):
-            r = model.representations(x)
-            parts.append(r.get("head", r["backbone"]).float().cpu())
-    finally:
-        model.train(was)
-    return torch.cat(parts).double().numpy()
-
-
 def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
     from infogauss.experiments import pretrained
 
@@ -178,11 +152,13 @@ def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
 
 
 def run_seed(ctx: Context):
-    from infogauss.experiments._cifar import image_config, train
+    from infogauss.experiments._cifar import test_representations
+    from infogauss.experiments._common import train, train_config
 
     s = ctx.settings
-    run = train(ctx, image_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))
-    rows, arrays = whitening_rows(cifar_features(run), "cifar", seed=ctx.seed, null_reps=s["null_reps"])
+    run = train(ctx, train_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))
+    Z = test_representations(run)["head"]
+    rows, arrays = whitening_rows(Z, "cifar", seed=ctx.seed, null_reps=s["null_reps"])
     for r in rows:
         r["encoder"] = f"contrastive ResNet-18 width {run.config.width}, {run.config.epochs} epochs (head output)"
         r["data"] = run.source.description
