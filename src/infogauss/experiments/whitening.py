@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from infogauss.errors import InputError
-from infogauss.experiments._cifar import SMOKE_TRAIN
+from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
 
@@ -53,7 +53,7 @@ SCALES = {
         "about": "CIFAR-10, contrastive ResNet-18 of base width 8 with a 64→64→128 head, 5 epochs (the paper's "
         "encoder: 100 epochs, width 64), all 10,000 test images; 5,000 WordNet glosses through all-MiniLM-L6-v2 "
         "(the paper: CLIP ViT-L/14 and DINO on 5k MS-COCO images)",
-        "train": {"width": 8, "epochs": 5, "eval_every": 5, "knn_bank": 10000, "eval_views": 1024},
+        "train": CPU_TRAIN,
         "text": {"model": "all-MiniLM-L6-v2", "corpus": "wordnet", "n": 5000, "batch_size": 128},
         "null_reps": 2000,
     },
