@@ -98,7 +98,8 @@ def test_whitening_smoke_writes_rows_with_report_keys(tmp_path):
     out = tmp_path / "run"
     reproduce("whitening", "smoke", 1, out, progress=False)
     rows = json.loads((out / "results.json").read_text())
-    names = [f"{s}/{v}" for s in ("cifar", "text") for v in ("raw", "whitened", "normalized", "normalized_whitened")]
+    variants = ("raw", "whitened", "zca", "normalized", "normalized_whitened", "normalized_zca")
+    names = [f"{s}/{v}" for s in ("cifar", "text") for v in variants]
     assert [r["name"] for r in rows] == names
     assert (out / "whitening_fig9.png").is_file() and (out / "whitening_fig10.png").is_file()
     for r in rows:
@@ -108,6 +109,20 @@ def test_whitening_smoke_writes_rows_with_report_keys(tmp_path):
     by = {r["name"]: r for r in rows}
     assert by["text/raw"]["d"] == 381 and by["text/raw"]["dead_coordinates"] == 3
     assert by["text/whitened"]["whitening_shrinkage"] == "ledoit-wolf"  # n = 200 < 2d
+
+
+def test_principal_axes_expose_a_bimodal_direction_that_zca_axes_spread_out(rng):
+    from infogauss.experiments.whitening import whitening_rows
+
+    d, n = 16, 3000
+    u = rng.normal(size=d)
+    u /= np.linalg.norm(u)  # an oblique direction carrying two well-separated clusters
+    Z = rng.normal(size=(n, d)) + 4.0 * rng.choice([-1.0, 1.0], size=(n, 1)) * u
+    by = {r["name"]: r for r in whitening_rows(Z, "g", seed=0, null_reps=50)[0]}
+    w, z = by["g/whitened"], by["g/zca"]
+    assert w["ad_top10_mean"] > 10  # the leading principal coordinate is the bimodal one (AD in the hundreds)
+    assert z["ad_mean"] < w["ad_top10_mean"] / 5  # same whitened cloud, the clusters spread over every coordinate
+    assert w["neg_cos_std"] == pytest.approx(z["neg_cos_std"], rel=1e-12)
 
 
 def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
@@ -129,6 +144,7 @@ def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
     np.testing.assert_allclose(arrays["g/raw"], arrays["g/normalized"])  # cosines ignore norms
     _, small = whiten(Z[:10])
     assert small == "ledoit-wolf"
+    np.testing.assert_allclose(arrays["g/whitened"], arrays["g/zca"], atol=1e-12)  # a rotation: same cosines
     with pytest.raises(InputError):
         whitening_rows(np.ones((50, 4)), "const")
 

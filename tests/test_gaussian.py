@@ -74,6 +74,21 @@ def test_whitening_gives_zero_mean_identity_covariance(rng):
     assert rel(np.abs(Y[:, ::-1]), np.abs(y_ref)) < 1e-8  # same up to eigenvector sign
 
 
+def test_zca_whitening_is_the_symmetric_inverse_square_root(rng):
+    from scipy.linalg import sqrtm
+
+    Z = _correlated(rng, n=300, d=10)
+    g = GaussianModel.fit(Z)
+    W = g.whiten(Z, axes="zca")
+    ref = (Z - g.mean) @ np.linalg.inv(np.real(sqrtm(g.covariance)))  # (x - mu) Sigma^{-1/2}, sign-free
+    assert rel(W, ref) < 1e-8
+    assert np.max(np.abs(np.cov(W, rowvar=False, bias=True) - np.eye(10))) < 1e-10
+    Y = g.whiten(Z)  # a rotation of the PCA-whitened rows: same norms, different coordinates
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), np.linalg.norm(Y, axis=1), rtol=1e-12)
+    with pytest.raises(InputError, match="unknown whitening axes"):
+        g.whiten(Z, axes="ica")
+
+
 def _kl_closed_form(m1, s1, m2, s2):
     d = len(m1)
     p2 = np.linalg.inv(s2)

@@ -355,15 +355,24 @@ class GaussianModel:
             raise InputError(f"{what}: has {shape} but the model has dimension {self.dim}; use matching embeddings")
         return x
 
-    def whiten(self, Z) -> np.ndarray:
-        r"""Whitened rows :math:`y = (x - \mu) V \Lambda^{-1/2}` (W-CLIP, paper §5.1); ``(n, d)`` float64.
+    def whiten(self, Z, axes: str = "pca") -> np.ndarray:
+        r"""Whitened rows; ``(n, d)`` float64 with identity covariance under the model.
 
-        Coordinates are ordered by decreasing variance of the fitted covariance (principal components).
+        ``axes="pca"`` (default): :math:`y = (x - \mu) V \Lambda^{-1/2}` (W-CLIP, paper §5.1), coordinates ordered
+        by decreasing variance of the fitted covariance (principal components). ``axes="zca"``: the same whitening
+        rotated back to the original axes, :math:`y = (x - \mu) V \Lambda^{-1/2} V^\top = (x - \mu)\Sigma^{-1/2}`
+        (Mahalanobis / ZCA whitening, the one closest to the input; Kessy, Lewin & Strimmer 2018). Both give the same
+        norms, cosines and Mahalanobis distances; per-coordinate tests differ, since they look along other axes.
         """
-        return (self._rows(Z) - self.mean) @ self._scale
+        y = (self._rows(Z) - self.mean) @ self._scale
+        if axes == "pca":
+            return y
+        if axes == "zca":
+            return y @ self.eigenvectors.T
+        raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
 
     def unwhiten(self, Y) -> np.ndarray:
-        r"""Inverse of :meth:`whiten`: :math:`x = \mu + y \Lambda^{1/2} V^\top`."""
+        r"""Inverse of :meth:`whiten` (``axes="pca"``): :math:`x = \mu + y \Lambda^{1/2} V^\top`."""
         y = self._rows(Y, "Y")
         return self.mean + (y * np.sqrt(self.eigenvalues)) @ self.eigenvectors.T
 
