@@ -215,6 +215,9 @@ def test_refuses_to_replace_a_folder_that_is_not_a_result(tmp_path):
         (["reproduce", "fig3", "--seeds", "0"], "--seeds must be an integer from 1"),
         (["reproduce", "fig3", "--seeds", "two"], "--seeds must be an integer from 1"),
         (["reproduce"], "name an experiment"),
+        (["reproduce", "fig3", "--data", "x.npz"], "--data applies only to table1-cifar"),
+        (["reproduce", "table1-cifar", "--data", "absent.npz"], "--data absent.npz: no such file"),
+        (["reproduce", "fig3", "--model", "timm:resnet18"], "--model applies only to pretrained"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
@@ -222,6 +225,15 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("infogauss: error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_data_option_reaches_the_cifar_source_only():
+    from infogauss.experiments._common import Context, train_config
+
+    ctx = Context({}, 0, data="/data/my-cifar10.npz")
+    assert train_config(ctx, "cifar-resnet18").source_params["path"] == "/data/my-cifar10.npz"
+    assert "path" not in train_config(ctx, "cifar-resnet18", source="tiny-cifar", source_params={}).source_params
+    assert train_config(Context({}, 0), "cifar-resnet18").source_params.get("path") is None
 
 
 def test_cli_list(capsys):

@@ -16,7 +16,8 @@ Each experiment is one file in this package, registered in :data:`EXPERIMENTS` (
 - ``tables(rows) -> list[Table]`` (see :mod:`infogauss.experiments._output`) with the paper's values;
 - ``notes(rows, rows_per_seed, settings) -> str``: Markdown text read next to the tables (differences from the
   paper, checks, caveats);
-- optionally ``TAKES_MODELS = True``: the experiment also measures the encoders named by ``--model`` (``ctx.models``).
+- optionally ``TAKES_MODELS = True``: the experiment also measures the encoders named by ``--model`` (``ctx.models``);
+  ``DATA = "cifar10"``: it trains on CIFAR-10, whose local file ``--data`` may name (``ctx.data``).
 
 :func:`reproduce` runs seeds ``0 .. K-1``, averages them (mean ± std), and writes ``results.json``, ``results.csv``,
 ``results.md``, ``settings.json`` and the figures to ``--out`` (default ``runs/NAME``) through a temporary folder,
@@ -69,10 +70,13 @@ def reproduce(
     device: str = "auto",
     echo=None,
     models=(),
+    data=None,
 ) -> list[dict]:
     """Run experiment ``name`` at ``scale`` over ``seeds`` seeds; write results to ``out``; return the rows.
 
     ``models``: extra encoders ``NAME[=WEIGHTS]`` for experiments with ``TAKES_MODELS`` (``pretrained``).
+    ``data``: a local CIFAR-10 (``.npz`` or torchvision folder) for experiments with ``DATA = "cifar10"``; default
+    ``$INFOGAUSS_CIFAR10``, else ``../shared/data/cifar10.npz``.
     ``echo`` (default: no printing) receives the Markdown report once it is written.
     """
     from infogauss.experiments import _output
@@ -87,6 +91,13 @@ def reproduce(
     if models and not getattr(module, "TAKES_MODELS", False):
         takes = [n for n in EXPERIMENTS if getattr(experiment(n), "TAKES_MODELS", False)]
         raise InputError(f"--model applies only to {', '.join(takes)}, not to {name}")
+    if data is not None:
+        if getattr(module, "DATA", None) != "cifar10":
+            users = [n for n in EXPERIMENTS if getattr(experiment(n), "DATA", None) == "cifar10"]
+            raise InputError(f"--data applies only to {', '.join(users)}, not to {name}")
+        if not Path(data).exists():
+            raise InputError(f"--data {data}: no such file or folder; give a CIFAR-10 .npz or torchvision root")
+        data = str(Path(data).resolve())
     out = Path(out) if out is not None else Path("runs") / name
     _output.check_out_dir(out)  # fail before hours of training, not after
     settings = module.SCALES[scale]
@@ -94,7 +105,7 @@ def reproduce(
     t0 = time.perf_counter()
     rows_per_seed, extras = [], None
     for seed in range(seeds):
-        rows, ext = module.run_seed(Context(settings, seed, progress, device, models))
+        rows, ext = module.run_seed(Context(settings, seed, progress, device, models, data))
         rows_per_seed.append(rows)
         extras = ext if extras is None else extras
     rows = _output.aggregate(rows_per_seed)
@@ -108,6 +119,7 @@ def reproduce(
         "device": device,
         "settings": settings,
         "models": list(models),
+        "data": data,
         "python": platform.python_version(),
         "torch": _version("torch"),
         "numpy": _version("numpy"),
@@ -164,6 +176,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pretrained: also measure this encoder (any `infogauss embed --model` name; image encoders embed CIFAR-10 "
         "test images, text encoders the text corpus); repeatable",
     )
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="CIFAR-10 experiments: a local CIFAR-10 .npz (format of shared/data/README.md) or torchvision root; "
+        "default $INFOGAUSS_CIFAR10, else ../shared/data/cifar10.npz",
+    )
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -182,6 +201,6 @@ def run(args: argparse.Namespace) -> int:
     experiment(args.name)  # unknown name -> InputError before anything else
     reproduce(
         args.name, args.scale, seeds, args.out, progress=not args.quiet, device=args.device, echo=print,
-        models=args.model,
+        models=args.model, data=args.data,
     )  # fmt: skip
     return 0

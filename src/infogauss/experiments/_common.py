@@ -35,17 +35,21 @@ class Context:
     progress: bool = True
     device: str = "auto"
     models: tuple[str, ...] = ()  # extra encoders (``--model``), for experiments that take them
+    data: str | None = None  # a local CIFAR-10 (``--data``), for experiments that train on it
 
 
 def train_config(ctx: Context, preset: str, **changes):
     """A :class:`~infogauss.train.TrainConfig` from engine preset ``preset`` with this seed and device.
 
-    ``changes`` may hold ``source_params``; they are merged over the preset's. No output folder: nothing is written.
+    ``changes`` may hold ``source_params``; they are merged over the preset's. ``ctx.data`` (``--data``) is the
+    CIFAR-10 file of a ``cifar10`` source. No output folder: nothing is written.
     """
     from infogauss.train import preset as make_preset
 
     base = make_preset(preset)
     params = {**base.source_params, **changes.pop("source_params", {})}
+    if ctx.data is not None and changes.get("source", base.source) == "cifar10":
+        params["path"] = ctx.data
     return base.replace(source_params=params, seed=ctx.seed, device=ctx.device, out=None, **changes).validate()
 
 

@@ -24,6 +24,7 @@ from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Contrastive (InfoNCE) vs supervised (cross-entropy) across encoders and sizes on CIFAR-10"
 
+DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
 SCALES = {
     "smoke": {

