@@ -29,6 +29,11 @@ def test_ood_smoke_writes_rows_with_report_keys_and_aurocs(ood_rows):
     rows, out = ood_rows
     assert [r["name"] for r in rows] == ["supervised", "contrastive"]
     assert (out / "ood_shift.png").is_file() and (out / "results.md").is_file()
+    from infogauss.experiments.ood import gaussianity_vs_ood
+
+    g = gaussianity_vs_ood(rows)  # (encoder, representation) pairs: report and AUROCs side by side
+    assert [t["name"] for t in g] == [f"{n} / {r}" for n in ("supervised", "contrastive") for r in ("head", "backbone")]
+    assert g[0]["ad_mean"] == rows[0]["head_ad_mean"] and g[3]["far"] == rows[1]["backbone_far_auroc_loglik"]
     for r in rows:
         for key in REPORT_KEYS:
             assert key in r

@@ -298,7 +298,41 @@ def tables(rows):
             rows,
         ),
         Table("Mean log-likelihood per severity (head output; s0 = clean)", sev, rows),
+        Table(
+            "Is the more Gaussian representation the better density model? (Gaussianity of the test features beside "
+            "the Gaussian log-likelihood's AUROCs)",
+            [
+                Column("ad_mean", "AD avg"),
+                Column("dp_pass_fraction", "DP pass", "frac"),
+                Column("cv", "CV"),
+                Column("normalized_ad_mean", "norm. AD avg"),
+                Column("near", "near AUROC (loglik)", "float"),
+                Column("far", "far AUROC (loglik)", "float"),
+                Column("class_near", "near AUROC (class Mahal.)"),
+                Column("rho", "mean shift ρ"),
+            ],  # fmt: skip
+            gaussianity_vs_ood(rows),
+        ),
     ]
+
+
+def gaussianity_vs_ood(rows: list[dict]) -> list[dict]:
+    """One row per (encoder, representation): its Gaussianity report beside its OOD scores."""
+    out = []
+    for r in rows:
+        for rep, pre in (("head", ""), ("backbone", "backbone_")):
+            if r.get(f"{rep}_ad_mean") is None or r.get(f"{pre}near_auroc_loglik") is None:
+                continue
+            rhos = [r.get(f"{pre}shift_{k}_spearman") for k in CORRUPTIONS]
+            out.append({
+                "name": f"{r['name']} / {rep}",
+                **{k: r.get(f"{rep}_{k}") for k in ("ad_mean", "dp_pass_fraction", "cv", "normalized_ad_mean")},
+                "near": r[f"{pre}near_auroc_loglik"],
+                "far": r[f"{pre}far_auroc_loglik"],
+                "class_near": r.get(f"{pre}near_auroc_class_mahalanobis"),
+                "rho": float(np.mean(rhos)) if None not in rhos else None,
+            })  # fmt: skip
+    return out
 
 
 def notes(rows, rows_per_seed, settings):
@@ -313,6 +347,15 @@ def notes(rows, rows_per_seed, settings):
             )
             parts.append(f"{w}-OOD best: {best[0]} / {best[1]} (AUROC {best[2]:.3f})")
         out.append(f"Measured ({rep}): " + "; ".join(parts) + ".")
+    g = gaussianity_vs_ood(rows)
+    if len(g) > 1:
+        most = min(g, key=lambda t: t["ad_mean"])
+        near, far = max(g, key=lambda t: t["near"]), max(g, key=lambda t: t["far"])
+        out.append(
+            f"Most Gaussian representation by AD avg: {most['name']} ({most['ad_mean']:.3g}); best Gaussian "
+            f"log-likelihood detector near-OOD: {near['name']} ({near['near']:.3f}), far-OOD: {far['name']} "
+            f"({far['far']:.3f}). With {len(g)} representations this is a comparison, not a correlation."
+        )
     for n, r in by.items():
         out.append(
             f"{n}: Gaussianity of the head output CV {r.get('cv', float('nan')):.3f}, AD avg "
