@@ -264,9 +264,13 @@ class GaussianModel:
             shown = ", ".join(str(i) for i in dead[:10]) + (" ..." if dead.size > 10 else "")
             dead_txt = f"; dead (constant) coordinates: {shown}" if dead.size else ""
             if shrinkage_method == "none":
-                fix = "pass shrinkage='ledoit-wolf' (CLI: --shrinkage ledoit-wolf)" + (
-                    " or drop the dead coordinates" if dead.size else " or give more rows than dimensions"
-                )
+                if dead.size:
+                    cause = " or drop the dead coordinates"
+                elif n_samples is not None and n_samples <= d:
+                    cause = " or give more rows than dimensions"
+                else:  # enough rows: the features themselves live in a subspace (e.g. a low-rank projection head)
+                    cause = f" or keep the top {rank} principal components"
+                fix = "pass shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto)" + cause
             else:
                 fix = "pass a larger fixed shrinkage, e.g. shrinkage=0.1 (CLI: --shrinkage 0.1)"
             raise InputError(f"covariance is singular (rank {rank} of {d}{dead_txt}); {fix}")
