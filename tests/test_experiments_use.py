@@ -38,7 +38,7 @@ def test_ood_smoke_writes_rows_with_report_keys_and_aurocs(ood_rows):
         for key in REPORT_KEYS:
             assert key in r
         aurocs = {k: v for k, v in r.items() if "_auroc_" in k}
-        assert len(aurocs) == 12  # near/far x 3 scores x 2 representations
+        assert len(aurocs) == 16  # near/far x 4 scores x 2 representations
         assert all(0.0 <= v <= 1.0 for v in aurocs.values())
         for pre in ("", "backbone_"):
             for w in ("near", "far"):  # one Gaussian: -log p is increasing in the Mahalanobis distance
@@ -46,6 +46,8 @@ def test_ood_smoke_writes_rows_with_report_keys_and_aurocs(ood_rows):
             for kind in ("noise", "blur", "contrast"):
                 assert -1.0 <= r[f"{pre}shift_{kind}_spearman"] <= 1.0
                 assert np.isfinite(r[f"{pre}shift_{kind}_mean_loglik_5"])
+                assert -1.0 <= r[f"{pre}shift_{kind}_spearman_typicality"] <= 1.0
+                assert r[f"{pre}shift_{kind}_mean_mahalanobis2_0"] > 0
 
 
 def test_fashion_mnist_missing_file_names_the_package(tmp_path):
@@ -170,3 +172,17 @@ def test_density_scores_match_scipy(rng):
     inv = np.linalg.inv(np.cov((Z - means[y]).T, bias=True))
     direct = [min(mahalanobis(x, m, inv) for m in means) for x in X]
     np.testing.assert_allclose(s(X)["class_mahalanobis"], direct, rtol=1e-8)
+
+
+def test_typicality_flags_points_near_the_mode_that_the_likelihood_prefers(rng):
+    from infogauss.experiments.ood import DensityScores
+
+    d = 32
+    Z = rng.normal(size=(4000, d))
+    s = DensityScores(Z, np.zeros(len(Z), dtype=int))
+    assert s.shell == pytest.approx(d - 2 / 3, rel=0.05)  # median of chi2_d ~ d (1 - 2/(9d))^3
+    inside, shrunk = rng.normal(size=(500, d)), 0.3 * rng.normal(size=(500, d))  # shrunk: near the mode, atypical
+    a, b = s(inside), s(shrunk)
+    assert auroc(a["loglik"], b["loglik"]) < 0.01  # the likelihood calls the shrunk points the most typical
+    assert auroc(a["typicality"], b["typicality"]) > 0.99
+    np.testing.assert_allclose(a["typicality"], np.abs(a["mahalanobis"] ** 2 - s.shell))

@@ -16,7 +16,11 @@ has rank ≤ 64):
 - ``mahalanobis``: Mahalanobis distance to the same Gaussian. For one Gaussian it is a monotone function of the
   log-likelihood (``log p = c - m^2/2``), so its AUROC equals ``loglik``'s exactly — a check, not a second detector;
 - ``class_mahalanobis``: min over classes 0–4 of the Mahalanobis distance to the class mean under a shared
-  (class-centred) covariance (Lee et al. 2018): a different detector.
+  (class-centred) covariance (Lee et al. 2018): a different detector;
+- ``typicality``: ``|m² − shell|`` with ``m²`` the squared Mahalanobis distance and ``shell`` its median over the
+  fitted images (≈ d for a Gaussian). The paper's thin shell, used as a test of typicality (Nalisnick et al. 2019,
+  "Detecting out-of-distribution inputs to deep generative models using typicality"): it flags inputs that land
+  *inside* the shell, near the mode, which the likelihood scores as most in-distribution.
 
 AUROC (:func:`sklearn.metrics.roc_auc_score`, OOD = positive class, higher score = more OOD) for
 
@@ -27,7 +31,8 @@ AUROC (:func:`sklearn.metrics.roc_auc_score`, OOD = positive class, higher score
 
 **Shift ranking**: CIFAR test images of classes 0–4 under Gaussian noise, Gaussian blur and contrast reduction at
 severities 0 (clean) … 5; the mean log-likelihood per severity (it should fall as severity rises) and Spearman's rho
-between severity and per-image log-likelihood (pooled over severities; negative = the score ranks shift).
+between severity and per-image log-likelihood (pooled over severities; negative = the score ranks shift), the same
+for the typicality score (positive = it ranks shift), and the mean squared Mahalanobis distance per severity.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 IN_CLASSES = (0, 1, 2, 3, 4)
-SCORES = ("loglik", "mahalanobis", "class_mahalanobis")
+SCORES = ("loglik", "mahalanobis", "class_mahalanobis", "typicality")
 CORRUPTIONS = {  # severity 1..5
     "noise": (0.04, 0.08, 0.12, 0.18, 0.26),  # std of added Gaussian pixel noise (pixels in [0, 1])
     "blur": (0.5, 1.0, 1.5, 2.0, 3.0),  # std (pixels) of the Gaussian blur kernel
@@ -183,15 +188,19 @@ class DensityScores:
         self.class_means = np.stack([Z[y == c].mean(axis=0) for c in classes])
         centred = Z - self.class_means[np.searchsorted(classes, y)]
         self.tied = GaussianModel.fit(centred, shrinkage="auto")
+        self.shell = float(np.median(self.model.mahalanobis_squared(Z)))  # ~ d for a Gaussian: the thin shell
 
     def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
         ll = self.model.log_likelihood(X)
+        d2 = self.model.mahalanobis_squared(X)
         m2 = np.stack([self.tied.mahalanobis_squared(X - mu + self.tied.mean) for mu in self.class_means])
         return {
             "loglik": -ll,
-            "mahalanobis": self.model.mahalanobis(X),
+            "mahalanobis": np.sqrt(d2),
             "class_mahalanobis": np.sqrt(m2.min(axis=0)),
+            "typicality": np.abs(d2 - self.shell),
             "_ll": ll,
+            "_m2": d2,
         }
 
 
@@ -241,16 +250,22 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
         fields[pre + "test_in_mean_loglik"] = float(s_test["_ll"][inside].mean())
         fields[pre + "near_ood_mean_loglik"] = float(s_test["_ll"][~inside].mean())
         fields[pre + "far_ood_mean_loglik"] = float(s_far["_ll"].mean())
+        fields[pre + "shell_mahalanobis2"] = score.shell
         for kind in CORRUPTIONS:
-            lls = [score(shifted[kind, s][rep])["_ll"] for s in range(len(CORRUPTIONS[kind]) + 1)]
-            sev = [np.full(len(ll), s) for s, ll in enumerate(lls)]
-            means = [float(v.mean()) for v in lls]
-            for s, m in enumerate(means):
+            scored = [score(shifted[kind, s][rep]) for s in range(len(CORRUPTIONS[kind]) + 1)]
+            sev = np.concatenate([np.full(len(sc["_ll"]), s) for s, sc in enumerate(scored)])
+            means = [float(sc["_ll"].mean()) for sc in scored]
+            m2 = [float(sc["_m2"].mean()) for sc in scored]
+            for s, (m, q) in enumerate(zip(means, m2, strict=True)):
                 fields[f"{pre}shift_{kind}_mean_loglik_{s}"] = m
-            rho = stats.spearmanr(np.concatenate(sev), np.concatenate(lls)).statistic
+                fields[f"{pre}shift_{kind}_mean_mahalanobis2_{s}"] = q
+            rho = stats.spearmanr(sev, np.concatenate([sc["_ll"] for sc in scored])).statistic
             fields[f"{pre}shift_{kind}_spearman"] = float(rho)
+            rho_t = stats.spearmanr(sev, np.concatenate([sc["typicality"] for sc in scored])).statistic
+            fields[f"{pre}shift_{kind}_spearman_typicality"] = float(rho_t)
             fields[f"{pre}shift_{kind}_monotone"] = bool(all(a > b for a, b in zip(means, means[1:], strict=False)))
             extras["shift"][(rep, kind)] = means
+            extras.setdefault("shift_m2", {})[(rep, kind)] = (m2, score.shell)
     return fields, extras
 
 
@@ -260,7 +275,7 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
 def run_seed(ctx: Context):
     base = train_config(ctx, PRESET, **ctx.settings["train"])
     same = same_initialisation(base)
-    rows, extras = [], {"shift": {}}
+    rows, extras = [], {"shift": {}, "shift_m2": {}}
     for name, objective in OBJECTIVES:
         run = train(ctx, base.replace(objective=objective))
         row = image_row(run.final, name, "head", same_init=same, **sizes(run))
@@ -270,6 +285,7 @@ def run_seed(ctx: Context):
         rows.append(row)
         for (rep, kind), means in ext["shift"].items():
             extras["shift"][f"{name}/{rep}/{kind}"] = means
+            extras["shift_m2"][f"{name}/{rep}/{kind}"] = ext["shift_m2"][rep, kind]
     return rows, extras
 
 
@@ -280,13 +296,20 @@ def tables(rows):
     for pre in ("", "backbone_"):
         for kind in CORRUPTIONS:
             shift.append(Column(f"{pre}shift_{kind}_spearman", f"{pre or 'head_'}{kind} ρ"))
+            shift.append(Column(f"{pre}shift_{kind}_spearman_typicality", f"{pre or 'head_'}{kind} ρ typ."))
             shift.append(Column(f"{pre}shift_{kind}_monotone", f"{pre or 'head_'}{kind} falls", "bool"))
     sev = [
         Column(f"shift_{k}_mean_loglik_{s}", f"{k} s{s}") for k in CORRUPTIONS for s in range(len(CORRUPTIONS[k]) + 1)
     ]
+    m2 = [Column("shell_mahalanobis2", "shell (median, fit)")] + [
+        Column(f"shift_{k}_mean_mahalanobis2_{s}", f"{k} s{s}")
+        for k in CORRUPTIONS
+        for s in range(len(CORRUPTIONS[k]) + 1)
+    ]
     cap = (
-        "AUROC: OOD = positive, score higher = more OOD (-log p, Mahalanobis, class-conditional Mahalanobis); "
-        "0.5 = chance. Near: test classes 5–9 vs 0–4; far: Fashion-MNIST (or generated) vs all CIFAR test images."
+        "AUROC: OOD = positive, score higher = more OOD (-log p, Mahalanobis, class-conditional Mahalanobis, "
+        "typicality = distance of the squared Mahalanobis distance from the shell); 0.5 = chance. Near: test classes "
+        "5–9 vs 0–4; far: Fashion-MNIST (or generated) vs all CIFAR test images."
     )
     return [
         Table("OOD AUROC, projection-head output", [Column("d", "d", "int"), *auc], rows, caption=cap),
@@ -298,6 +321,7 @@ def tables(rows):
             rows,
         ),
         Table("Mean log-likelihood per severity (head output; s0 = clean)", sev, rows),
+        Table("Mean squared Mahalanobis distance per severity (head output; the in-distribution shell ≈ d)", m2, rows),
         Table(
             "Is the more Gaussian representation the better density model? (Gaussianity of the test features beside "
             "the Gaussian log-likelihood's AUROCs)",
@@ -368,7 +392,11 @@ def notes(rows, rows_per_seed, settings):
         "covariance, nearest class mean) is the other detector.",
         "Near-OOD split caveat: both encoders were trained on all ten classes (the supervised one saw the labels of "
         "classes 5–9); only the Gaussian density is fitted on training images of classes 0–4.",
-        "Shift ranking: ρ < 0 and 'falls' ✓ mean the log-likelihood ranks corruption severity.",
+        "Shift ranking: ρ < 0 and 'falls' ✓ mean the log-likelihood ranks corruption severity; 'ρ typ.' > 0 means "
+        "the typicality score (|m² − shell|, m² the squared Mahalanobis distance, shell its median on the fitted "
+        "images) does. A Gaussian's mass sits on a thin shell m² ≈ d, not at its mode: inputs mapped toward the mean "
+        "get a higher density than any in-distribution image while being atypical, which the log-likelihood rewards "
+        "and the typicality score flags.",
         PROVENANCE_NOTE,
     ]
     if settings.get("train", {}).get("source") == "tiny-cifar":
@@ -384,14 +412,23 @@ def figures(rows, extras, folder):
     shift = (extras or {}).get("shift", {})
     if not shift:
         return
-    fig, axes = plt.subplots(1, len(CORRUPTIONS), figsize=(4 * len(CORRUPTIONS), 3.2))
-    for ax, kind in zip(axes, CORRUPTIONS, strict=True):
+    shift_m2 = (extras or {}).get("shift_m2", {})
+    fig, axes = plt.subplots(2, len(CORRUPTIONS), figsize=(4 * len(CORRUPTIONS), 6.4), squeeze=False)
+    for col, kind in enumerate(CORRUPTIONS):
+        top, bottom = axes[0][col], axes[1][col]
         for key, means in shift.items():
             name, rep, k = key.split("/")
-            if k == kind:
-                ax.plot(range(len(means)), means, "-o" if rep == "head" else "--s", ms=3, label=f"{name} {rep}")
-        ax.set(title=f"{kind}", xlabel="severity (0 = clean)", ylabel="mean Gaussian log-likelihood")
-        ax.legend(fontsize=7)
+            if k != kind:
+                continue
+            style = "-o" if rep == "head" else "--s"
+            top.plot(range(len(means)), means, style, ms=3, label=f"{name} {rep}")
+            if key in shift_m2:
+                m2, shell = shift_m2[key]
+                line = bottom.plot(range(len(m2)), m2, style, ms=3, label=f"{name} {rep}")[0]
+                bottom.axhline(shell, color=line.get_color(), ls=":", lw=1)
+        top.set(title=f"{kind}", xlabel="severity (0 = clean)", ylabel="mean Gaussian log-likelihood")
+        bottom.set(xlabel="severity (0 = clean)", ylabel="mean squared Mahalanobis (dotted: shell)")
+        top.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(folder / "ood_shift.png", dpi=120)
     plt.close(fig)
