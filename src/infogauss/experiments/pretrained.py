@@ -620,11 +620,14 @@ def _fig6(rows, arrays, folder) -> None:
     raws = [r for r in rows if r["variant"] == "raw" and not r["name"].startswith("narrow_") and r["name"] in arrays]
     if not raws:
         return
-    fig, axes = plt.subplots(1, len(raws), figsize=(3.2 * len(raws), 3), squeeze=False)
+    import textwrap
+
+    fig, axes = plt.subplots(1, len(raws), figsize=(3.2 * len(raws), 3.3), squeeze=False, sharex=True)
     for ax, row in zip(axes[0], raws, strict=True):
         norms = arrays[row["name"]]["norms"]
         ax.hist(norms / norms.mean(), bins=60, density=True, color="C0" if "supervised" not in row["name"] else "C3")
-        ax.set(title=f"{row.get('encoder', row['name'])}\nCV={row['cv']:.3f}", xlabel="‖z‖ / mean ‖z‖")
+        label = textwrap.fill(row.get("encoder", row["name"]), 34)
+        ax.set(title=f"{label}\nCV={row['cv']:.3f}", xlabel="‖z‖ / mean ‖z‖")
         ax.title.set_fontsize(8)
     axes[0][0].set_ylabel("density")
     fig.suptitle("Thin-shell concentration (Fig. 6 analogue)", fontsize=9)
