@@ -132,14 +132,29 @@ def test_principal_axes_expose_a_bimodal_direction_that_zca_axes_spread_out(rng)
     assert w["neg_cos_std"] == pytest.approx(z["neg_cos_std"], rel=1e-12)
 
 
+def test_rank_deficient_features_are_whitened_in_their_span(rng):
+    from infogauss.experiments.whitening import whiten, whitening_rows
+
+    # a 6 -> 16 linear "projection head" on Gaussian inputs, stored in float32: rank 6, rounding noise elsewhere
+    Z = (rng.normal(size=(3000, 6)) @ rng.normal(size=(6, 16)) + 1.0).astype(np.float32).astype(np.float64)
+    Y, info = whiten(Z)
+    assert info["whitening_rank"] == 6 and Y.shape == (3000, 6)
+    np.testing.assert_allclose(np.cov(Y, rowvar=False, bias=True), np.eye(6), atol=1e-8)
+    W, _ = whiten(Z, axes="zca")
+    assert W.shape == (3000, 16)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), np.linalg.norm(Y, axis=1), rtol=1e-10)
+    by = {r["name"]: r for r in whitening_rows(Z, "h", seed=0, null_reps=50)[0]}
+    assert by["h/whitened"]["ad_mean"] < 1.5  # Gaussian in its span; without the projection: rounding noise, AD >> 1
+
+
 def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
     from infogauss.experiments.whitening import whiten, whitening_rows
 
     d, n = 8, 2000
     A = rng.normal(size=(d, d))
     Z = 3.0 + rng.normal(size=(n, d)) @ A  # a cone: every row shares the mean offset
-    Y, shrink = whiten(Z)
-    assert shrink == "none"
+    Y, info = whiten(Z)
+    assert info == {"whitening_shrinkage": "none", "whitening_rank": d}
     np.testing.assert_allclose(Y.mean(axis=0), 0, atol=1e-10)
     np.testing.assert_allclose(np.cov(Y, rowvar=False, bias=True), np.eye(d), atol=1e-8)
     rows, arrays = whitening_rows(Z, "g", seed=0, null_reps=50)
@@ -150,7 +165,7 @@ def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
     assert by["g/whitened"]["uniformity"] < by["g/raw"]["uniformity"]
     np.testing.assert_allclose(arrays["g/raw"], arrays["g/normalized"])  # cosines ignore norms
     _, small = whiten(Z[:10])
-    assert small == "ledoit-wolf"
+    assert small["whitening_shrinkage"] == "ledoit-wolf"
     np.testing.assert_allclose(arrays["g/whitened"], arrays["g/zca"], atol=1e-12)  # a rotation: same cosines
     with pytest.raises(InputError):
         whitening_rows(np.ones((50, 4)), "const")

@@ -145,7 +145,7 @@ def table2_diagnostics(
 
     rows, arrays = [], {}
     for variant in variants:
-        extra: dict = {"whitening_shrinkage": None}
+        extra: dict = {"whitening_shrinkage": None, "whitening_rank": None}
         if variant == "raw":
             X = Z
         elif variant == "live":
@@ -153,12 +153,15 @@ def table2_diagnostics(
         elif variant == "centred":
             X = live - live.mean(axis=0)
         elif variant == "whitened":
-            X, extra["whitening_shrinkage"] = whiten(live)
+            X, info = whiten(live)
+            extra.update(info)
         elif variant == "normalized_whitened":
-            X, extra["whitening_shrinkage"] = whiten(unit(live))
+            X, info = whiten(unit(live))
+            extra.update(info)
         else:  # the two halves: in-sample fit / fit on the other half, both tested on the same rows
             fit, test = halves
-            W, extra["whitening_shrinkage"] = whiten(unit(live), None if variant.endswith("half") else fit)
+            W, info = whiten(unit(live), None if variant.endswith("half") else fit)
+            extra.update(info)
             X = W[test]
         name = prefix + variant
         rep = gaussianity_report(X, seed=seed, null_reps=null_reps, progress=progress, geometry=False, name=name)

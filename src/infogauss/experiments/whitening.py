@@ -43,6 +43,7 @@ TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP 
 DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 VARIANTS = ("raw", "whitened", "zca", "normalized", "normalized_whitened", "normalized_zca")
 NEG_PAIRS = 20000
+RANK_RTOL = 1e-9  # principal variances below this fraction of the largest are numerically zero (float32 features)
 UNIFORMITY_ROWS = 4000  # rows for the O(n^2) uniformity (a fixed random subset when n is larger)
 
 SCALES = {
@@ -75,17 +76,31 @@ SCALES = {
 # ---------------------------------------------------------------------------------------------- measurements
 
 
-def whiten(X: np.ndarray, fit_rows=None, axes: str = "pca") -> tuple[np.ndarray, str]:
-    """W-CLIP whitening of ``X`` fitted on ``X[fit_rows]`` (default: ``X`` itself); returns ``(Y, shrinkage)``.
-    ``axes``: ``"pca"`` (W-CLIP) or ``"zca"`` (:meth:`~infogauss.gaussian.GaussianModel.whiten`).
+def whiten(X: np.ndarray, fit_rows=None, axes: str = "pca") -> tuple[np.ndarray, dict]:
+    """W-CLIP whitening of ``X`` fitted on ``X[fit_rows]`` (default: ``X`` itself); returns ``(Y, info)``.
 
-    ``shrinkage="auto"``: plain covariance when the fitted rows number at least 2d and their covariance is
-    non-singular, Ledoit–Wolf shrinkage otherwise.
+    ``axes``: ``"pca"`` (W-CLIP) or ``"zca"`` (:meth:`~infogauss.gaussian.GaussianModel.whiten`). Rank-deficient
+    features (a 64 → 128 linear projection head spans at most 64 dimensions) are whitened inside the span of their
+    covariance — principal directions with variance below ``RANK_RTOL`` times the largest are dropped first, since
+    whitening would blow their rounding noise up to unit variance — so PCA-whitened rows have ``rank`` columns.
+    ``shrinkage="auto"`` within that span: plain covariance when the fitted rows number at least 2·rank and it is
+    non-singular, Ledoit–Wolf otherwise. ``info``: ``whitening_shrinkage`` and ``whitening_rank``.
     """
     from infogauss.gaussian import GaussianModel
 
-    model = GaussianModel.fit(X if fit_rows is None else X[fit_rows], shrinkage="auto")
-    return model.whiten(X, axes=axes), model.shrinkage_method
+    F = X if fit_rows is None else X[fit_rows]
+    mu = F.mean(axis=0)
+    lam, V = np.linalg.eigh(np.cov(F - mu, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1]))
+    lam, V = lam[::-1], V[:, ::-1]
+    rank = int(np.sum(lam > RANK_RTOL * max(lam[0], 0.0)))
+    if rank == 0:
+        raise InputError("every coordinate is constant; nothing to whiten")
+    P = V[:, :rank]  # the span (all of it when full rank: a rotation, which whitening undoes)
+    model = GaussianModel.fit((F - mu) @ P, shrinkage="auto")
+    Y = model.whiten((X - mu) @ P, axes=axes)
+    if axes == "zca":
+        Y = Y @ P.T  # back to the input's axes
+    return Y, {"whitening_shrinkage": model.shrinkage_method, "whitening_rank": rank}
 
 
 def negative_cosines(X: np.ndarray, seed: int, pairs: int = NEG_PAIRS) -> np.ndarray:
@@ -119,16 +134,17 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
     sub = np.random.default_rng([seed, 3]).permutation(live.shape[0])[:UNIFORMITY_ROWS]
     rows, arrays = [], {}
     for variant in VARIANTS:
-        shrink = None
+        shrink, rank = None, None
         base = unit if variant.startswith("normalized") else live
         if variant in ("raw", "normalized"):
             X = base
         else:
-            X, shrink = whiten(base, axes="zca" if variant.endswith("zca") else "pca")
+            X, info = whiten(base, axes="zca" if variant.endswith("zca") else "pca")
+            shrink, rank = info["whitening_shrinkage"], info["whitening_rank"]
         name = f"{source}/{variant}"
         rep = gaussianity_report(X, seed=seed, null_reps=null_reps, projections=0, geometry=False, progress=False)
         row = {"name": name, "source": source, "variant": variant, "n": int(X.shape[0]), "d": int(X.shape[1]),
-               "dead_coordinates": int(len(dead)), "whitening_shrinkage": shrink}  # fmt: skip
+               "dead_coordinates": int(len(dead)), "whitening_shrinkage": shrink, "whitening_rank": rank}  # fmt: skip
         for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
             row[key] = rep.raw[key]
             if key != "cv":
@@ -187,6 +203,7 @@ def tables(rows):
         Column("uniform_cos_std", "uniform 1/√d"),
         Column("uniformity", "uniformity (t=2)"),
         Column("whitening_shrinkage", "shrinkage", "text"),
+        Column("whitening_rank", "whitened rank", "int"),
     ]
     proto = [
         Column("cv", "CV"),
