@@ -201,3 +201,21 @@ def test_typicality_flags_points_near_the_mode_that_the_likelihood_prefers(rng):
     assert auroc(a["loglik"], b["loglik"]) < 0.01  # the likelihood calls the shrunk points the most typical
     assert auroc(a["typicality"], b["typicality"]) > 0.99
     np.testing.assert_allclose(a["typicality"], np.abs(a["mahalanobis"] ** 2 - s.shell))
+
+
+def test_hidden_unit_activity_and_spiky_whitened_components(rng):
+    from infogauss.experiments.whitening import hidden_unit_activity, whitening_rows
+
+    head = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 5))
+    with torch.no_grad():
+        head[0].weight.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+        head[0].bias.copy_(torch.tensor([-1.0, 0.0, -2.326]))  # never / half the time / ~1% of N(0, 1) rows
+    x = rng.normal(size=(20000, 2))
+    act = hidden_unit_activity(head, x)
+    assert act[0] == 0 and act[1] == pytest.approx(0.5, abs=0.02) and act[2] == pytest.approx(0.01, abs=0.003)
+    # a rarely active direction: after whitening a spike (point mass at 0, rare large values), flagged and set aside
+    Z = np.column_stack([rng.normal(size=(5000, 6)), np.where(rng.random(5000) < 0.003, 5.0, 0.0)])
+    by = {r["name"]: r for r in whitening_rows(Z, "s", seed=0, null_reps=50)[0]}
+    w = by["s/whitened"]
+    assert w["spiky_components"] == 1
+    assert w["ad_mean_without_spiky"] < 1.0 < w["ad_mean"]

@@ -43,6 +43,7 @@ TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP 
 DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 VARIANTS = ("raw", "whitened", "zca", "normalized", "normalized_whitened", "normalized_zca")
 NEG_PAIRS = 20000
+SPIKY_KURTOSIS = 100.0  # whitened components with excess kurtosis above this are spikes (a rarely active unit)
 RANK_RTOL = 1e-9  # principal variances below this fraction of the largest are numerically zero (float32 features)
 UNIFORMITY_ROWS = 4000  # rows for the O(n^2) uniformity (a fixed random subset when n is larger)
 
@@ -120,6 +121,8 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
     its L2-normalised rows prefixed ``normalized_``), ``neg_cos_mean``, ``neg_cos_std``, ``neg_cos_abs_mean``,
     ``uniform_cos_std`` (``1/sqrt(d)``), ``uniformity`` (Wang–Isola, t = 2) and ``whitening_shrinkage``.
     """
+    from scipy import stats
+
     from infogauss.gaussian import dead_coordinates
     from infogauss.io import as_embedding_matrix
     from infogauss.report import gaussianity_report
@@ -155,13 +158,28 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
         row["uniform_cos_std"] = 1.0 / math.sqrt(X.shape[1])
         row["uniformity"] = float(uniformity(torch.from_numpy(X[sub]), t=2).item())
         if variant.endswith("whitened"):  # principal coordinates, leading first
-            row["ad_top10_mean"] = float(np.nanmean(np.asarray(rep.per_coordinate["raw"]["ad_statistic"])[:10]))
+            ad = np.asarray(rep.per_coordinate["raw"]["ad_statistic"], dtype=np.float64)
+            row["ad_top10_mean"] = float(np.nanmean(ad[:10]))
+            spiky = stats.kurtosis(X, axis=0) > SPIKY_KURTOSIS
+            row["spiky_components"] = int(spiky.sum())
+            row["ad_mean_without_spiky"] = float(np.nanmean(ad[~spiky])) if (~spiky).any() else None
         rows.append(row)
         arrays[name] = cos
     return rows, arrays
 
 
 # ---------------------------------------------------------------------------------------------- encoders
+
+
+@torch.no_grad()
+def hidden_unit_activity(head, backbone: np.ndarray) -> np.ndarray:
+    """Fraction of rows on which each hidden ReLU unit of a SimCLR head ``Linear → ReLU → Linear`` is active.
+
+    Units that never fire make the head's output rank-deficient; units that fire on a few rows become, after
+    whitening, spike-like components (a point mass at 0 plus rare large values)."""
+    first = head[0]
+    h = first(torch.as_tensor(backbone, dtype=first.weight.dtype, device=first.weight.device))
+    return (h > 0).double().mean(dim=0).cpu().numpy()
 
 
 def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
@@ -178,11 +196,15 @@ def run_seed(ctx: Context):
 
     s = ctx.settings
     run = train(ctx, train_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))
-    Z = test_representations(run)["head"]
-    rows, arrays = whitening_rows(Z, "cifar", seed=ctx.seed, null_reps=s["null_reps"])
+    reps = test_representations(run)
+    rows, arrays = whitening_rows(reps["head"], "cifar", seed=ctx.seed, null_reps=s["null_reps"])
+    active = hidden_unit_activity(run.model.head, reps["backbone"])
     for r in rows:
         r["encoder"] = f"contrastive ResNet-18 width {run.config.width}, {run.config.epochs} epochs (head output)"
         r["data"] = run.source.description
+        r["head_hidden_units"] = int(active.size)
+        r["head_hidden_never_active"] = int((active == 0).sum())
+        r["head_hidden_rarely_active"] = int(((active > 0) & (active < 0.01)).sum())
     Zt, domain = text_features(s["text"], ctx)
     trows, tarr = whitening_rows(Zt, "text", seed=ctx.seed, null_reps=s["null_reps"])
     for r in trows:
@@ -210,6 +232,8 @@ def tables(rows):
         Column("ad_mean", "AD avg"),
         Column("ad_pass_fraction", "AD pass", "frac"),
         Column("ad_top10_mean", "AD avg, top-10 PCs"),
+        Column("spiky_components", "spiky comps", "int"),
+        Column("ad_mean_without_spiky", "AD avg w/o spiky"),
         Column("dp_pass_fraction", "DP pass", "frac"),
         Column("paper_verdict", "Gaussian?", "bool"),
         Column("normalized_ad_mean", "norm. AD avg"),
@@ -252,6 +276,22 @@ def notes(rows, rows_per_seed, settings):
                 f"principal axes (W-CLIP; the 10 leading components alone {w['ad_top10_mean']:.3g}), "
                 f"{z['ad_mean']:.3g} on the original axes (ZCA) — the same whitened cloud, so a difference between "
                 "the last two comes from the axes tested, not from whitening."
+            )
+    for src in ("cifar", "text"):
+        w = by.get(f"{src}/normalized_whitened") or by.get(f"{src}/whitened")
+        if w and w.get("spiky_components"):
+            units = ""
+            if w.get("head_hidden_units"):
+                units = (
+                    f" The head's hidden layer has {w['head_hidden_never_active']} of {w['head_hidden_units']} ReLU "
+                    f"units that never fire on the test images (hence rank {w.get('whitening_rank')}) and "
+                    f"{w['head_hidden_rarely_active']} that fire on under 1% of them: whitening scales each rarely "
+                    "active direction up to unit variance, a point mass at 0 with rare large values."
+                )
+            out.append(
+                f"{src}: {w['spiky_components']} whitened component(s) are spikes (excess kurtosis > "
+                f"{SPIKY_KURTOSIS:g}); without them the W-CLIP AD avg is {w['ad_mean_without_spiky']:.3g} instead of "
+                f"{w['ad_mean']:.3g}." + units
             )
     out += [
         "Whitening is fitted on the same set it is applied to (W-CLIP); in-sample whitening makes the sample "
