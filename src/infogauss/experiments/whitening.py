@@ -278,7 +278,7 @@ def notes(rows, rows_per_seed, settings):
                 "the last two comes from the axes tested, not from whitening."
             )
     for src in ("cifar", "text"):
-        w = by.get(f"{src}/normalized_whitened") or by.get(f"{src}/whitened")
+        w = by.get(f"{src}/whitened") or by.get(f"{src}/normalized_whitened")
         if w and w.get("spiky_components"):
             units = ""
             if w.get("head_hidden_units"):
