@@ -421,12 +421,12 @@ def figures(rows, extras, folder):
             if k != kind:
                 continue
             style = "-o" if rep == "head" else "--s"
-            top.plot(range(len(means)), means, style, ms=3, label=f"{name} {rep}")
+            top.plot(range(len(means)), np.subtract(means, means[0]), style, ms=3, label=f"{name} {rep}")
             if key in shift_m2:
                 m2, shell = shift_m2[key]
                 line = bottom.plot(range(len(m2)), m2, style, ms=3, label=f"{name} {rep}")[0]
                 bottom.axhline(shell, color=line.get_color(), ls=":", lw=1)
-        top.set(title=f"{kind}", xlabel="severity (0 = clean)", ylabel="mean Gaussian log-likelihood")
+        top.set(title=f"{kind}", xlabel="severity (0 = clean)", ylabel="mean log-likelihood − clean (nats)")
         bottom.set(xlabel="severity (0 = clean)", ylabel="mean squared Mahalanobis (dotted: shell)")
         top.legend(fontsize=7)
     fig.tight_layout()
