@@ -29,7 +29,11 @@ def test_ood_smoke_writes_rows_with_report_keys_and_aurocs(ood_rows):
     rows, out = ood_rows
     assert [r["name"] for r in rows] == ["supervised", "contrastive"]
     assert (out / "ood_shift.png").is_file() and (out / "results.md").is_file()
-    from infogauss.experiments.ood import gaussianity_vs_ood
+    from infogauss.data.cifar import tiny_cifar
+    from infogauss.experiments.ood import IN_CLASSES, gaussianity_vs_ood
+
+    y = np.asarray(tiny_cifar(256, n_test=64)["y_train"])
+    assert all(r["n_train"] == int(np.isin(y, IN_CLASSES).sum()) < 256 for r in rows)  # encoders never see 5-9
 
     g = gaussianity_vs_ood(rows)  # (encoder, representation) pairs: report and AUROCs side by side
     assert [t["name"] for t in g] == [f"{n} / {r}" for n in ("supervised", "contrastive") for r in ("head", "backbone")]

@@ -203,3 +203,17 @@ def test_cli_image_errors(tmp_path, capsys, argv, msg):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("infogauss: error:") and msg in err and err.count("\n") == 1
+
+
+def test_train_classes_keeps_only_those_training_images_and_every_test_image():
+    from infogauss.data.images import make_image_source
+
+    full = make_image_source("tiny-cifar", n=100, n_test=30)
+    part = make_image_source("tiny-cifar", n=100, n_test=30, train_classes=[3, 1])
+    assert sorted(torch.unique(part.train_set.y).tolist()) == [1, 3]
+    assert part.n_train == int(torch.isin(full.train_set.y, torch.tensor([1, 3])).sum()) == 20
+    assert part.n_test == full.n_test == 30 and torch.unique(part.test_set.y).numel() == 10
+    assert "training classes 1, 3" in part.description
+    for bad in ([], [10], "abc", [0.5, "x"]):
+        with pytest.raises(InputError, match="train_classes"):
+            make_image_source("tiny-cifar", n=100, n_test=30, train_classes=bad)

@@ -13,9 +13,11 @@ Sources (``TrainConfig.source`` and its ``source_params``):
 - ``"tiny-cifar"``: generated gratings in the CIFAR layout (``n`` training, ``n_test`` test images, data ``seed``,
   default 0) for smoke tests; not CIFAR-10.
 
-Both take ``augment``: ``"simclr"`` (paper §4.2: RandomResizedCrop(scale 0.2–1), flip, colour jitter p = 0.8,
-grayscale p = 0.2; the default, also for the supervised baseline so that the two differ only in the objective),
-``"crop-flip"`` (crop and flip only) or ``"none"``.
+Both take ``train_classes`` (default all: the class labels to keep in the *training* set, e.g. ``[0, 1, 2, 3, 4]``
+for an encoder that never sees the other classes; the test set keeps every class) and ``augment``: ``"simclr"``
+(paper §4.2: RandomResizedCrop(scale 0.2–1), flip, colour jitter p = 0.8, grayscale p = 0.2; the default, also for
+the supervised baseline so that the two differ only in the objective), ``"crop-flip"`` (crop and flip only) or
+``"none"``.
 
 Randomness: the training batches of epoch ``e`` (shuffle and augmentations) are drawn from ``(seed, e)``
 (:meth:`CifarViews.generator`), so a run resumes exactly from its epoch number. The test images are put in a fixed
@@ -40,8 +42,8 @@ AUGMENTS = ("simclr", "crop-flip", "none")
 TEST_ORDER_SEED = 20260227  # fixed order of the test images (subsets and evaluation views use its prefixes)
 BANK_ORDER_SEED = 20260228  # fixed order of the training images for the k-NN memory bank (its prefixes)
 _PARAMS = {
-    "cifar10": {"path": None, "download_root": None, "augment": "simclr"},
-    "tiny-cifar": {"n": 512, "n_test": 128, "seed": 0, "augment": "simclr"},
+    "cifar10": {"path": None, "download_root": None, "augment": "simclr", "train_classes": None},
+    "tiny-cifar": {"n": 512, "n_test": 128, "seed": 0, "augment": "simclr", "train_classes": None},
 }
 
 
@@ -70,8 +72,25 @@ def make_image_source(name: str, *, seed: int = 0, device="cpu", channels_last: 
         from infogauss.data.cifar import tiny_cifar
 
         data = tiny_cifar(p["n"], n_test=p["n_test"], seed=p["seed"])
+    if p["train_classes"] is not None:
+        data = _keep_train_classes(data, p["train_classes"])
     return ImageSource(name, data, seed=seed, device=device, augment=p["augment"], channels_last=channels_last,
                        params={k: v for k, v in p.items()})  # fmt: skip
+
+
+def _keep_train_classes(data: dict, classes) -> dict:
+    """``data`` with only the training images whose label is in ``classes`` (the test set keeps every class)."""
+    try:
+        keep = sorted({int(c) for c in classes})
+    except (TypeError, ValueError):
+        raise InputError(f"train_classes must be a list of class labels 0..9, got {classes!r}") from None
+    if not keep or keep[0] < 0 or keep[-1] > 9:
+        raise InputError(f"train_classes must be a non-empty list of class labels 0..9, got {classes!r}")
+    mask = torch.isin(torch.as_tensor(data["y_train"]), torch.tensor(keep))
+    x = data["x_train"][mask.numpy()] if not isinstance(data["x_train"], torch.Tensor) else data["x_train"][mask]
+    y = data["y_train"][mask.numpy()] if not isinstance(data["y_train"], torch.Tensor) else data["y_train"][mask]
+    names = ", ".join(str(c) for c in keep)
+    return {**data, "x_train": x, "y_train": y, "source": f"{data.get('source', 'images')}, training classes {names}"}
 
 
 @functools.lru_cache(maxsize=2)
