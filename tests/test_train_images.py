@@ -214,6 +214,7 @@ def test_train_classes_keeps_only_those_training_images_and_every_test_image():
     assert part.n_train == int(torch.isin(full.train_set.y, torch.tensor([1, 3])).sum()) == 20
     assert part.n_test == full.n_test == 30 and torch.unique(part.test_set.y).numel() == 10
     assert "training classes 1, 3" in part.description
+    assert make_image_source("tiny-cifar", n=100, n_test=30, train_classes="[1, 3]").n_train == 20  # CLI form
     for bad in ([], [10], "abc", [0.5, "x"]):
         with pytest.raises(InputError, match="train_classes"):
             make_image_source("tiny-cifar", n=100, n_test=30, train_classes=bad)

@@ -79,7 +79,11 @@ def make_image_source(name: str, *, seed: int = 0, device="cpu", channels_last: 
 
 
 def _keep_train_classes(data: dict, classes) -> dict:
-    """``data`` with only the training images whose label is in ``classes`` (the test set keeps every class)."""
+    """``data`` with only the training images whose label is in ``classes`` (the test set keeps every class).
+
+    ``classes``: labels, or a string such as ``"0,1,2"`` / ``"[0,1,2]"`` (the CLI's ``source.train_classes=0,1,2``)."""
+    if isinstance(classes, str):
+        classes = [c for c in classes.strip().strip("[]").split(",") if c.strip()]
     try:
         keep = sorted({int(c) for c in classes})
     except (TypeError, ValueError):
