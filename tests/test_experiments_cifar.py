@@ -4,21 +4,12 @@ import csv
 import json
 
 import pytest
-import torch
 
 from infogauss.cli import main
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
 from infogauss.experiments._output import REPORT_KEYS
 
 CIFAR = ["table1-cifar", "fig4", "architectures"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_registered_with_every_scale():

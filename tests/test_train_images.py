@@ -12,15 +12,6 @@ from infogauss.cli import main
 from infogauss.errors import InputError
 from infogauss.train import PRESETS, build_model, evaluate, knn_accuracy, preset, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 TINY = {"n": 128, "n_test": 40}
 
 

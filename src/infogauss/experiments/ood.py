@@ -47,9 +47,11 @@ import torch
 from infogauss.errors import InputError
 from infogauss.experiments._cifar import (
     CPU_TRAIN,
+    OBJECTIVES,
     PROVENANCE_NOTE,
     SMOKE_TRAIN,
     image_row,
+    on_generated_images,
     representations,
     same_initialisation,
     sizes,
@@ -69,7 +71,6 @@ CORRUPTIONS = {  # severity 1..5
     "blur": (0.5, 1.0, 1.5, 2.0, 3.0),  # std (pixels) of the Gaussian blur kernel
     "contrast": (0.75, 0.5, 0.35, 0.2, 0.1),  # factor towards each image's mean
 }
-OBJECTIVES = (("supervised", "supervised"), ("contrastive", "infonce"))
 
 SCALES = {
     "smoke": {
@@ -401,7 +402,7 @@ def notes(rows, rows_per_seed, settings):
         "and the typicality score flags.",
         PROVENANCE_NOTE,
     ]
-    if settings.get("train", {}).get("source") == "tiny-cifar":
+    if on_generated_images(settings):
         out.append(
             "Smoke scale: generated gratings and blobs, not CIFAR-10 / Fashion-MNIST — the numbers mean nothing."
         )

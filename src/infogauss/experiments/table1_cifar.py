@@ -27,8 +27,10 @@ import numpy as np
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import (
     PROVENANCE_NOTE,
+    SMOKE_NOTE,
     curve,
     image_row,
+    on_generated_images,
     plot_curves,
     same_initialisation,
     sizes,
@@ -171,8 +173,8 @@ def notes(rows, rows_per_seed, settings):
         "all coordinates tested (dead coordinates excluded).",
         PROVENANCE_NOTE,
     ]
-    if settings.get("train", {}).get("source") == "tiny-cifar":
-        out.append("Smoke scale: generated gratings (tiny-cifar), not CIFAR-10 — the numbers mean nothing.")
+    if on_generated_images(settings):
+        out.append(SMOKE_NOTE)
     return "\n\n".join(out)
 
 

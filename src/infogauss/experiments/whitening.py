@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from infogauss.errors import InputError
-from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN
+from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN, on_generated_images
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
 
@@ -302,7 +302,7 @@ def notes(rows, rows_per_seed, settings):
         "Encoders differ from the paper's (CLIP ViT-L/14, DINO): a CIFAR-10 encoder trained here and "
         "all-MiniLM-L6-v2; the paper's whitening procedure is unknown (paper.md §4.3), W-CLIP's is assumed.",
     ]
-    if settings.get("train", {}).get("source") == "tiny-cifar":
+    if on_generated_images(settings):
         out.append("Smoke scale: generated images and template sentences — the numbers mean nothing.")
     return "\n\n".join(out)
 
