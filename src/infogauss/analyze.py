@@ -95,7 +95,6 @@ def run(args) -> int:
 
 def _run_file(args) -> int:
     from infogauss.io import load_embeddings
-    from infogauss.report import gaussianity_report
 
     path = Path(args.path)
     out = Path(args.out) if args.out else Path("runs") / "analyze" / path.stem
@@ -107,16 +106,7 @@ def _run_file(args) -> int:
         if pairs.shape != Z.shape:
             raise InputError(f"--pairs {args.pairs}: shape {pairs.shape} differs from {path} {Z.shape}")
     t0 = time.perf_counter()
-    rep = gaussianity_report(
-        Z,
-        pairs,
-        projections=args.projections,
-        seed=args.seed,
-        device=args.device,
-        block=args.block,
-        memory=None if args.memory is None else args.memory * 2**20,
-        name=str(path),
-    )
+    rep = _report(Z, pairs, args, str(path))
     with _atomic_dir(out) as tmp:
         _write_report(rep, tmp, plots=not args.no_plots)
     print(rep.summary_table())
@@ -127,23 +117,12 @@ def _run_file(args) -> int:
 
 
 def _run_demo(args) -> int:
-    from infogauss.report import gaussianity_report
-
     out = Path(args.out) if args.out else Path("runs") / "demo"
     _check_out(out)
     t0 = time.perf_counter()
     reports = {}
     for name, (Z, pairs, about) in demo_datasets(args.seed, *DEMO_SIZE).items():
-        rep = gaussianity_report(
-            Z,
-            pairs,
-            projections=args.projections,
-            seed=args.seed,
-            device=args.device,
-            block=args.block,
-            memory=None if args.memory is None else args.memory * 2**20,
-            name=name,
-        )
+        rep = _report(Z, pairs, args, name)
         reports[name] = (rep, about)
     with _atomic_dir(out) as tmp:
         for name, (rep, _) in reports.items():
@@ -161,6 +140,15 @@ def _run_demo(args) -> int:
         print(rep.summary_table())
     print(f"\nwrote {out}/ (report.md, report.json, one folder per set) in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _report(Z, pairs, args, name: str):
+    """The Gaussianity report of ``Z`` (and ``pairs``) with the command line's options."""
+    from infogauss.report import gaussianity_report
+
+    memory = None if args.memory is None else args.memory * 2**20
+    return gaussianity_report(Z, pairs, projections=args.projections, seed=args.seed, device=args.device,
+                              block=args.block, memory=memory, name=name)  # fmt: skip
 
 
 def demo_datasets(seed: int = 0, n: int = 5000, d: int = 256) -> dict:
