@@ -217,6 +217,7 @@ def test_refuses_to_replace_a_folder_that_is_not_a_result(tmp_path):
         (["reproduce"], "name an experiment"),
         (["reproduce", "fig3", "--data", "x.npz"], "--data applies only to table1-cifar"),
         (["reproduce", "table1-cifar", "--data", "absent.npz"], "--data absent.npz: no such file"),
+        (["reproduce", "ood", "--scale", "smoke", "--data", "x.npz"], "--data has no effect at --scale smoke"),
         (["reproduce", "fig3", "--model", "timm:resnet18"], "--model applies only to pretrained"),
     ],
 )

@@ -95,6 +95,8 @@ def reproduce(
         if getattr(module, "DATA", None) != "cifar10":
             users = [n for n in EXPERIMENTS if getattr(experiment(n), "DATA", None) == "cifar10"]
             raise InputError(f"--data applies only to {', '.join(users)}, not to {name}")
+        if scale == "smoke":
+            raise InputError("--data has no effect at --scale smoke (generated images); use --scale cpu or paper")
         if not Path(data).exists():
             raise InputError(f"--data {data}: no such file or folder; give a CIFAR-10 .npz or torchvision root")
         data = str(Path(data).resolve())
