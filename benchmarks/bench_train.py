@@ -26,7 +26,8 @@ import torch.nn.functional as F
 
 
 def ours(d: int, n: int, steps: int, device: str, n_train: int) -> float:
-    from infogauss.train import _build, _epoch, preset
+    from infogauss.train import preset
+    from infogauss.train.loop import _build, _epoch
 
     cfg = preset("laplace", d=d, batch_size=n, device=device, source_params={"n_train": n_train, "n_test": 16})
     source, model, opt, criterion, reg, gen = _build(cfg, torch.device(device))

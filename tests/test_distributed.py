@@ -47,9 +47,9 @@ def _worker(rank, port, tmp):
             loss = info_nce(a, b, 0.2, sym, gather=True)
             loss.backward()
             out[f"loss_{sym}"], out[f"g1_{sym}"], out[f"g2_{sym}"] = loss.detach(), a.grad, b.grad
-        import infogauss.train
+        import infogauss.train.loop
 
-        infogauss.train.evaluate = lambda *a, **k: {}  # evaluation is tested elsewhere; keeps this test short
+        infogauss.train.loop.evaluate = lambda *a, **k: {}  # evaluation is tested elsewhere; keeps this test short
         run = train(_config(os.path.join(tmp, "ddp")), progress=False)
         out["state"] = run.model.state_dict()
         out["losses"] = torch.tensor(run.epoch_losses)
@@ -84,7 +84,7 @@ def test_two_processes_equal_one(tmp_path, monkeypatch):
             assert torch.allclose(res[f"g1_{sym}"] / WORLD, a.grad[sl], rtol=1e-5, atol=1e-7)
             assert torch.allclose(res[f"g2_{sym}"] / WORLD, b.grad[sl], rtol=1e-5, atol=1e-7)
     # DDP training (global batch 16 = 2 x 8) ends where one process with batch 16 ends.
-    monkeypatch.setattr("infogauss.train.evaluate", lambda *a, **k: {})
+    monkeypatch.setattr("infogauss.train.loop.evaluate", lambda *a, **k: {})
     single = train(_config(tmp_path / "single"), progress=False)
     for k, v in single.model.state_dict().items():
         assert torch.allclose(ranks[0]["state"][k], v, rtol=1e-4, atol=1e-6), k

@@ -1,82 +1,22 @@
-"""Induce: train an encoder with InfoNCE (or the supervised baseline) and measure its Gaussianity as it trains.
-
-One function does the work: :func:`train` (``TrainConfig -> Run``), one loop for synthetic sources and images.
-The data flow, nanoGPT-style:
-
-1. build the source on the training device: synthetic base items (:mod:`infogauss.data.synthetic`) or images
-   (``source="cifar10"`` / ``"tiny-cifar"``, :mod:`infogauss.data.images`);
-2. build the encoder (:func:`build_model`: :mod:`infogauss.encoders` for synthetic sources,
-   :mod:`infogauss.vision` for images; seeded, each library's default init) and Adam;
-3. every epoch: a random permutation of the training items, cut into batches of ``batch_size`` (the last
-   incomplete batch is dropped; ``steps_per_epoch`` keeps only the first batches, i.e. a fresh random subset of
-   the training set every epoch); for each batch the two views are generated *on the device* (synthetic: from one
-   ``torch.Generator``; images: SimCLR augmentations drawn from ``(seed, epoch)``), both views go through the
-   encoder in one call, and the loss is InfoNCE (paper Eq. 2, or NT-Xent when ``symmetric``) plus, when ``beta``
-   or ``beta_scale`` is set, the Route-2 regulariser (paper Eq. 11) averaged over the two views. With
-   ``objective="supervised"`` (images) each batch is one augmented view per image and the loss is cross-entropy
-   on the labels, from the *same initialisation* as the contrastive model (:func:`build_model`);
-4. at epoch 0 (before training), every ``eval_every`` epochs and at the end: :func:`evaluate` — synthetic: held-out
-   views of the test items; images: the un-augmented test images (the paper's "evaluated on the test set") —
-   the Gaussianity report (:func:`infogauss.report.gaussianity_report`) plus alignment, uniformity potential,
-   ‖m(μ)‖ and cosine summaries; for images also k-NN accuracy and, supervised, test accuracy;
-5. with ``out``: ``config.json``, ``metrics.jsonl`` (one line per evaluation), ``checkpoint.pt`` (model,
-   optimiser, generator state, epoch, history; loaded with ``weights_only=True``) every ``checkpoint_every``
-   epochs, and ``report.json`` (the last evaluation) at the end. Every file is written to a temporary name and
-   renamed, so nothing is ever half-written.
-
-Resume: calling :func:`train` again with the same ``out`` continues from the checkpoint there and ends with
-exactly the numbers of an uninterrupted run (same device). Only ``epochs``, ``eval_every``,
-``checkpoint_every`` and ``out`` may change between the two calls.
-
-Distributed: launched under ``torchrun`` (``WORLD_SIZE > 1``), the model is wrapped in DDP; ``batch_size`` is
-the *global* batch (it must divide by the number of processes), every rank draws the same global batch and
-views from the same generator and keeps its slice, and the loss gathers the other ranks' embeddings with
-gradients, so a distributed run computes the same loss and gradients as one process on the whole batch.
-Rank 0 evaluates and writes.
-
-Images on CUDA: batches and ResNet weights are ``channels_last``; ``amp="auto"`` (the CIFAR presets) trains under
-bf16 autocast on CUDA and in float32 on the CPU. Under autocast the convolutions and linear layers of the training
-steps compute in bf16 (float32 accumulation), so a CUDA run is not bit-comparable with a float32 run; the loss
-(InfoNCE, cross-entropy) and every evaluation are computed in float32. With ``WORLD_SIZE > 1`` on CUDA, BatchNorm
-layers become ``SyncBatchNorm`` so batch statistics are over the global batch, as in one process.
-
-Errors: bad settings, missing or malformed data, a batch larger than the training set and running out of memory
-(``torch.OutOfMemoryError``) raise :class:`~infogauss.errors.InputError` with one line saying what to change.
-
-CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [key=value ...]``;
-``infogauss train --preset cifar-resnet18 [--data cifar10.npz] [objective=supervised] [width=32] ...``.
-"""
+"""The training loop of :func:`train`, its evaluations and checkpoints (see :mod:`infogauss.train`)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import dataclasses
 import json
-import math
 import os
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from infogauss.errors import InputError
+from infogauss.train.config import TrainConfig
+from infogauss.train.util import jsonable, resolve_device, write_json, write_text
 
-__all__ = [
-    "TrainConfig",
-    "PRESETS",
-    "Run",
-    "train",
-    "evaluate",
-    "preset",
-    "load_checkpoint",
-    "build_model",
-    "knn_accuracy",
-]
+__all__ = ["Run", "train", "evaluate", "evaluate_images", "load_checkpoint", "build_model", "knn_accuracy"]
 
 EVAL_SEED = 20260227  # views of the test items used by every evaluation (fixed: evaluations are comparable)
 DATA_SEED_OFFSET = 1_000_003  # training views/permutations use seed + offset (the source's items use seed)
@@ -85,241 +25,9 @@ CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_VERSION = 1
 # Fields that may differ between an interrupted run and its resumption.
 RESUMABLE_CHANGES = ("epochs", "eval_every", "checkpoint_every", "out")
-OBJECTIVES = ("infonce", "supervised")
 KNN_NEIGHBOURS = 200  # k of the k-NN monitor (Wu et al. 2018, as in SimCLR/MoCo CIFAR monitors)
 KNN_TEMPERATURE = 0.1  # votes weighted by exp(cos / 0.1) (Wu et al. 2018)
 EVAL_BLOCK = 1000  # images per forward pass in evaluations
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. Defaults follow paper §4.1 / §7 (Laplace study)."""
-
-    # laplace | gmm | binary | gaussian (infogauss.data.synthetic) | cifar10 | tiny-cifar (infogauss.data.images)
-    source: str = "laplace"
-    # e.g. {"A": 0.8, "dim": 1024} (synthetic; seed defaults to `seed`), {"path": "cifar10.npz", "augment": "simclr"}
-    source_params: dict = field(default_factory=dict)
-    # synthetic: linear (the paper's) | mlp; images: mlp | resnet18 | resnet34 | resnet50 | vit_tiny | vit_small
-    encoder: str = "linear"
-    objective: str = "infonce"  # infonce | supervised (cross-entropy on the labels; image sources only)
-    d: int | None = 256  # representation dimension (synthetic encoders, image mlp); None for ResNets/ViTs (by width)
-    hidden: int = 512  # hidden width of the synthetic MLP
-    width: int | None = None  # image encoders: MLP hidden width, ResNet base channels, ViT dim (None: their default)
-    bias: bool = True  # assumed (paper: unknown); synthetic encoders
-    head: int | None = None  # projection-head output dimension (None: the loss sees the representation)
-    batch_size: int = 128  # N: global batch = number of pairs (supervised: images) per step (negatives: N - 1)
-    epochs: int = 150
-    steps_per_epoch: int | None = None  # None: a full pass; else the first batches of each epoch's permutation
-    temperature: float = 0.1  # tau; alpha = 1/tau
-    symmetric: bool = False  # NT-Xent (SimCLR) instead of Eq. 2
-    optimizer: str = "adam"  # adam | adamw | sgd
-    lr: float = 1e-3
-    weight_decay: float = 0.0  # assumed (paper: unknown for the synthetic runs)
-    # Route-2 regulariser (paper Eq. 11); off unless beta or beta_scale is set.
-    beta: float | None = None
-    beta_scale: float | None = None  # beta = beta_scale * alpha (1 - eta2) / (d - 1)  (constant C = 1)
-    lam: float = 0.5
-    entropy: str = "gaussian"  # gaussian | knn
-    knn_k: int = 3
-    shrinkage: float = 0.1  # covariance shrinkage of the gaussian entropy estimate
-    eta2: float | None = None  # for beta_scale; default: the source's eta2 when known
-    # Evaluation and bookkeeping.
-    eval_every: int = 10  # epochs (also at epoch 0 and at the end)
-    eval_samples: int | None = None  # test items per evaluation (None: all; images: a fixed random subset)
-    eval_views: int = 2048  # images: test images whose two augmented views give test_infonce and alignment (0: none)
-    knn_bank: int | None = None  # images: training images in the k-NN memory bank (None: all; else a fixed subset)
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: str = "none"  # none | bf16 | auto (bf16 on CUDA): autocast of the encoder; loss and evaluation in float32
-    out: str | None = None
-    checkpoint_every: int = 1  # epochs
-
-    def validate(self) -> TrainConfig:
-        """Check every field; raise :class:`InputError` naming the first bad one. Returns ``self``."""
-        from infogauss.data.images import AUGMENTS, IMAGE_SOURCES
-        from infogauss.data.synthetic import SOURCES
-        from infogauss.encoders import ENCODERS
-        from infogauss.vision import VISION_ENCODERS
-
-        every = (*SOURCES, *IMAGE_SOURCES)
-        if self.source not in every:
-            raise InputError(f"unknown source {self.source!r}; choose from {', '.join(every)}")
-        if not isinstance(self.source_params, dict):
-            raise InputError("source_params must be a dict of source parameters")
-        allowed = _source_parameters(self.source)
-        for k in self.source_params:
-            if k not in allowed or k == "device":
-                valid = ", ".join(p for p in allowed if p != "device")
-                raise InputError(f"source {self.source!r} has no parameter {k!r}; valid: {valid}")
-        images = self.images
-        encoders = VISION_ENCODERS if images else ENCODERS
-        if self.encoder not in encoders:
-            kind = "image" if images else "synthetic"
-            raise InputError(f"unknown encoder {self.encoder!r} for {kind} source {self.source!r}; "
-                             f"choose from {', '.join(encoders)}")  # fmt: skip
-        if self.objective not in OBJECTIVES:
-            raise InputError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
-        if self.objective == "supervised" and not images:
-            raise InputError(f"objective 'supervised' needs labelled images; source {self.source!r} has no labels")
-        if images:
-            augment = self.source_params.get("augment", "simclr")
-            if augment not in AUGMENTS:
-                raise InputError(f"unknown augment {augment!r}; choose from {', '.join(AUGMENTS)}")
-            if self.encoder == "mlp":
-                _int_at_least(self.d, "d", 2)
-            elif self.d is not None:
-                raise InputError(f"d is set by width for {self.encoder} (it has no d option); use d=none")
-            if self.width is not None:
-                _int_at_least(self.width, "width", 1)
-            if self.hidden != TrainConfig.hidden:
-                raise InputError("hidden applies to synthetic encoders; the image encoders take width=...")
-            if not self.bias:
-                raise InputError("bias=false applies to synthetic encoders only; image encoders keep their biases")
-            if self.objective == "supervised" and (self.beta is not None or self.beta_scale is not None):
-                raise InputError("the Route-2 regulariser (beta, beta_scale) applies to objective=infonce only")
-        else:
-            _int_at_least(self.d, "d", 2)
-            if self.width is not None:
-                raise InputError("width applies to image encoders; synthetic encoders take d=... and hidden=...")
-        _int_at_least(self.hidden, "hidden", 1)
-        if self.head is not None:
-            _int_at_least(self.head, "head", 2)
-        _int_at_least(self.batch_size, "batch_size", 2)
-        _int_at_least(self.epochs, "epochs", 0)
-        if self.steps_per_epoch is not None:
-            _int_at_least(self.steps_per_epoch, "steps_per_epoch", 1)
-        _int_at_least(self.eval_views, "eval_views", 0)
-        if self.knn_bank is not None:
-            _int_at_least(self.knn_bank, "knn_bank", 1)
-        _int_at_least(self.eval_every, "eval_every", 1)
-        _int_at_least(self.checkpoint_every, "checkpoint_every", 1)
-        _int_at_least(self.seed, "seed", 0)
-        _int_at_least(self.knn_k, "knn_k", 1)
-        if self.eval_samples is not None:
-            _int_at_least(self.eval_samples, "eval_samples", 8)
-        _positive(self.temperature, "temperature (tau)")
-        _positive(self.lr, "lr")
-        _positive(self.weight_decay, "weight_decay", allow_zero=True)
-        _positive(self.lam, "lam")
-        _positive(self.shrinkage, "shrinkage", allow_zero=True)
-        if self.shrinkage > 1:
-            raise InputError(f"shrinkage must be in [0, 1], got {self.shrinkage}")
-        for name in ("beta", "beta_scale"):
-            if getattr(self, name) is not None:
-                _positive(getattr(self, name), name, allow_zero=True)
-        if self.beta is not None and self.beta_scale is not None:
-            raise InputError("set beta or beta_scale, not both")
-        if self.eta2 is not None and not 0.0 <= float(self.eta2) <= 1.0:
-            raise InputError(f"eta2 must be in [0, 1], got {self.eta2}")
-        if self.optimizer not in ("adam", "adamw", "sgd"):
-            raise InputError(f"unknown optimizer {self.optimizer!r}; choose from adam, adamw, sgd")
-        if self.entropy not in ("gaussian", "knn"):
-            raise InputError(f"unknown entropy estimator {self.entropy!r}; choose gaussian or knn")
-        if self.amp not in ("none", "bf16", "auto"):
-            raise InputError(f"amp must be 'none', 'bf16' or 'auto', got {self.amp!r}")
-        for name in ("bias", "symmetric"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        _resolve_device(self.device)
-        return self
-
-    @property
-    def images(self) -> bool:
-        """Whether the source is an image source (:mod:`infogauss.data.images`)."""
-        from infogauss.data.images import IMAGE_SOURCES
-
-        return self.source in IMAGE_SOURCES
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes) -> TrainConfig:
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise InputError(f"unknown training option {unknown[0]!r}; valid: {', '.join(_field_names())}")
-        return dataclasses.replace(self, **changes)
-
-
-#: Named starting points (``infogauss train --preset NAME``). Paper settings where stated, else documented guesses.
-PRESETS: dict[str, TrainConfig] = {
-    # Paper §4.1(a): Laplace 1024-d, A = 0.6 + jitter, linear encoder, tau 0.1, Adam 1e-3, 150 epochs.
-    # d and N for Table 1 are not stated; d = 256, N = 128 are the largest of the sweep.
-    "laplace": TrainConfig(source="laplace", d=256, batch_size=128, epochs=150, eval_every=10),
-    # Paper §4.1(b): 25-component GMM, linear -> 256, 100 epochs; batch 256 assumed (paper.md §7).
-    "gmm": TrainConfig(source="gmm", d=256, batch_size=256, epochs=100, eval_every=10),
-    # Paper §4.1(c): sparse binary, linear -> 256, 100 epochs, evaluated every 10 epochs; batch 256 assumed.
-    "binary": TrainConfig(source="binary", d=256, batch_size=256, epochs=100, eval_every=10),
-    # Gaussian channel with eta2 = A^2 exactly (Prop. 1 check); settings as for Laplace.
-    "gaussian-channel": TrainConfig(source="gaussian", d=256, batch_size=128, epochs=100, eval_every=10),
-    # Route 2 on the Laplace study: beta = 1 x the threshold scale alpha (1 - eta2)/(d - 1); eta2 = 0.36 = A^2
-    # (the Gaussian-channel value; for Laplace + jitter eta2 is unknown).
-    "laplace-route2": TrainConfig(
-        source="laplace", d=256, batch_size=128, epochs=150, eval_every=10, beta_scale=1.0, eta2=0.36
-    ),
-    # Paper §4.2(b): CIFAR-10 ResNet-18 (CIFAR stem, assumed), SimCLR augmentations, InfoNCE tau 0.1, Adam 1e-3,
-    # weight decay 1e-4, batch 256, 100 epochs; SimCLR projection head 512 -> 512 -> 128 (assumed: the paper follows
-    # "the SimCLR training protocol"). objective=supervised gives the cross-entropy baseline from the same init.
-    "cifar-resnet18": TrainConfig(
-        source="cifar10",
-        encoder="resnet18",
-        d=None,
-        head=128,
-        batch_size=256,
-        epochs=100,
-        weight_decay=1e-4,
-        eval_every=10,
-        amp="auto",
-    ),  # fmt: skip
-    # Paper §4.2(a), Fig. 4: two-layer MLP 3072 -> 512 -> ReLU -> 128 (widths assumed), no head, same optimisation.
-    "cifar-mlp": TrainConfig(
-        source="cifar10",
-        encoder="mlp",
-        d=128,
-        width=512,
-        batch_size=256,
-        epochs=100,
-        weight_decay=1e-4,
-        eval_every=10,
-        amp="auto",
-    ),  # fmt: skip
-    # Seconds on a CPU: a 4-wide ResNet-18 with a head on 256 generated images (tiny-cifar), for tests and trying.
-    "smoke-cifar": TrainConfig(
-        source="tiny-cifar",
-        source_params={"n": 256, "n_test": 64},
-        encoder="resnet18",
-        width=4,
-        d=None,
-        head=16,
-        batch_size=32,
-        epochs=2,
-        eval_every=1,
-        weight_decay=1e-4,
-        eval_views=64,
-    ),  # fmt: skip
-    # Seconds on a CPU: for tests and for trying the command.
-    "smoke": TrainConfig(
-        source="laplace",
-        source_params={"dim": 32, "n_train": 512, "n_test": 256},
-        d=8,
-        batch_size=32,
-        epochs=2,
-        eval_every=1,
-    ),
-}
-
-
-def _source_parameters(name: str) -> dict:
-    from infogauss.data.images import IMAGE_SOURCES, image_source_parameters
-    from infogauss.data.synthetic import source_parameters
-
-    return image_source_parameters(name) if name in IMAGE_SOURCES else source_parameters(name)
-
-
-def preset(name: str, **changes) -> TrainConfig:
-    """A copy of preset ``name`` with ``changes`` applied (InputError for an unknown preset or option)."""
-    if name not in PRESETS:
-        raise InputError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    return PRESETS[name].replace(**changes)
 
 
 @dataclass
@@ -382,7 +90,7 @@ def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
     from tqdm.auto import tqdm
 
     world, rank = _distributed_setup()
-    device = _resolve_device(cfg.device, rank if world > 1 else None)
+    device = resolve_device(cfg.device, rank if world > 1 else None)
     if cfg.batch_size % world:
         raise InputError(f"batch_size {cfg.batch_size} must divide by the number of processes {world}")
     source, model, opt, criterion, reg, gen = _build(cfg, device, world)
@@ -419,9 +127,9 @@ def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
             )
     if out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / "config.json", {**cfg.to_dict(), "device_resolved": str(device), "world_size": world})
+        write_json(out / "config.json", {**cfg.to_dict(), "device_resolved": str(device), "world_size": world})
         if history:  # drop evaluations made after the checkpoint by an interrupted run
-            _write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
+            write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
 
     net = model
     if world > 1:
@@ -440,7 +148,7 @@ def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
             entry.update(evaluate(model, source, cfg=cfg))
             history.append(entry)
             if out is not None:
-                _write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
+                write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
         if world > 1:
             torch.distributed.barrier()
 
@@ -471,7 +179,7 @@ def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
             _save_checkpoint(out / CHECKPOINT, model, opt, gen, done, history, epoch_losses, cfg, device)
     bar.close()
     if out is not None and rank == 0:
-        _write_json(out / "report.json", {"config": cfg.to_dict(), **history[-1]})
+        write_json(out / "report.json", {"config": cfg.to_dict(), **history[-1]})
     return Run(model, source, history, cfg, out, epoch_losses)
 
 
@@ -692,7 +400,7 @@ def evaluate(
         neg_cos_std=float(cos.negative.std),
         report=report,
     )
-    return _jsonable(entry)
+    return jsonable(entry)
 
 
 @torch.no_grad()
@@ -796,7 +504,7 @@ def evaluate_images(
         )
         if classifier is None:
             entry["test_loss"] = entry["test_infonce"]
-    return _jsonable(entry)
+    return jsonable(entry)
 
 
 def _image_report(Z: torch.Tensor, prefix: str) -> dict:
@@ -934,198 +642,3 @@ def _distributed_setup() -> tuple[int, int]:
         dist.init_process_group(backend)
         return dist.get_world_size(), dist.get_rank()
     return 1, 0
-
-
-def _resolve_device(name: str, local_rank: int | None = None) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise InputError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
-        if local_rank is not None:
-            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", local_rank)))
-        elif dev.index is None:
-            dev = torch.device("cuda", torch.cuda.current_device())
-    return dev
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.bool_ | bool):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating | float):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, torch.Tensor):
-        return _jsonable(x.tolist())
-    return x
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path: Path, obj) -> None:
-    _write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
-
-
-def _int_at_least(x, name, lo) -> None:
-    if isinstance(x, bool) or not isinstance(x, int | np.integer):
-        raise InputError(f"{name} must be an integer, got {x!r}")
-    if x < lo:
-        raise InputError(f"{name} must be >= {lo}, got {x}")
-
-
-def _positive(x, name, allow_zero=False) -> None:
-    if isinstance(x, bool) or not isinstance(x, int | float | np.number) or not math.isfinite(float(x)):
-        raise InputError(f"{name} must be a finite number, got {x!r}")
-    if x < 0 or (x == 0 and not allow_zero):
-        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {x}")
-
-
-def _field_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(TrainConfig)]
-
-
-# -- CLI --------------------------------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default=None, help=f"starting configuration: {', '.join(PRESETS)}")
-    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument("--out", default=None, help="output folder (default runs/train-PRESET); resumes if present")
-    parser.add_argument("--resume", default=None, help="checkpoint to resume from (default: OUT/checkpoint.pt)")
-    parser.add_argument(
-        "--data",
-        default=None,
-        help="CIFAR-10 file (.npz) or torchvision root for source=cifar10 (default: $INFOGAUSS_CIFAR10, else "
-        "../shared/data/cifar10.npz); same as source.path=...",
-    )
-    parser.add_argument("--list", action="store_true", help="list the presets and the options, then exit")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="key=value",
-        help="override options, e.g. d=64 batch_size=32 temperature=0.2 source.A=0.8 (source parameters take "
-        "the prefix 'source.'); see --list",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.list:
-        print("presets: " + ", ".join(PRESETS))
-        print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
-        print("source parameters (source.KEY=VALUE): see `python -c 'help(infogauss.data.synthetic)'` and "
-              "`python -c 'help(infogauss.data.images)'`")  # fmt: skip
-        return 0
-    if args.preset is None:
-        raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
-    cfg = preset(args.preset)
-    changes = parse_overrides(args.overrides, cfg)
-    if args.device is not None:
-        changes["device"] = args.device
-    if args.data is not None:
-        if changes.get("source", cfg.source) != "cifar10":
-            raise InputError(f"--data applies to source=cifar10, not {changes.get('source', cfg.source)!r}")
-        changes["source_params"] = {**changes["source_params"], "path": args.data}
-    changes["out"] = args.out if args.out is not None else str(Path("runs") / f"train-{args.preset}")
-    cfg = cfg.replace(**changes).validate()
-    t0 = time.perf_counter()
-    result = train(cfg, progress=not args.quiet, resume=args.resume)
-    final = result.final
-    keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
-            "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
-    if cfg.images:
-        keys += tuple("head_" + k for k in keys[:6] if "head_" + k in final) + ("knn_accuracy", "test_accuracy")
-    print(
-        f"epoch {final['epoch']} ({time.perf_counter() - t0:.0f} s): "
-        + ", ".join(_fmt(k, final.get(k)) for k in keys if k in final)
-    )
-    print(f"results written to {result.out}/", file=sys.stderr)
-    return 0
-
-
-def parse_overrides(items: list[str], base: TrainConfig) -> dict:
-    """``["d=64", "source.A=0.8"]`` -> changes for ``base.replace`` (values parsed by the field's type)."""
-    changes: dict = {}
-    source_params = dict(base.source_params)
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"expected key=value, got {item!r}")
-        key, raw = item.split("=", 1)
-        key = key.strip()
-        if key.startswith("source."):
-            source_params[key[len("source.") :]] = _parse_value(raw, None, key)
-            continue
-        if key not in fields or key in ("source_params", "out"):
-            hint = " (use --out)" if key == "out" else ""
-            raise InputError(f"unknown option {key!r}{hint}; valid: {', '.join(_field_names()[:-1])}, source.KEY")
-        default = getattr(base, key)
-        changes[key] = _parse_value(raw, type(default) if default is not None else fields[key].type, key)
-    if "source" in changes and changes["source"] != base.source:
-        # another source: keep the preset's source parameters that it also has (dim, n_train, n_test, seed)
-        from infogauss.data.images import IMAGE_SOURCES
-        from infogauss.data.synthetic import SOURCES
-
-        if changes["source"] in (*SOURCES, *IMAGE_SOURCES):
-            valid = _source_parameters(changes["source"])
-            explicit = {k for k in source_params if k not in base.source_params}
-            source_params = {k: v for k, v in source_params.items() if k in valid or k in explicit}
-    changes["source_params"] = source_params
-    return changes
-
-
-def _parse_value(raw: str, kind, key: str):
-    text = raw.strip()
-    low = text.lower()
-    if low in ("none", "null"):
-        return None
-    if kind is bool or (kind is None and low in ("true", "false")):
-        if low in ("true", "1", "yes"):
-            return True
-        if low in ("false", "0", "no"):
-            return False
-        raise InputError(f"{key} must be true or false, got {raw!r}")
-    if kind is str or (isinstance(kind, str) and kind.startswith("str")):
-        return text
-    for cast in (int, float):
-        try:
-            value = cast(text)
-        except ValueError:
-            continue
-        if kind is int and cast is float:
-            if not value.is_integer():
-                raise InputError(f"{key} must be an integer, got {raw!r}")
-            return int(value)
-        return float(value) if kind is float or (isinstance(kind, str) and "float" in kind) else value
-    if kind is None:
-        return text  # a string source parameter (e.g. source.scale_per=feature)
-    raise InputError(f"{key} must be a number, got {raw!r}")
-
-
-def _fmt(k, v) -> str:
-    if isinstance(v, float):
-        return f"{k}={v:.4g}"
-    return f"{k}={v}"

@@ -1,0 +1,140 @@
+"""``infogauss train``: the command line of the training engine (``add_arguments`` / ``run``)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from infogauss.errors import InputError
+from infogauss.train.config import PRESETS, TrainConfig, preset, source_parameters
+from infogauss.train.loop import train
+
+__all__ = ["add_arguments", "run", "parse_overrides"]
+
+
+def _field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default=None, help=f"starting configuration: {', '.join(PRESETS)}")
+    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument("--out", default=None, help="output folder (default runs/train-PRESET); resumes if present")
+    parser.add_argument("--resume", default=None, help="checkpoint to resume from (default: OUT/checkpoint.pt)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="CIFAR-10 file (.npz) or torchvision root for source=cifar10 (default: $INFOGAUSS_CIFAR10, else "
+        "../shared/data/cifar10.npz); same as source.path=...",
+    )
+    parser.add_argument("--list", action="store_true", help="list the presets and the options, then exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="override options, e.g. d=64 batch_size=32 temperature=0.2 source.A=0.8 (source parameters take "
+        "the prefix 'source.'); see --list",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        print("presets: " + ", ".join(PRESETS))
+        print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
+        print("source parameters (source.KEY=VALUE): see `python -c 'help(infogauss.data.synthetic)'` and "
+              "`python -c 'help(infogauss.data.images)'`")  # fmt: skip
+        return 0
+    if args.preset is None:
+        raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
+    cfg = preset(args.preset)
+    changes = parse_overrides(args.overrides, cfg)
+    if args.device is not None:
+        changes["device"] = args.device
+    if args.data is not None:
+        if changes.get("source", cfg.source) != "cifar10":
+            raise InputError(f"--data applies to source=cifar10, not {changes.get('source', cfg.source)!r}")
+        changes["source_params"] = {**changes["source_params"], "path": args.data}
+    changes["out"] = args.out if args.out is not None else str(Path("runs") / f"train-{args.preset}")
+    cfg = cfg.replace(**changes).validate()
+    t0 = time.perf_counter()
+    result = train(cfg, progress=not args.quiet, resume=args.resume)
+    final = result.final
+    keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
+            "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
+    if cfg.images:
+        keys += tuple("head_" + k for k in keys[:6] if "head_" + k in final) + ("knn_accuracy", "test_accuracy")
+    print(
+        f"epoch {final['epoch']} ({time.perf_counter() - t0:.0f} s): "
+        + ", ".join(_fmt(k, final.get(k)) for k in keys if k in final)
+    )
+    print(f"results written to {result.out}/", file=sys.stderr)
+    return 0
+
+
+def parse_overrides(items: list[str], base: TrainConfig) -> dict:
+    """``["d=64", "source.A=0.8"]`` -> changes for ``base.replace`` (values parsed by the field's type)."""
+    changes: dict = {}
+    source_params = dict(base.source_params)
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"expected key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("source."):
+            source_params[key[len("source.") :]] = _parse_value(raw, None, key)
+            continue
+        if key not in fields or key in ("source_params", "out"):
+            hint = " (use --out)" if key == "out" else ""
+            raise InputError(f"unknown option {key!r}{hint}; valid: {', '.join(_field_names()[:-1])}, source.KEY")
+        default = getattr(base, key)
+        changes[key] = _parse_value(raw, type(default) if default is not None else fields[key].type, key)
+    if "source" in changes and changes["source"] != base.source:
+        # another source: keep the preset's source parameters that it also has (dim, n_train, n_test, seed)
+        from infogauss.data.images import IMAGE_SOURCES
+        from infogauss.data.synthetic import SOURCES
+
+        if changes["source"] in (*SOURCES, *IMAGE_SOURCES):
+            valid = source_parameters(changes["source"])
+            explicit = {k for k in source_params if k not in base.source_params}
+            source_params = {k: v for k, v in source_params.items() if k in valid or k in explicit}
+    changes["source_params"] = source_params
+    return changes
+
+
+def _parse_value(raw: str, kind, key: str):
+    text = raw.strip()
+    low = text.lower()
+    if low in ("none", "null"):
+        return None
+    if kind is bool or (kind is None and low in ("true", "false")):
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise InputError(f"{key} must be true or false, got {raw!r}")
+    if kind is str or (isinstance(kind, str) and kind.startswith("str")):
+        return text
+    for cast in (int, float):
+        try:
+            value = cast(text)
+        except ValueError:
+            continue
+        if kind is int and cast is float:
+            if not value.is_integer():
+                raise InputError(f"{key} must be an integer, got {raw!r}")
+            return int(value)
+        return float(value) if kind is float or (isinstance(kind, str) and "float" in kind) else value
+    if kind is None:
+        return text  # a string source parameter (e.g. source.scale_per=feature)
+    raise InputError(f"{key} must be a number, got {raw!r}")
+
+
+def _fmt(k, v) -> str:
+    if isinstance(v, float):
+        return f"{k}={v:.4g}"
+    return f"{k}={v}"
