@@ -72,16 +72,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, NULL_SEED
 from infogauss.errors import InputError
 from infogauss.io import as_embedding_matrix
 from infogauss.stats._validate import constant_columns
 
-AD_THRESHOLD = 0.752  # paper: "AD < 0.752 corresponds to failure to reject normality"
-DP_ALPHA = 0.05  # paper: "p > 0.05 indicates failure to reject the Gaussian hypothesis"
-CALIBRATED_ALPHA = 0.01  # level of the calibrated checks (99% intervals, combined p-value)
 NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the null is simulated at min(n, NULL_MAX_N)
-NULL_SEED = 20260227  # fixed, so the null (and its cache) does not depend on the user's seed
 GEOMETRY_ROWS = 5000  # rows (seeded subsample) for the spectrum, effective rank and the Q-Q samples
 PAIRWISE_ROWS = 1000  # rows of that subsample for the O(rows²) extras (uniformity, Φ, cosines, Maxwell-Poincaré)
 PHI_ALPHA = 10.0  # alpha = 1/tau of the uniformity potential; tau = 0.1 in the paper's experiments

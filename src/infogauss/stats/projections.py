@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import chi2
 
+from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.errors import InputError
 from infogauss.stats.combine import cauchy_combination
 from infogauss.stats.geometry import _as_tensor
@@ -51,8 +52,8 @@ class MaxwellPoincareResult:
     moment_pvalue: np.ndarray
     hz_statistic: np.ndarray  # (n_subspaces,) Henze-Zirkler on the k-dim projection
     hz_pvalue: np.ndarray
-    ad_pass_fraction: float  # share of directions with A² < 0.752 (the paper's AD criterion)
-    dp_pass_fraction: float  # share of directions with p > 0.05 (the paper's DP criterion)
+    ad_pass_fraction: float  # share of directions with A² < AD_THRESHOLD (the paper's AD criterion)
+    dp_pass_fraction: float  # share of directions with p > DP_ALPHA (the paper's DP criterion)
 
     def __iter__(self):
         return iter((self.statistic, self.pvalue))
@@ -133,6 +134,6 @@ def maxwell_poincare(u, k=3, n_subspaces=10, seed=0, *, tests=TESTS, block=1024)
         *dp,
         *out["moments"],
         *out["hz"],
-        float(np.mean(ad[0] < 0.752)) if "ad" in tests else math.nan,
-        float(np.mean(dp[1] > 0.05)) if "dp" in tests else math.nan,
+        float(np.mean(ad[0] < AD_THRESHOLD)) if "ad" in tests else math.nan,
+        float(np.mean(dp[1] > DP_ALPHA)) if "dp" in tests else math.nan,
     )
