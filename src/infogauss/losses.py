@@ -64,9 +64,8 @@ def info_nce(
             normalised (rows are L2-normalised here; an all-zero row maps to the zero vector).
         temperature: :math:`\tau > 0` (the paper's :math:`\alpha = 1/\tau`; paper default 0.1).
         symmetric: NT-Xent instead of Eq. 2.
-        gather: in a ``torch.distributed`` run, gather the other ranks' embeddings (with gradients, via
-            ``torch.distributed.nn.functional.all_gather``) so every rank uses the global batch as negatives;
-            each rank's positives index into the global batch. The loss returned is the mean over this rank's
+        gather: in a ``torch.distributed`` run, gather the other ranks' embeddings (with gradients, via torch's
+            ``_functional_collectives.all_gather_single``) so every rank uses the global batch as negatives; each rank's positives index into the global batch. The loss returned is the mean over this rank's
             queries; averaging gradients over ranks (as DDP does) gives exactly the gradient of the loss on the
             concatenated global batch. Ignored when ``torch.distributed`` is not initialised.
 
@@ -348,10 +347,12 @@ def _gather(u: torch.Tensor, v: torch.Tensor):
 
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return u, v, 0
-    from torch.distributed.nn.functional import all_gather
+    # torch's differentiable all-gather (its backward sums each rank's gradient back into that rank's rows); it
+    # replaces the deprecated torch.distributed.nn.functional.all_gather.
+    from torch.distributed._functional_collectives import all_gather_single
 
-    U = torch.cat(all_gather(u))
-    V = torch.cat(all_gather(v))
+    U = all_gather_single(u.contiguous(), 0, dist.group.WORLD)
+    V = all_gather_single(v.contiguous(), 0, dist.group.WORLD)
     sizes = U.shape[0] // dist.get_world_size()
     if sizes != u.shape[0]:
         raise InputError("distributed InfoNCE needs the same local batch size on every rank")
