@@ -65,7 +65,8 @@ def info_nce(
         temperature: :math:`\tau > 0` (the paper's :math:`\alpha = 1/\tau`; paper default 0.1).
         symmetric: NT-Xent instead of Eq. 2.
         gather: in a ``torch.distributed`` run, gather the other ranks' embeddings (with gradients, via torch's
-            ``_functional_collectives.all_gather_single``) so every rank uses the global batch as negatives; each rank's positives index into the global batch. The loss returned is the mean over this rank's
+            ``_functional_collectives.all_gather_single``) so every rank uses the global batch as negatives;
+            each rank's positives index into the global batch. The loss returned is the mean over this rank's
             queries; averaging gradients over ranks (as DDP does) gives exactly the gradient of the loss on the
             concatenated global batch. Ignored when ``torch.distributed`` is not initialised.
 
