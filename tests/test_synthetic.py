@@ -169,3 +169,52 @@ def test_generated_on_cuda():
     x1, x2 = s.views(s.train, g)
     assert s.train.is_cuda and x1.is_cuda and x2.is_cuda
     assert math.isfinite(x1.sum().item())
+
+
+# -- sparsity laws of the binary source (issue 14 §3) -----------------------------------------------------------
+
+
+def test_binary_default_law_unchanged():
+    """The default (Bernoulli) law draws exactly what it always drew: rand < sparsity from the seed's stream."""
+    s = SparseBinarySource(dim=200, n_train=50, n_test=20, sparsity=0.05, seed=3)
+    g = torch.Generator().manual_seed(3)
+    expected = (torch.rand((50, 200), generator=g) < 0.05).float()
+    assert torch.equal(s.train, expected)
+    assert "law" not in s.params() and "active" not in s.params()
+
+
+def test_binary_fixed_law_has_exactly_k_active():
+    s = SparseBinarySource(dim=300, n_train=400, n_test=10, law="fixed", active=3, seed=0)
+    assert torch.all(s.train.sum(1) == 3) and torch.all(s.test.sum(1) == 3)
+    assert set(s.train.unique().tolist()) == {0.0, 1.0}
+    # positions are spread over all coordinates (uniform): every coordinate is hit about 400*3/300 = 4 times
+    assert (s.train.sum(0) > 0).float().mean() > 0.9
+    assert s.params()["law"] == "fixed" and s.params()["active"] == 3
+    # default active = round(sparsity * dim)
+    assert torch.all(SparseBinarySource(dim=100, n_train=5, n_test=5, law="fixed", sparsity=0.05).train.sum(1) == 5)
+
+
+def test_binary_random_law_mean_and_spread():
+    """Per-item sparsity U(0, 2s): mean active entries s*dim, variance of the count far above the Binomial's."""
+    dim, s = 1000, 0.01
+    src = SparseBinarySource(dim=dim, n_train=4000, n_test=10, law="random", sparsity=s, seed=1)
+    k = src.train.sum(1).numpy()
+    assert abs(k.mean() - s * dim) < 0.5
+    # Var k = E[dim s_i(1-s_i)] + dim^2 Var(s_i) with s_i ~ U(0, 2s): about 10 + 100/3 * ... = 43.2
+    expected_var = dim * s * (1 - 4 * s / 3) + dim**2 * (2 * s) ** 2 / 12
+    assert abs(k.var() / expected_var - 1) < 0.1
+    assert k.var() > 3 * dim * s * (1 - s)  # far more spread than Bernoulli(s)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"law": "zipf"}, "law"),
+        ({"law": "bernoulli", "active": 2}, "active"),
+        ({"law": "fixed", "active": 2000}, "active"),
+        ({"law": "random", "sparsity": 0.8}, "0.5"),
+    ],
+)
+def test_binary_law_errors(params, match):
+    with pytest.raises(InputError, match=match):
+        SparseBinarySource(dim=1024, n_train=10, n_test=10, **params)

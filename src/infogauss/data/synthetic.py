@@ -32,6 +32,7 @@ __all__ = [
     "SparseBinarySource",
     "GaussianChannelSource",
     "SOURCES",
+    "BINARY_LAWS",
     "make_source",
     "make_generator",
 ]
@@ -260,15 +261,28 @@ class GaussianMixtureSource(Source):
         return {**super().params(), "components": self.components, "mean_std": self.mean_std, "std": self.std}
 
 
+#: Sparsity laws of :class:`SparseBinarySource` (the paper's is unknown, paper.md §6.3).
+BINARY_LAWS = ("bernoulli", "fixed", "random")
+
+
 class SparseBinarySource(Source):
     r"""Sparse binary vectors; each view flips a small fraction of the zero entries to one (Table 1 "Binary").
 
-    Base: :math:`x_{0,k} \sim \mathrm{Bernoulli}(\text{sparsity})` i.i.d. (values 0.0 / 1.0). View: every zero
-    entry independently becomes 1 with probability ``flip`` (paper: 0.1%), separately for each view (*assumed*);
-    ones stay ones.
+    Base items (values 0.0 / 1.0), by the sparsity law ``law`` (the paper gives none; *assumed* default
+    ``"bernoulli"``):
+
+    - ``"bernoulli"``: :math:`x_{0,k} \sim \mathrm{Bernoulli}(\text{sparsity})` i.i.d., so the number of active
+      entries is Binomial(dim, sparsity);
+    - ``"fixed"``: exactly ``active`` entries equal to 1 per item, at uniformly random positions;
+    - ``"random"``: a per-item sparsity :math:`s_i \sim U(0, 2\,\text{sparsity})` (mean ``sparsity``), then
+      :math:`x_{0,ik} \sim \mathrm{Bernoulli}(s_i)`: the number of active entries varies much more across items.
+
+    View: every zero entry independently becomes 1 with probability ``flip`` (paper: 0.1%), separately for each
+    view (*assumed*); ones stay ones.
 
     Defaults: ``dim=1024``, ``flip=0.001`` (paper), ``n_train=10000`` (paper: "10k samples"), ``n_test=5000``,
-    ``sparsity=0.05`` (*assumed*: fraction of ones, not given in the paper). ``eta2`` is unknown (``None``).
+    ``sparsity=0.05`` (*assumed*: fraction of ones, not given in the paper), ``law="bernoulli"``; ``active``
+    (only for ``law="fixed"``) defaults to ``round(sparsity * dim)``. ``eta2`` is unknown (``None``).
     """
 
     name = "binary"
@@ -280,14 +294,40 @@ class SparseBinarySource(Source):
         n_test: int = 5000,
         sparsity: float = 0.05,
         flip: float = 0.001,
+        law: str = "bernoulli",
+        active: int | None = None,
         seed: int = 0,
         device="cpu",
     ):
         self.sparsity = _prob(sparsity, "sparsity")
         self.flip = _prob(flip, "flip")
+        if law not in BINARY_LAWS:
+            raise InputError(f"law must be one of {', '.join(BINARY_LAWS)}, got {law!r}")
+        self.law = law
+        if active is not None and law != "fixed":
+            raise InputError(f"active applies only to law='fixed', not law={law!r}; use sparsity instead")
+        if law == "random" and self.sparsity > 0.5:
+            raise InputError(
+                f"law='random' draws per-item sparsities from U(0, 2*sparsity), so sparsity must be <= 0.5, "
+                f"got {self.sparsity}"
+            )
+        dim_ = _int(dim, "dim", 2, "the input dimension")
+        k = round(self.sparsity * dim_) if active is None else _int(active, "active", 0, "active entries per item")
+        if k > dim_:
+            raise InputError(f"active ({k}) must be at most dim ({dim_})")
+        self.active = k if law == "fixed" else None
         super().__init__(dim, n_train, n_test, seed, device)
 
     def sample_base(self, n, generator):
+        if self.law == "fixed":
+            x = torch.zeros((n, self.dim), device=self.device)
+            if self.active:
+                idx = self._rand((n, self.dim), generator).topk(self.active, dim=1).indices
+                x.scatter_(1, idx, 1.0)
+            return x
+        if self.law == "random":
+            s = self._rand((n, 1), generator).mul_(2.0 * self.sparsity)
+            return (self._rand((n, self.dim), generator) < s).float()
         return (self._rand((n, self.dim), generator) < self.sparsity).float()
 
     def view(self, x0, generator):
@@ -295,7 +335,12 @@ class SparseBinarySource(Source):
         return torch.maximum(x0, flips)
 
     def params(self):
-        return {**super().params(), "sparsity": self.sparsity, "flip": self.flip}
+        out = {**super().params(), "sparsity": self.sparsity, "flip": self.flip}
+        if self.law != "bernoulli":  # the default law keeps the parameters (and config files) it always had
+            out["law"] = self.law
+        if self.active is not None:
+            out["active"] = self.active
+        return out
 
 
 class GaussianChannelSource(Source):
