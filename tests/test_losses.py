@@ -351,3 +351,55 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(infogauss.losses, raise_on_error=False, verbose=False)
     assert result.attempted >= 8 and result.failed == 0
+
+
+# -- VICReg (control objective, issue 14 §2) ----------------------------------------------------------------------
+
+
+def naive_vicreg(z1, z2, lam=25.0, mu=25.0, nu=1.0, gamma=1.0, eps=1e-4):
+    """Bardes et al. 2022, Algorithm 1, written with numpy in float64."""
+    a, b = z1.double().numpy(), z2.double().numpy()
+    n, d = a.shape
+    sim = np.mean((a - b) ** 2)
+    total = lam * sim
+    for z in (a, b):
+        std = np.sqrt(z.var(axis=0, ddof=1) + eps)
+        total += mu * np.mean(np.maximum(0.0, gamma - std))
+        cov = np.cov(z, rowvar=False)
+        total += nu * (np.sum(cov**2) - np.sum(np.diag(cov) ** 2)) / d
+    return total
+
+
+def test_vicreg_matches_algorithm_1():
+    from infogauss.losses import VICReg, vicreg
+
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = 0.3 * torch.randn(64, 12, generator=g), 0.3 * torch.randn(64, 12, generator=g)
+    assert float(vicreg(z1, z2)) == pytest.approx(naive_vicreg(z1, z2), rel=1e-5)
+    assert float(VICReg()(z1, z2)) == pytest.approx(naive_vicreg(z1, z2), rel=1e-5)
+    # identical, decorrelated, unit-variance views: every term vanishes (invariance 0, std 1, covariance I)
+    x = torch.randn(400, 8, generator=g, dtype=torch.float64)
+    q, _ = torch.linalg.qr(x - x.mean(0))  # orthonormal columns with zero mean
+    z = (q * 399**0.5).float()
+    assert float(vicreg(z, z)) < 1e-5
+    assert float(vicreg(0.5 * z, 0.5 * z)) == pytest.approx(25 * 2 * (1 - (0.25 + 1e-4) ** 0.5), rel=1e-4)
+
+
+def test_vicreg_batched_equals_one_at_a_time():
+    from infogauss.losses import vicreg
+
+    g = torch.Generator().manual_seed(1)
+    z1, z2 = torch.randn(3, 32, 6, generator=g), torch.randn(3, 32, 6, generator=g)
+    batched = vicreg(z1, z2)
+    assert batched.shape == (3,)
+    for r in range(3):
+        assert float(batched[r]) == pytest.approx(float(vicreg(z1[r], z2[r])), rel=1e-6)
+
+
+def test_vicreg_errors():
+    from infogauss.losses import vicreg
+
+    with pytest.raises(InputError, match="same shape"):
+        vicreg(torch.randn(8, 4), torch.randn(8, 5))
+    with pytest.raises(InputError, match="at least 2"):
+        vicreg(torch.randn(1, 4), torch.randn(1, 4))

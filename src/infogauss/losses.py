@@ -27,6 +27,8 @@ __all__ = [
     "ledoit_wolf_shrinkage",
     "beta_threshold",
     "Route2Regularizer",
+    "vicreg",
+    "VICReg",
 ]
 
 
@@ -341,6 +343,75 @@ class Route2Regularizer(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------------------
+
+
+def vicreg(
+    z1: torch.Tensor,
+    z2: torch.Tensor,
+    sim_coeff: float = 25.0,
+    std_coeff: float = 25.0,
+    cov_coeff: float = 1.0,
+    gamma: float = 1.0,
+    eps: float = 1e-4,
+) -> torch.Tensor:
+    r"""VICReg loss (Bardes, Ponce, LeCun, ICLR 2022, Eq. 6): a non-contrastive control objective on the same pairs.
+
+    With :math:`Z, Z'` the ``(N, d)`` *unnormalised* embeddings of the two views:
+
+    .. math::
+
+        \ell = \lambda\,\tfrac{1}{Nd}\sum_i\|z_i - z'_i\|^2 + \mu\,[v(Z) + v(Z')] + \nu\,[c(Z) + c(Z')],
+
+        v(Z) = \tfrac1d\sum_j \max\big(0, \gamma - \sqrt{\mathrm{Var}(Z_{:,j}) + \epsilon}\big),\qquad
+        c(Z) = \tfrac1d\sum_{j\neq k} C(Z)_{jk}^2
+
+    (invariance, variance, covariance), :math:`C(Z)` the covariance matrix of the batch (divisor :math:`N-1`),
+    defaults :math:`\lambda = \mu = 25`, :math:`\nu = 1`, :math:`\gamma = 1`, :math:`\epsilon = 10^{-4}` (the
+    paper's). No negatives and no normalisation: unlike InfoNCE (Eq. 2) nothing pushes the directions towards the
+    uniform law on the sphere, which is what makes it a control for "what InfoNCE itself did".
+
+    Leading batch dimensions are allowed (``(..., N, d)``: one loss per leading index, returned with that shape),
+    so independent encoders trained together get their own losses; 2-D inputs give a scalar. Float32 as
+    :func:`info_nce`.
+    """
+    if not isinstance(z1, torch.Tensor) or not isinstance(z2, torch.Tensor) or z1.ndim < 2:
+        raise InputError("vicreg expects two tensors of embeddings of shape (..., N, d)")
+    if z1.shape != z2.shape:
+        raise InputError(f"the two views must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    if z1.shape[-2] < 2:
+        raise InputError(f"VICReg needs a batch of at least 2 pairs (a variance), got {z1.shape[-2]}")
+    with torch.autocast(device_type=z1.device.type, enabled=False):
+        z1, z2 = z1.float(), z2.float()
+        n, d = z1.shape[-2], z1.shape[-1]
+        out = sim_coeff * (z1 - z2).pow(2).sum(-1).mean(-1) / d  # F.mse_loss: mean over batch and coordinates
+        off = ~torch.eye(d, dtype=torch.bool, device=z1.device)
+        for z in (z1, z2):
+            c = z - z.mean(-2, keepdim=True)
+            std = torch.sqrt(c.pow(2).sum(-2) / (n - 1) + eps)
+            cov = c.transpose(-1, -2) @ c / (n - 1)
+            out = out + std_coeff * F.relu(gamma - std).mean(-1) + cov_coeff * cov[..., off].pow(2).sum(-1) / d
+        return out
+
+
+class VICReg(nn.Module):
+    r"""VICReg loss (Bardes et al., ICLR 2022) as a module; see :func:`vicreg` for the formula and defaults.
+
+    .. math::
+
+        \ell = \lambda\, s(Z, Z') + \mu\,[v(Z) + v(Z')] + \nu\,[c(Z) + c(Z')]
+
+    Example:
+        >>> import torch
+        >>> from infogauss.losses import VICReg
+        >>> loss = VICReg()(torch.randn(64, 16), torch.randn(64, 16))
+    """
+
+    def __init__(self, sim_coeff: float = 25.0, std_coeff: float = 25.0, cov_coeff: float = 1.0, gamma: float = 1.0):
+        super().__init__()
+        self.sim_coeff, self.std_coeff, self.cov_coeff, self.gamma = sim_coeff, std_coeff, cov_coeff, gamma
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        return vicreg(z1, z2, self.sim_coeff, self.std_coeff, self.cov_coeff, self.gamma)
 
 
 def _gather(u: torch.Tensor, v: torch.Tensor):
