@@ -27,19 +27,18 @@ d = 256, chosen to show what the protocol can and cannot tell apart (details in 
 from __future__ import annotations
 
 import csv
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from infogauss import outputs
+from infogauss.checks import integer, resolve_device
 from infogauss.errors import InputError
 
 DEMO_SIZE = (5000, 256)  # (n, d) of each demo set
+DEMO_SETS = ("sphere", "heavy_tails", "relu")
 
 REPORT_FILES = (
     "report.json",
@@ -63,7 +62,12 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--projections", type=int, metavar="K", help="random orthonormal directions to test (default min(d, 256))"
     )
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="where the tests run (default cpu)")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default=None,
+        help="run the tests with torch on this device (default: numpy on the CPU)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the projections and subsamples (default 0)")
     parser.add_argument("--block", type=int, metavar="B", help="columns tested at once (default: fit 256 MiB)")
     parser.add_argument(
@@ -79,26 +83,28 @@ def run(args) -> int:
         raise InputError("give an embedding PATH to analyse (or --demo for the built-in example)")
     if args.demo and (args.pairs or args.key):
         raise InputError("--pairs and --key apply to a PATH, not to --demo")
-    if args.projections is not None and args.projections < 0:
-        raise InputError(f"--projections must be >= 0, got {args.projections}")
-    if args.block is not None and args.block < 1:
-        raise InputError(f"--block must be >= 1, got {args.block}")
-    if args.memory is not None and args.memory < 1:
-        raise InputError(f"--memory must be >= 1 (MiB), got {args.memory}")
-    if args.device == "cuda":
-        import torch
+    if args.projections is not None:
+        integer(args.projections, "--projections", lo=0)
+    if args.block is not None:
+        integer(args.block, "--block", lo=1)
+    if args.memory is not None:
+        integer(args.memory, "--memory (MiB)", lo=1)
+    integer(args.seed, "--seed", lo=0, hi=2**32 - 1)
+    if args.device is not None:
+        args.device = resolve_device(args.device)
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = Path("runs") / "demo" if args.demo else Path("runs") / "analyze" / Path(args.path).stem
+    _check_out(out, [] if args.demo else [args.path, args.pairs])
+    with outputs.RunLock(out):
+        return _run_demo(args, out) if args.demo else _run_file(args, out)
 
-        if not torch.cuda.is_available():
-            raise InputError("--device cuda: no CUDA device is available here; use --device cpu")
-    return _run_demo(args) if args.demo else _run_file(args)
 
-
-def _run_file(args) -> int:
+def _run_file(args, out: Path) -> int:
     from infogauss.io import load_embeddings
 
     path = Path(args.path)
-    out = Path(args.out) if args.out else Path("runs") / "analyze" / path.stem
-    _check_out(out)
     Z = load_embeddings(path, key=args.key, check_finite=False)  # the report checks NaN/Inf in its first pass
     pairs = None
     if args.pairs:
@@ -107,7 +113,7 @@ def _run_file(args) -> int:
             raise InputError(f"--pairs {args.pairs}: shape {pairs.shape} differs from {path} {Z.shape}")
     t0 = time.perf_counter()
     rep = _report(Z, pairs, args, str(path))
-    with _atomic_dir(out) as tmp:
+    with outputs.atomic_dir(out, merge=True, managed=REPORT_FILES) as tmp:
         _write_report(rep, tmp, plots=not args.no_plots)
     print(rep.summary_table())
     print(
@@ -116,15 +122,13 @@ def _run_file(args) -> int:
     return 0
 
 
-def _run_demo(args) -> int:
-    out = Path(args.out) if args.out else Path("runs") / "demo"
-    _check_out(out)
+def _run_demo(args, out: Path) -> int:
     t0 = time.perf_counter()
     reports = {}
     for name, (Z, pairs, about) in demo_datasets(args.seed, *DEMO_SIZE).items():
         rep = _report(Z, pairs, args, name)
         reports[name] = (rep, about)
-    with _atomic_dir(out) as tmp:
+    with outputs.atomic_dir(out, merge=True, managed=(*REPORT_FILES, *DEMO_SETS)) as tmp:
         for name, (rep, _) in reports.items():
             (tmp / name).mkdir()
             _write_report(rep, tmp / name, plots=not args.no_plots)
@@ -133,7 +137,7 @@ def _run_demo(args) -> int:
             "seed": args.seed,
             "datasets": {k: {"about": a, **r.to_dict()} for k, (r, a) in reports.items()},
         }
-        (tmp / "report.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        outputs.write_json(tmp / "report.json", doc, indent=1)
         (tmp / "report.md").write_text(_demo_markdown(reports))
     for name, (rep, about) in reports.items():
         print(f"\n[{name}] {about}")
@@ -183,13 +187,16 @@ def demo_datasets(seed: int = 0, n: int = 5000, d: int = 256) -> dict:
 # ---------------------------------------------------------------------------------------------- writing
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory; choose another output folder")
+def _check_out(out: Path, inputs) -> None:
+    """Before any work: ``out`` must be a writable folder, and no input may sit where the report writes."""
+    outputs.check_writable(out, "dir")
+    outputs.refuse_input_as_output(out, inputs)
+    for name in (*REPORT_FILES, *DEMO_SETS):
+        outputs.refuse_input_as_output(out / name, inputs)
 
 
 def _write_report(rep, folder: Path, plots: bool) -> None:
-    (folder / "report.json").write_text(json.dumps(rep.to_dict(), indent=1, allow_nan=False) + "\n")
+    outputs.write_json(folder / "report.json", rep.to_dict(), indent=1)
     (folder / "report.md").write_text(rep.to_markdown())
     _write_coordinates(rep, folder / "coordinates.csv")
     if plots:
@@ -206,50 +213,6 @@ def _write_coordinates(rep, path: Path) -> None:
         w.writerow(["coordinate", *(f"raw_{k}" for k in names), *(f"normalized_{k}" for k in names)])
         for i, j in enumerate(raw["index"]):
             w.writerow([int(j), *(repr(float(raw[k][i])) for k in names), *(repr(float(nrm[k][i])) for k in names)])
-
-
-class _atomic_dir:
-    """Context manager: yields a temporary folder beside ``out``; on success its files replace those in ``out``.
-
-    A new ``out`` is one ``rename``. An existing ``out`` keeps unrelated files: each produced file is moved in with
-    ``os.replace`` (atomic per file) and report files of an earlier run that this run did not produce are removed.
-    On any error the temporary folder is deleted and ``out`` is untouched.
-    """
-
-    def __init__(self, out: Path):
-        self.out = Path(out)
-
-    def __enter__(self) -> Path:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is None:
-                self._commit()
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
-
-    def _commit(self):
-        made = {e.name for e in self.tmp.iterdir()}
-        if not self.out.exists():
-            os.rename(self.tmp, self.out)
-            return
-        for name in REPORT_FILES:  # files of an earlier report that this run did not make (e.g. --no-plots)
-            if name not in made and (self.out / name).is_file():
-                (self.out / name).unlink()
-        for entry in sorted(self.tmp.iterdir()):
-            target = self.out / entry.name
-            if entry.is_dir():
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
-                os.rename(entry, target)
-            else:
-                os.replace(entry, target)
 
 
 def _demo_markdown(reports: dict) -> str:

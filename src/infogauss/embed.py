@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infogauss.checks import integer, resolve_device
 from infogauss.errors import InputError
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -79,7 +80,7 @@ class Encoder:
             raise InputError(
                 f"model {self.name} is a {'/'.join(self.modalities)} encoder; it cannot embed {modality} inputs"
             )
-        batch_size = _positive_int(batch_size, "batch_size")
+        batch_size = integer(batch_size, "batch_size", lo=1)
         order = None
         if modality == "text":  # batch texts of similar length together (less padding), as sentence-transformers does
             order = np.argsort([-len(t) for t in items], kind="stable")
@@ -113,12 +114,6 @@ class Encoder:
         return self.model.encode_image(x)
 
 
-def _positive_int(v, what):
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-        raise InputError(f"{what} must be a positive integer, got {v!r}")
-    return int(v)
-
-
 def _to_tensor(im, transform):
     """A preprocessed ``(3, H, W)`` tensor: tensors pass through unchanged (already preprocessed); paths, PIL
     images and ``(H, W[, C])`` uint8 arrays go through the model's evaluation transform."""
@@ -146,20 +141,6 @@ def _to_tensor(im, transform):
     else:
         raise InputError(f"cannot use a {type(im).__name__} as an image; pass paths, PIL images or uint8 arrays")
     return transform(im)
-
-
-def _device(device) -> str:
-    import torch
-
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but CUDA is not available here; use --device cpu")
-    return str(dev)
 
 
 def _hub_snapshot(repo_id: str) -> Path | None:
@@ -277,7 +258,7 @@ def load_encoder(model_name_or_path, *, weights=None, device=None) -> Encoder:
         weights = str(w.resolve())
     _offline()
     kind, loc = _resolve(model_name_or_path, weights)
-    device = _device(device)
+    device = resolve_device(device)
     return _load(kind, loc, weights, device)
 
 
@@ -540,14 +521,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from infogauss.gaussian import _atomic_write
+    from infogauss.outputs import atomic_write
 
     out = Path(args.out)
     if out.suffix.lower() != ".npy":
         raise InputError(f"--out {args.out}: write embeddings to a .npy file")
     if not out.parent.exists():
         raise InputError(f"--out {args.out}: directory {out.parent} does not exist; create it first")
-    _positive_int(args.batch_size, "--batch-size")
+    integer(args.batch_size, "--batch-size", lo=1)
     src = Path(args.input)
     if not src.exists():
         raise InputError(f"--input {args.input}: no such file or directory")
@@ -563,7 +544,7 @@ def run(args) -> int:
         normalize=args.normalize,
         progress=True,
     )
-    _atomic_write(out, lambda fh: np.save(fh, Z))
+    atomic_write(out, lambda fh: np.save(fh, Z))
     norms = np.linalg.norm(Z, axis=1)
     print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")
     print(f"  dim {Z.shape[1]}, norms mean {norms.mean():.4g} (CV {norms.std() / norms.mean():.3g})")

@@ -43,15 +43,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from infogauss.errors import InputError
+from infogauss.outputs import atomic_write
 from infogauss.stats._validate import constant_columns, samples
 
 FORMAT = "infogauss.GaussianModel/1"
@@ -443,7 +442,7 @@ class GaussianModel:
             shrinkage_method=np.array(self.shrinkage_method),
             dead_coordinates=self.dead_coordinates,
         )
-        _atomic_write(p, lambda fh: np.savez(fh, **arrays))
+        atomic_write(p, lambda fh: np.savez(fh, **arrays))
         return p
 
     @classmethod
@@ -485,18 +484,6 @@ class GaussianModel:
             else f"{self.shrinkage_method}:{self.shrinkage:.3g}"
         )
         return f"GaussianModel(dim={self.dim}, n_samples={self.n_samples}, shrinkage={shr})"
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(filehandle)`` on a temporary file next to ``path`` and rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -588,11 +575,11 @@ def score_run(args) -> int:
     ll = -0.5 * (model.dim * _LOG_2PI + model.logdet + m2)
     scores = np.column_stack([ll, np.sqrt(m2)])
     if ext == ".npy":
-        _atomic_write(out, lambda fh: np.save(fh, scores))
+        atomic_write(out, lambda fh: np.save(fh, scores))
     elif ext == ".npz":
-        _atomic_write(out, lambda fh: np.savez(fh, log_likelihood=ll, mahalanobis=scores[:, 1]))
+        atomic_write(out, lambda fh: np.savez(fh, log_likelihood=ll, mahalanobis=scores[:, 1]))
     else:
-        _atomic_write(
+        atomic_write(
             out,
             lambda fh: np.savetxt(fh, scores, delimiter=",", header=",".join(SCORE_COLUMNS), comments="", fmt="%.17g"),
         )

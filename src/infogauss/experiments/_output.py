@@ -13,19 +13,17 @@ Every experiment produces a list of *rows* (flat dicts, one per configuration) f
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from infogauss import outputs
 from infogauss.errors import InputError
+from infogauss.outputs import to_jsonable
 
 #: The Gaussianity-report keys every row carries (unnormalised embeddings unless the experiment says otherwise).
 REPORT_KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict")
@@ -116,13 +114,7 @@ def aggregate(rows_per_seed: list[list[dict]]) -> list[dict]:
 
 
 def _clean_value(v):
-    if _is_bool(v):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(float(v)) else None
-    return v
+    return to_jsonable(v)
 
 
 def _clean(row: dict) -> dict:
@@ -213,32 +205,18 @@ def check_out_dir(out: Path) -> None:
             raise InputError(f"--out {out} exists and is not an infogauss results folder; choose a new or empty folder")
 
 
-@contextlib.contextmanager
 def atomic_dir(out: Path):
-    """Yield a temporary folder beside ``out``; on success it replaces ``out``, on failure it is removed."""
-    out = Path(out)
+    """Yield a temporary folder beside ``out``; on success it replaces ``out``, on failure it is removed
+    (:func:`infogauss.outputs.atomic_dir`)."""
     check_out_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return outputs.atomic_dir(out)
 
 
 def write_results(folder: Path, rows: list[dict], markdown: str, settings: dict) -> None:
     """Write results.json (list of rows), results.csv (union of keys), results.md and settings.json."""
     folder = Path(folder)
     rows = [_clean(r) for r in rows]
-    (folder / "results.json").write_text(json.dumps(rows, indent=2, allow_nan=False) + "\n")
+    outputs.write_json(folder / "results.json", rows)
     keys: list[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
@@ -248,4 +226,4 @@ def write_results(folder: Path, rows: list[dict], markdown: str, settings: dict)
         for r in rows:
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in keys})
     (folder / "results.md").write_text(markdown)
-    (folder / "settings.json").write_text(json.dumps(settings, indent=2, default=str) + "\n")
+    outputs.write_json(folder / "settings.json", settings)
