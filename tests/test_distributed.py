@@ -1,7 +1,10 @@
 """Two CPU processes (gloo): the gathered InfoNCE and DDP training equal one process on the whole batch."""
 
+import json
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -91,3 +94,36 @@ def test_two_processes_equal_one(tmp_path, monkeypatch):
         assert torch.equal(ranks[0]["state"][k], ranks[1]["state"][k]), k  # replicas stay in sync
     assert torch.allclose(ranks[0]["losses"], torch.tensor(single.epoch_losses), rtol=1e-5)
     assert (tmp_path / "ddp" / "report.json").is_file()
+
+
+def _cli_train(out, *prefix):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "default"}
+    cmd = [*prefix, "-m", "infogauss.cli", "train", "--preset", "smoke", "--device", "cpu", "--quiet"]
+    cmd += ["--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not available")
+def test_torchrun_cli_equals_one_process(tmp_path):
+    # The README's command: torchrun --nproc_per_node=2 -m infogauss.cli train --preset smoke --out ... (gloo, CPU).
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}"]
+    two = _cli_train(tmp_path / "ddp", *torchrun)
+    assert two.returncode == 0, two.stderr[-3000:]
+    for word in ("Traceback", "DeprecationWarning", "FutureWarning", "deprecated"):
+        assert word not in two.stderr, two.stderr[-3000:]
+    one = _cli_train(tmp_path / "one", sys.executable)
+    assert one.returncode == 0, one.stderr[-3000:]
+    # every rank prints the last line from rank 0's evaluation: the same numbers as one process with batch 32
+    lines = [ln for ln in two.stdout.splitlines() if ln.startswith("epoch ")]
+    assert lines and all(_numbers(ln) == pytest.approx(_numbers(one.stdout.splitlines()[-1]), rel=1e-4) for ln in lines)
+    a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("ddp", "one"))
+    assert a["epoch"] == b["epoch"] == 2
+    for key in ("cv", "ad_mean", "dp_mean_p", "alignment", "uniformity_potential", "train_loss", "test_loss"):
+        assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-6), key
+    assert json.loads((tmp_path / "ddp" / "config.json").read_text())["world_size"] == 2
+
+
+def _numbers(line):
+    """The numeric values of a ``key=value, ...`` line (the elapsed seconds left out)."""
+    values = [kv.split("=", 1)[1] for kv in line.split(": ", 1)[1].split(", ")]
+    return [float(v) for v in values if v not in ("True", "False", "None")]

@@ -421,10 +421,10 @@ def _gather(u: torch.Tensor, v: torch.Tensor):
         return u, v, 0
     # torch's differentiable all-gather (its backward sums each rank's gradient back into that rank's rows); it
     # replaces the deprecated torch.distributed.nn.functional.all_gather.
-    from torch.distributed._functional_collectives import all_gather_single
+    from torch.distributed._functional_collectives import all_gather_single, wait_tensor
 
-    U = all_gather_single(u.contiguous(), 0, dist.group.WORLD)
-    V = all_gather_single(v.contiguous(), 0, dist.group.WORLD)
+    U = wait_tensor(all_gather_single(u.contiguous(), 0, dist.group.WORLD))  # waited even where unused (Eq. 2)
+    V = wait_tensor(all_gather_single(v.contiguous(), 0, dist.group.WORLD))
     sizes = U.shape[0] // dist.get_world_size()
     if sizes != u.shape[0]:
         raise InputError("distributed InfoNCE needs the same local batch size on every rank")

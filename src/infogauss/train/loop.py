@@ -40,6 +40,7 @@ class Run:
     config: TrainConfig
     out: Path | None
     epoch_losses: list[float] = field(default_factory=list)  # mean training loss of every epoch
+    rank: int = 0  # this process's rank under torchrun (every rank holds rank 0's evaluations; rank 0 writes)
 
     @property
     def final(self) -> dict:
@@ -142,15 +143,16 @@ def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def record(epoch: int, step: int) -> None:
+        entry = None
         if rank == 0:
             entry = {"epoch": epoch, "step": step}
             entry["train_loss"] = epoch_losses[-1] if epoch_losses and epoch > 0 else None
             entry.update(evaluate(model, source, cfg=cfg))
-            history.append(entry)
-            if out is not None:
-                write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
-        if world > 1:
-            torch.distributed.barrier()
+        if world > 1:  # every rank gets rank 0's evaluation (and waits for it)
+            entry = broadcast_json(entry, device)
+        history.append(entry)
+        if out is not None and rank == 0:
+            write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
 
     if not history:
         record(0, 0)
@@ -180,7 +182,7 @@ def _train(cfg: TrainConfig, progress: bool, resume) -> Run:
     bar.close()
     if out is not None and rank == 0:
         write_json(out / "report.json", {"config": cfg.to_dict(), **history[-1]})
-    return Run(model, source, history, cfg, out, epoch_losses)
+    return Run(model, source, history, cfg, out, epoch_losses, rank)
 
 
 def _build(cfg: TrainConfig, device: torch.device, world: int = 1):
@@ -629,6 +631,19 @@ def _optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimize
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(p, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
     return torch.optim.SGD(p, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+
+
+def broadcast_json(obj, device: torch.device):
+    """Rank 0's ``obj`` (JSON-serialisable) on every rank, sent as UTF-8 bytes (no pickle)."""
+    dist = torch.distributed
+    data = json.dumps(obj).encode() if dist.get_rank() == 0 else b""
+    size = torch.tensor([len(data)], dtype=torch.int64, device=device)
+    dist.broadcast(size, 0)
+    buf = torch.zeros(int(size), dtype=torch.uint8, device=device)
+    if dist.get_rank() == 0:
+        buf.copy_(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+    dist.broadcast(buf, 0)
+    return json.loads(buf.cpu().numpy().tobytes().decode())
 
 
 def _distributed_setup() -> tuple[int, int]:
