@@ -123,7 +123,7 @@ def test_cosine_summary_subsampled(rng):
     assert res.negative.std == pytest.approx(c.std(), rel=1e-10)
     assert res.negative.quantiles[0.5] == pytest.approx(np.median(c), abs=0.02)
     again = cosine_summary(a, max_pairs=20_000, seed=3)
-    np.testing.assert_allclose(again.negative.sample, res.negative.sample, rtol=1e-12)
+    np.testing.assert_allclose(again.negative.sample, res.negative.sample, rtol=1e-12, atol=1e-15)  # same pairs
 
 
 def test_covariance_spectrum_and_effective_rank(rng):

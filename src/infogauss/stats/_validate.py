@@ -15,7 +15,7 @@ def samples(x, axis: int = 0, min_n: int = MIN_SAMPLES, what: str = "x") -> np.n
     Raises :class:`InputError` for non-numeric data, NaN/Inf, zero columns, or fewer than ``min_n`` samples.
     Torch tensors are accepted (moved to the CPU); use :func:`samples_torch` to stay on a device.
     """
-    if _is_torch(x):
+    if is_torch(x):
         x = x.detach().cpu().numpy()
     try:
         a = np.asarray(x)
@@ -38,10 +38,11 @@ def samples_torch(x, axis: int = 0, min_n: int = MIN_SAMPLES, what: str = "x", d
     """Like :func:`samples` but returns a float64 torch tensor on ``device`` (default: the input's device)."""
     import torch
 
-    if not _is_torch(x):
+    ints = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+    if not is_torch(x):
         x = torch.from_numpy(samples(x, axis, min_n, what))
         axis = 0
-    elif x.dtype == torch.bool or x.is_complex() or not (x.is_floating_point() or x.dtype in _TORCH_INTS):
+    elif x.dtype == torch.bool or x.is_complex() or not (x.is_floating_point() or x.dtype in ints):
         raise InputError(f"{what}: expected real numeric data, got dtype {x.dtype}")
     if x.ndim == 0:
         raise InputError(f"{what}: expected an array of samples, got a scalar")
@@ -59,16 +60,12 @@ def _check_shape(shape, min_n, what):
         raise InputError(f"{what}: has zero columns (shape {tuple(shape)})")
 
 
-def _is_torch(x) -> bool:
+def is_torch(x) -> bool:
+    """True for torch tensors (checked by type name: never imports torch)."""
     return type(x).__module__.startswith("torch")
 
 
-try:  # integer dtypes torch tensors may carry
-    import torch as _t
-
-    _TORCH_INTS = (_t.uint8, _t.int8, _t.int16, _t.int32, _t.int64)
-except ImportError:  # pragma: no cover
-    _TORCH_INTS = ()
+_is_torch = is_torch  # old private name, kept for modules that still import it
 
 
 DEAD_RTOL = 1e-12  # a spread below DEAD_RTOL x the largest |location| is rounding noise of a constant

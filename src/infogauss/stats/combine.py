@@ -1,15 +1,15 @@
-"""Cauchy combination of p-values (one p-value from many, valid under dependence)."""
+"""Cauchy combination of p-values (one p-value from many; exact for independent p-values, asymptotically valid in the
+tail under dependence)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import torch
 
 from infogauss.errors import InputError
 from infogauss.stats._result import TestResult
-from infogauss.stats._validate import _is_torch
+from infogauss.stats._validate import is_torch
 
 
 def cauchy_combination(pvalues, axis=-1, weights=None) -> TestResult:
@@ -37,45 +37,55 @@ def cauchy_combination(pvalues, axis=-1, weights=None) -> TestResult:
     >>> round(float(cauchy_combination([0.02, 4e-4, 0.2, 0.1, 0.8]).pvalue), 6)
     0.001953
     """
-    numpy_in = not _is_torch(pvalues)
-    p = _tensor(pvalues, "pvalues")
+    xp = _namespace(pvalues)
+    p = _real(pvalues, "pvalues", xp)
     if p.ndim == 0:
         raise InputError("pvalues: expected an array of p-values, got a scalar")
     if bool(((p < 0) | (p > 1)).any()):
         raise InputError("pvalues: p-values must lie in [0, 1] (NaN entries are ignored)")
-    p = p.movedim(axis, -1)
-    w = torch.ones_like(p) if weights is None else _weights(weights, p, axis)
-    nan = p.isnan()
-    w = torch.where(nan, 0.0, w)
-    p = torch.where(nan | (w == 0), 0.5, p)  # entries that take no part contribute tan(0) = 0
-    t = torch.where(p < 0.5, 1 / torch.tan(math.pi * p), -1 / torch.tan(math.pi * (1 - p)))
-    t = torch.where(p < 1e-15, 1 / (math.pi * p), t)
-    stat = (w * t).sum(-1) / w.sum(-1)
-    pval = torch.atan2(torch.ones_like(stat), stat) / math.pi
-    if numpy_in:
-        stat, pval = stat.numpy(), pval.numpy()
-        if stat.ndim == 0:
-            stat, pval = float(stat), float(pval)
+    p = xp.moveaxis(p, axis, -1)
+    w = xp.ones_like(p) if weights is None else _weights(weights, p, axis, xp)
+    nan = xp.isnan(p)
+    w = xp.where(nan, 0.0, w)
+    p = xp.where(nan | (w == 0), 0.5, p)  # entries that take no part contribute tan(0) = 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # p = 0 or 1 give ±inf; a row of only NaN gives NaN
+        t = xp.where(p < 0.5, 1 / xp.tan(math.pi * p), -1 / xp.tan(math.pi * (1 - p)))
+        t = xp.where(p < 1e-15, 1 / (math.pi * p), t)
+        stat = (w * t).sum(-1) / w.sum(-1)
+    pval = xp.arctan2(xp.ones_like(stat), stat) / math.pi
+    if xp is np and stat.ndim == 0:
+        stat, pval = float(stat), float(pval)
     return TestResult(stat, pval)
 
 
-def _tensor(x, what):
-    if _is_torch(x):
-        if not (x.is_floating_point() or x.dtype in (torch.int64, torch.int32, torch.uint8)):
-            raise InputError(f"{what}: expected real numbers, got dtype {x.dtype}")
-        return x.detach().to(torch.float64)
-    a = np.asarray(x)
-    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
-        raise InputError(f"{what}: expected real numbers, got dtype {a.dtype}")
-    return torch.from_numpy(a.astype(np.float64))
+def _namespace(x):
+    if not is_torch(x):
+        return np
+    import torch
+
+    return torch
 
 
-def _weights(weights, p, axis):
-    w = _tensor(weights, "weights").to(p.device)
-    w = w.movedim(axis, -1) if w.ndim == p.ndim else w  # 1-D weights apply along the combined axis
-    if w.isnan().any() or (w < 0).any() or w.isinf().any():
+def _real(x, what, xp):
+    """float64 numpy array or torch tensor (on its device) of real numbers."""
+    if xp is np:
+        a = np.asarray(x)
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise InputError(f"{what}: expected real numbers, got dtype {a.dtype}")
+        return a.astype(np.float64)
+    if not (x.is_floating_point() or x.dtype in (xp.int64, xp.int32, xp.uint8)):
+        raise InputError(f"{what}: expected real numbers, got dtype {x.dtype}")
+    return x.detach().to(xp.float64)
+
+
+def _weights(weights, p, axis, xp):
+    w = _real(weights, "weights", np if not is_torch(weights) else xp)
+    if xp is not np:
+        w = (xp.from_numpy(w) if isinstance(w, np.ndarray) else w).to(p.device)
+    w = xp.moveaxis(w, axis, -1) if w.ndim == p.ndim else w  # 1-D weights apply along the combined axis
+    if bool(xp.isnan(w).any()) or bool((w < 0).any()) or bool(xp.isinf(w).any()):
         raise InputError("weights: must be finite and non-negative")
     try:
-        return torch.broadcast_to(w, p.shape)
-    except RuntimeError:
+        return xp.broadcast_to(w, p.shape)
+    except (RuntimeError, ValueError):
         raise InputError(f"weights: shape {tuple(w.shape)} does not match the p-values {tuple(p.shape)}") from None

@@ -3,7 +3,8 @@
 Embeddings are ``(n, d)`` arrays, rows = samples. Each function takes numpy or torch. Torch input is computed in
 torch on its own device and dtype and stays differentiable (the training code reuses these as loss monitors);
 numpy input is computed in float64 and returns floats / numpy arrays. "Normalised rows" means
-``û = u / ||u||`` (``torch.nn.functional.normalize``: an all-zero row stays zero).
+``û = u / max(||u||, 1e-12)`` (as ``torch.nn.functional.normalize``: an all-zero row stays zero). numpy input never
+imports torch (``infogauss.stats._backend``).
 
 References: Wang & Isola, "Understanding contrastive representation learning through alignment and uniformity
 on the hypersphere", ICML 2020; Roy & Vetterli, "The effective rank", EUSIPCO 2007; Betser et al., "InfoNCE
@@ -16,35 +17,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from infogauss.errors import InputError
-from infogauss.stats._validate import _is_torch, samples_torch
-
-
-def _as_tensor(x, what="z", min_n=2, device=None, float64=False):
-    """``(tensor (n, d), numpy_in)``: numpy -> float64 tensor; torch keeps its device and floating dtype."""
-    numpy_in = not _is_torch(x)
-    keep = not numpy_in and not float64 and x.is_floating_point()
-    t = samples_torch(x, min_n=min_n, what=what, device=device, dtype=x.dtype if keep else torch.float64)
-    if t.ndim != 2:
-        raise InputError(f"{what}: expected a 2-D (n, d) array with samples in rows, got shape {tuple(t.shape)}")
-    return t, numpy_in
-
-
-def _out(t, numpy_in):
-    """Torch stays torch (graph kept); numpy input gets a float or a numpy array back."""
-    if not numpy_in:
-        return t
-    t = t.detach().cpu()
-    return t.item() if t.ndim == 0 else t.numpy()
-
-
-def _strips(n, block):
-    if int(block) < 1:
-        raise InputError(f"block must be a positive integer, got {block}")
-    return ((i, min(i + int(block), n)) for i in range(0, n, int(block)))
+from infogauss.stats._backend import as_matrix, strips
 
 
 def norm_cv(z):
@@ -52,15 +27,15 @@ def norm_cv(z):
 
     Population std (``ddof=0``). Use unnormalised embeddings: a small CV means a thin shell (Assumption 2).
     """
-    t, np_in = _as_tensor(z)
-    r = t.norm(dim=1)
-    return _out(r.std(correction=0) / r.mean(), np_in)
+    t, ops = as_matrix(z)
+    r = ops.row_norms(t)
+    return ops.out(ops.std0(r) / r.mean())
 
 
 def mean_norm(z):
     """Mean row norm ``mean_i ||z_i||`` (the radius r₀ of the thin shell, paper Eq. 9)."""
-    t, np_in = _as_tensor(z)
-    return _out(t.norm(dim=1).mean(), np_in)
+    t, ops = as_matrix(z)
+    return ops.out(ops.row_norms(t).mean())
 
 
 def alignment(u, v, alpha=2):
@@ -68,12 +43,12 @@ def alignment(u, v, alpha=2):
 
     On the sphere ``||û - v̂||² = 2 - 2 û·v̂``, so with ``alpha=2`` this is ``2 - 2 E[u·v]`` (paper Eq. 4, 6).
     """
-    a, np_in = _as_tensor(u, "u")
-    b, _ = _as_tensor(v, "v", device=a.device)
+    a, ops = as_matrix(u, "u")
+    b, _ = as_matrix(v, "v", device=a.device if ops.torch else None)
     if a.shape != b.shape:
         raise InputError(f"u and v must have the same shape (positive pairs in rows), got {a.shape} and {b.shape}")
-    d = F.normalize(a, dim=1) - F.normalize(b.to(a.dtype), dim=1)
-    return _out(d.norm(dim=1).pow(alpha).mean(), np_in)
+    d = ops.normalize(a) - ops.normalize(b.to(a.dtype) if ops.torch else b)
+    return ops.out((ops.row_norms(d) ** alpha).mean())
 
 
 def uniformity(u, t=2, *, block=1024):
@@ -84,15 +59,15 @@ def uniformity(u, t=2, *, block=1024):
     the backward pass). Its minimum over laws on the sphere is reached by the uniform law σ, where it equals
     ``-2t + Φ_{2t}(σ)`` (see :func:`uniformity_potential`).
     """
-    x, np_in = _as_tensor(u, "u")
-    x = F.normalize(x, dim=1)
+    x, ops = as_matrix(u, "u")
+    x = ops.normalize(x)
     n = x.shape[0]
     parts = []
-    for i0, i1 in _strips(n - 1, block):  # rows i0..i1-1 against columns j > i
-        sq = (2 - 2 * x[i0:i1] @ x[i0 + 1 :].T).clamp(min=0)
-        keep = torch.ones(sq.shape, dtype=torch.bool, device=x.device).triu()  # column c is j = i0+1+c > i
-        parts.append(torch.logsumexp(torch.where(keep, -t * sq, -math.inf).flatten(), 0))
-    return _out(torch.logsumexp(torch.stack(parts), 0) - math.log(n * (n - 1) / 2), np_in)
+    for i0, i1 in strips(n - 1, block):  # rows i0..i1-1 against columns j > i
+        sq = ops.clip(2 - 2 * x[i0:i1] @ x[i0 + 1 :].T, 0, None)
+        keep = ops.upper(sq.shape, x)  # column c is j = i0+1+c > i
+        parts.append(ops.logsumexp(ops.where(keep, -t * sq, -math.inf)))
+    return ops.out(ops.logsumexp(ops.cat(parts)) - math.log(n * (n - 1) / 2))
 
 
 def uniformity_potential(u, alpha, *, block=1024):
@@ -107,16 +82,15 @@ def uniformity_potential(u, alpha, *, block=1024):
     normaliser ``Φ(σ) = log[Γ(ν+1) (2/alpha)^ν I_ν(alpha)]``, ν = d/2 - 1; for large d, t ≈ N(0, 1/d) and
     ``Φ(σ) ≈ alpha² / (2d)``. Row strips of ``block`` rows keep memory at O(n·block).
     """
-    x, np_in = _as_tensor(u, "u")
-    x = F.normalize(x, dim=1)
+    x, ops = as_matrix(u, "u")
+    x = ops.normalize(x)
     n = x.shape[0]
     rows = []
-    for i0, i1 in _strips(n, block):
+    for i0, i1 in strips(n, block):
         s = alpha * (x[i0:i1] @ x.T)
-        self_ = torch.zeros_like(s, dtype=torch.bool)
-        self_[torch.arange(i1 - i0, device=x.device), torch.arange(i0, i1, device=x.device)] = True
-        rows.append(torch.logsumexp(torch.where(self_, -math.inf, s), dim=1))
-    return _out(torch.cat(rows).mean() - math.log(n - 1), np_in)
+        s = ops.where(ops.upper(s.shape, x, i0) & ~ops.upper(s.shape, x, i0 + 1), -math.inf, s)  # j = i left out
+        rows.append(ops.logsumexp(s, axis=1))
+    return ops.out(ops.cat(rows).mean() - math.log(n - 1))
 
 
 def mean_embedding_norm(u):
@@ -124,8 +98,8 @@ def mean_embedding_norm(u):
 
     0 for the uniform law σ; the estimate has ``E||m̂||² = ||m||² + (1 - ||m||²)/n``, so it is ≈ 1/√n at σ.
     """
-    x, np_in = _as_tensor(u, "u")
-    return _out(F.normalize(x, dim=1).mean(dim=0).norm(), np_in)
+    x, ops = as_matrix(u, "u")
+    return ops.out(ops.row_norms(ops.normalize(x).mean(axis=0)[None, :])[0])
 
 
 @dataclass(frozen=True)
@@ -155,52 +129,51 @@ def cosine_summary(z1, z2=None, *, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95,
     pairs drawn uniformly (with ``seed``). These are reports: the result is plain floats / numpy.
     Used for the alignment/uniformity histograms of the paper (Fig. 2, App. Figs. 7-8).
     """
-    a, _ = _as_tensor(z1, "z1", float64=True)  # float64: the std comes from E[c²] - E[c]²
-    a = F.normalize(a.detach(), dim=1)
+    a, ops = as_matrix(z1, "z1", float64=True)  # float64: the std comes from E[c²] - E[c]²
+    a = ops.normalize(a.detach() if ops.torch else a)
     b = a
     if z2 is not None:
-        b, _ = _as_tensor(z2, "z2", device=a.device, float64=True)
-        b = F.normalize(b.detach(), dim=1)
+        b, _ = as_matrix(z2, "z2", device=a.device if ops.torch else None, float64=True)
+        b = ops.normalize(b.detach() if ops.torch else b)
         if b.shape != a.shape:
             raise InputError(f"z1 and z2 must have the same shape (pairs in rows), got {a.shape} and {b.shape}")
     n = a.shape[0]
-    q = torch.tensor(quantiles, dtype=torch.float64)
-    gen = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
 
     def stats(values, mean, second, count):
-        v = values.double().cpu()
-        qs = torch.quantile(v, q) if v.numel() <= 2**24 else torch.from_numpy(np.quantile(v.numpy(), q.numpy()))
+        v = np.asarray(ops.to_numpy(values), dtype=np.float64)
+        qs = np.quantile(v, quantiles)
         return CosineStats(
             float(mean),
             math.sqrt(max(float(second - mean**2), 0.0)),
             dict(zip(quantiles, qs.tolist(), strict=True)),
-            v.numpy(),
+            v,
             count,
         )
 
     positive = None
-    diag = (a * b).sum(dim=1)
+    diag = (a * b).sum(axis=1)
     if z2 is not None:
-        pick = diag if n <= max_pairs else diag[torch.randperm(n, generator=gen)[:max_pairs].to(a.device)]
-        positive = stats(pick, diag.mean(), diag.pow(2).mean(), n)
+        pick = diag if n <= max_pairs else diag[ops.from_numpy(rng.permutation(n)[:max_pairs], a)]
+        positive = stats(pick, diag.mean(), (diag**2).mean(), n)
     m = n * (n - 1)
-    mean = ((a.sum(0) @ b.sum(0)) - diag.sum()) / m
-    second = (((a.T @ a) * (b.T @ b)).sum() - diag.pow(2).sum()) / m
+    mean = ((a.sum(axis=0) @ b.sum(axis=0)) - diag.sum()) / m
+    second = (((a.T @ a) * (b.T @ b)).sum() - (diag**2).sum()) / m
     if m <= max_pairs:
-        i, j = torch.where(~torch.eye(n, dtype=torch.bool))
+        i, j = np.nonzero(~np.eye(n, dtype=bool))
     else:
-        i = torch.randint(n, (max_pairs,), generator=gen)
-        j = (i + 1 + torch.randint(n - 1, (max_pairs,), generator=gen)) % n  # uniform over j ≠ i
-    i, j = i.to(a.device), j.to(a.device)
-    negative = stats((a[i] * b[j]).sum(dim=1), mean, second, m)
+        i = rng.integers(n, size=max_pairs)
+        j = (i + 1 + rng.integers(n - 1, size=max_pairs)) % n  # uniform over j ≠ i
+    i, j = ops.from_numpy(i, a), ops.from_numpy(j, a)
+    negative = stats((a[i] * b[j]).sum(axis=1), mean, second, m)
     return CosineSummary(positive, negative)
 
 
 def covariance_spectrum(z):
     """Eigenvalues of the sample covariance ``(Z - z̄)ᵀ(Z - z̄) / (n-1)``, in descending order (length d)."""
-    t, np_in = _as_tensor(z)
-    c = t - t.mean(dim=0)
-    return _out(torch.linalg.eigvalsh(c.T @ c / (t.shape[0] - 1)).flip(0), np_in)
+    t, ops = as_matrix(z)
+    c = t - t.mean(axis=0)
+    return ops.out(ops.flip(ops.eigvalsh(c.T @ c / (t.shape[0] - 1))))
 
 
 def effective_rank(z, *, center=True):
@@ -210,7 +183,7 @@ def effective_rank(z, *, center=True):
     the covariance. 1 ≤ erank ≤ min(n, d); equals r for r equal nonzero singular values; ≈ d for an isotropic
     Gaussian with n ≫ d. ``center=False`` gives RankMe (Garrido et al. 2023) on the raw embeddings.
     """
-    t, np_in = _as_tensor(z)
-    s = torch.linalg.svdvals(t - t.mean(dim=0) if center else t)
+    t, ops = as_matrix(z)
+    s = ops.svdvals(t - t.mean(axis=0) if center else t)
     p = s / s.sum()
-    return _out(torch.exp(-torch.special.xlogy(p, p).sum()), np_in)
+    return ops.out(ops.exp(-ops.xlogy(p, p).sum()))

@@ -6,14 +6,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy.stats import chi2
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.errors import InputError
+from infogauss.stats._backend import as_matrix
 from infogauss.stats.combine import cauchy_combination
-from infogauss.stats.geometry import _as_tensor
 
 TESTS = ("ad", "dp", "moments", "hz")
 
@@ -30,7 +28,11 @@ def random_orthonormal(d, k, seed=None, *, device=None):
     g = np.random.default_rng(seed).standard_normal((d, k))
     q, r = np.linalg.qr(g)
     q *= np.where(np.diag(r) < 0, -1.0, 1.0)
-    return q if device is None else torch.from_numpy(q).to(device)
+    if device is None:
+        return q
+    import torch
+
+    return torch.from_numpy(q).to(device)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,9 @@ class MaxwellPoincareResult:
         return iter((self.statistic, self.pvalue))
 
 
-def maxwell_poincare(u, k=3, n_subspaces=10, seed=0, *, tests=TESTS, block=1024) -> MaxwellPoincareResult:
+def maxwell_poincare(
+    u, k=3, n_subspaces=10, seed=0, *, tests=TESTS, block=1024, hz_method="auto"
+) -> MaxwellPoincareResult:
     """Test whether √d-scaled k-dim projections of the normalised rows of ``u`` (n, d) are N(0, I_k).
 
     Lemma 3 (Maxwell-Poincaré): if û is uniform on S^{d-1}, then √d (P_k û) → N(0, I_k) as d → ∞ for any
@@ -86,17 +90,18 @@ def maxwell_poincare(u, k=3, n_subspaces=10, seed=0, *, tests=TESTS, block=1024)
     The check is of the finite-d law, which is only close to Gaussian: with n large enough the sphere's own
     departure becomes detectable (uniform on S^15, n=5000, 100 reps: AD, DP and HZ reject in nearly every
     projection while the moment check holds its nominal rate). Read ``tv_bound`` beside the p-value.
-    Torch input is projected on its device.
+    Torch input is projected on its device; the tests then run on the CPU (n × n_subspaces·k numbers).
+    ``hz_method`` is passed to :func:`~infogauss.stats.henze_zirkler` (``"auto"``: lognormal for k <= 8).
     """
-    x, _ = _as_tensor(u, "u", min_n=8, float64=True)
-    x, (n, d) = x.detach(), x.shape
+    x, ops = as_matrix(u, "u", min_n=8, float64=True)
+    x, (n, d) = (x.detach() if ops.torch else x), x.shape
     if not (isinstance(k, int | np.integer) and 1 <= k <= d and isinstance(n_subspaces, int | np.integer)):
         raise InputError(f"maxwell_poincare needs integers 1 <= k <= d={d} and n_subspaces >= 1, got k={k}")
     if n_subspaces < 1 or not set(tests) <= set(TESTS) or not tests:
         raise InputError(f"maxwell_poincare: n_subspaces must be >= 1 and tests a non-empty subset of {TESTS}")
     rng = np.random.default_rng(seed)
-    q = torch.from_numpy(np.concatenate([random_orthonormal(d, k, rng) for _ in range(n_subspaces)], axis=1))
-    w = math.sqrt(d) * F.normalize(x, dim=1) @ q.to(x.device)  # (n, n_subspaces * k)
+    q = np.concatenate([random_orthonormal(d, k, rng) for _ in range(n_subspaces)], axis=1)
+    w = ops.to_numpy(math.sqrt(d) * ops.normalize(x) @ ops.from_numpy(q, x))  # (n, n_subspaces * k)
     nan_sk, nan_s = np.full((n_subspaces, k), np.nan), np.full(n_subspaces, np.nan)
     out = dict(ad=(nan_sk, nan_sk), dp=(nan_sk, nan_sk), moments=(nan_s, nan_s), hz=(nan_s, nan_s))
     if "ad" in tests or "dp" in tests:
@@ -104,20 +109,18 @@ def maxwell_poincare(u, k=3, n_subspaces=10, seed=0, *, tests=TESTS, block=1024)
 
         for name, test in (("ad", anderson_darling), ("dp", dagostino_pearson)):
             if name in tests:
-                r = test(w.cpu().numpy(), axis=0)
-                out[name] = tuple(np.asarray(a, dtype=float).reshape(n_subspaces, k) for a in r)
-    blocks = w.reshape(n, n_subspaces, k).transpose(0, 1)  # (n_subspaces, n, k)
+                out[name] = tuple(np.asarray(a, dtype=float).reshape(n_subspaces, k) for a in test(w, axis=0))
+    blocks = w.reshape(n, n_subspaces, k).transpose(1, 0, 2)  # (n_subspaces, n, k)
     if "moments" in tests:
-        m = blocks.mean(dim=1)
+        m = blocks.mean(axis=1)
         c = blocks - m[:, None]
-        s = c.transpose(1, 2) @ c / n
-        stat = n * (s.diagonal(dim1=1, dim2=2).sum(1) + m.pow(2).sum(1) - torch.linalg.slogdet(s)[1] - k)
-        stat = stat.cpu().numpy()
+        s = c.transpose(0, 2, 1) @ c / n
+        stat = n * (np.trace(s, axis1=1, axis2=2) + (m**2).sum(1) - np.linalg.slogdet(s)[1] - k)
         out["moments"] = (stat, chi2.sf(stat, k + k * (k + 1) / 2))
     if "hz" in tests:
         from infogauss.stats.multivariate.henze_zirkler import henze_zirkler
 
-        r = [henze_zirkler(b, block=block) for b in blocks]
+        r = [henze_zirkler(b, block=block, method=hz_method) for b in blocks]
         out["hz"] = (np.array([t.statistic for t in r]), np.array([t.pvalue for t in r]))
     family = {name: float(cauchy_combination(out[name][1].ravel()).pvalue) for name in TESTS if name in tests}
     least = min(family.values())

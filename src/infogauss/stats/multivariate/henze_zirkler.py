@@ -6,12 +6,16 @@ import math
 
 from scipy.stats import norm
 
+from infogauss.errors import InputError
 from infogauss.stats._result import TestResult
+from infogauss.stats.multivariate._null import N_RESAMPLES, null_draws, upper_pvalue
 from infogauss.stats.multivariate._whiten import offdiag_sum, whitened
 
+METHODS = ("auto", "asymptotic", "monte-carlo")
 
-def henze_zirkler(x, *, block=1024, device=None) -> TestResult:
-    """Henze-Zirkler (1990) test that the rows of ``x`` (n, d) are drawn from some d-variate normal law.
+
+def henze_zirkler(x, *, block=1024, device=None, method="auto", n_resamples=N_RESAMPLES) -> TestResult:
+    """Henze-Zirkler (1990) test that the rows of ``x`` (n, d), n >= d + 2, are drawn from some d-variate normal law.
 
     With the MLE covariance ``S = (1/n) Σ (x_j - x̄)(x_j - x̄)ᵀ`` (as R's ``MVN::mvn(mvnTest="hz")``),
     ``D_j = (x_j - x̄)ᵀS⁻¹(x_j - x̄)``, ``D_jk = (x_j - x_k)ᵀS⁻¹(x_j - x_k)`` and smoothing
@@ -20,16 +24,22 @@ def henze_zirkler(x, *, block=1024, device=None) -> TestResult:
         HZ = (1/n) Σ_{j,k} e^{-β² D_jk / 2} - 2 (1+β²)^{-d/2} Σ_j e^{-β² D_j / (2(1+β²))} + n (1+2β²)^{-d/2}
 
     (a weighted L² distance between the empirical characteristic function of the whitened data and that of
-    N(0, I_d)). The p-value is the upper tail of the lognormal law with the null mean and variance of HZ
+    N(0, I_d)). ``method="asymptotic"``: the upper tail of the lognormal law with the null mean and variance of HZ
     given by Henze & Zirkler (1990), with a = 1+2β², w = (1+β²)(1+3β²)::
 
         μ  = 1 - a^{-d/2} (1 + dβ²/a + d(d+2)β⁴/(2a²))
         σ² = 2(1+4β²)^{-d/2} + 2a^{-d}(1 + 2dβ⁴/a² + 3d(d+2)β⁸/(4a⁴))
              - 4w^{-d/2}(1 + 3dβ⁴/(2w) + d(d+2)β⁸/(2w²))
 
-    The pair sum runs over j<k in strips of ``block`` rows (float64, on ``device`` or the tensor's device).
-    The j=k terms (each 1) are added exactly and logs use ``log1p``, because at large d every term other than
-    that constant 1 is tiny (HZ - 1 and σ are ~1e-9 at d=64) and would otherwise be lost to rounding.
+    ``method="monte-carlo"``: the upper tail among ``n_resamples`` simulated N(0, I_d) samples of the same (n, d)
+    (exact: HZ is affine invariant; cached per (n, d); costs ``n_resamples`` evaluations). ``"auto"`` (default):
+    Monte-Carlo where the lognormal law is off — ``d > 8`` — else lognormal (at 5% it rejects 0.1% of Gaussian
+    samples at (200, 64), 80% of their p-values in [0.38, 0.44]; see the calibration table in the README).
+
+    Cost: the pair sum is O(n² d) time (strips of ``block`` rows, float64, on ``device`` or the tensor's device);
+    about 30 s at n = 60,000, d = 3 on 2 CPU threads. No exact sub-quadratic form is known for this Gaussian-kernel
+    sum; for n beyond ~10⁵ test a seeded row subsample. The j=k terms (each 1) are added exactly and logs use
+    ``log1p``, because at large d every term other than that constant 1 is tiny (HZ - 1 and σ are ~1e-9 at d=64).
 
     Reference: N. Henze & B. Zirkler, "A class of invariant consistent tests for multivariate normality",
     Commun. Statist. Theory Meth. 19(10), 3595-3617 (1990).
@@ -38,17 +48,43 @@ def henze_zirkler(x, *, block=1024, device=None) -> TestResult:
     >>> henze_zirkler(np.random.default_rng(0).normal(size=(500, 3))).pvalue > 0.01
     True
     """
-    y = whitened(x, device)
+    if method not in METHODS:
+        raise InputError(f"method: must be one of {METHODS}, got {method!r}")
+    y, ops = whitened(x, device)
+    n, d = y.shape
+    excess = _excess(y, block, ops)
+    if method == "auto":
+        method = "monte-carlo" if use_monte_carlo(n, d) else "asymptotic"
+    if method == "monte-carlo":
+        return TestResult(1 + excess, upper_pvalue(excess, null_draws(_core, n, d, int(n_resamples))[:, 0]))
+    return TestResult(1 + excess, lognormal_pvalue(excess, n, d))
+
+
+def use_monte_carlo(n: int, d: int) -> bool:
+    """The ``method="auto"`` rule (see :func:`henze_zirkler`)."""
+    return d > 8
+
+
+def _excess(y, block, ops) -> float:
+    """HZ - 1 (kept apart from the constant 1 for precision)."""
     n, d = y.shape
     b2 = 0.5 * (n * (2 * d + 1) / 4) ** (2 / (d + 4))  # β²
-    h = 0.5 * b2 * y.pow(2).sum(dim=1)  # β² D_j / 2
+    h = 0.5 * b2 * (y * y).sum(axis=1)  # β² D_j / 2
 
     def kernel(g, rows, cols):  # exp(-β² D_jk / 2) with D_jk = D_j + D_k - 2 y_j·y_k >= 0
-        return g.mul_(b2).sub_(h[rows, None]).sub_(h[None, cols]).clamp_(max=0).exp_()
+        g *= b2
+        g -= h[rows, None]
+        g -= h[None, cols]
+        return ops.exp_(ops.clip(g, None, 0.0))
 
-    pairs = 2 * offdiag_sum(y, kernel, block).item()  # Σ_{j≠k}
-    single = (-h / (1 + b2)).exp().sum().item()
-    excess = pairs / n - 2 * (1 + b2) ** (-d / 2) * single + n * (1 + 2 * b2) ** (-d / 2)  # HZ - 1
+    pairs = 2 * float(offdiag_sum(y, kernel, block, ops))  # Σ_{j≠k}
+    single = float(ops.exp(-h / (1 + b2)).sum())
+    return pairs / n - 2 * (1 + b2) ** (-d / 2) * single + n * (1 + 2 * b2) ** (-d / 2)
+
+
+def lognormal_pvalue(excess: float, n: int, d: int) -> float:
+    """Henze & Zirkler's lognormal upper tail for HZ = 1 + ``excess``."""
+    b2 = 0.5 * (n * (2 * d + 1) / 4) ** (2 / (d + 4))
     a, w = 1 + 2 * b2, (1 + b2) * (1 + 3 * b2)
     one_minus_mu = a ** (-d / 2) * (1 + d * b2 / a + d * (d + 2) * b2**2 / (2 * a**2))
     var = (
@@ -59,4 +95,9 @@ def henze_zirkler(x, *, block=1024, device=None) -> TestResult:
     mu = 1 - one_minus_mu
     spread = math.log1p(var / mu**2)  # ψ² of the lognormal; its log-mean is log μ - ψ²/2
     z = (math.log1p(excess) - math.log1p(-one_minus_mu) + spread / 2) / math.sqrt(spread)
-    return TestResult(1 + excess, float(norm.sf(z)))
+    return float(norm.sf(z))
+
+
+def _core(x):
+    y, ops = whitened(x)
+    return (_excess(y, 1024, ops),)
