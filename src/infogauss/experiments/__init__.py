@@ -49,6 +49,7 @@ EXPERIMENTS: dict[str, str] = {
     "pretrained": "infogauss.experiments.pretrained",
     "ood": "infogauss.experiments.ood",
     "whitening": "infogauss.experiments.whitening",
+    "induction": "infogauss.experiments.induction",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100
