@@ -90,7 +90,7 @@ def test_smoke_scale_runs_the_real_encoder():
     from infogauss.experiments._common import Context
 
     rows, extras = pretrained.run_seed(Context(pretrained.SCALES["smoke"], 0, False, "cpu"))
-    assert rows[0]["name"] == "raw" and rows[0]["d"] == 384 and rows[0]["dead_coordinates"] == 3
+    assert rows[0]["name"] == "raw" and rows[0]["d"] == 384 and rows[0]["dead_coordinates"] == 0
     assert "raw" in extras["arrays"]
 
 

@@ -18,8 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("infogauss.analyze", "measure: the paper's Gaussianity protocol on an embedding file"),
     "train": ("infogauss.train", "induce: train an encoder with InfoNCE (or the supervised baseline)"),
     "reproduce": ("infogauss.experiments", "regenerate a table or figure of the paper beside its numbers"),
-    "fit": ("infogauss.gaussian", "use: fit a Gaussian model to embeddings"),
-    "score": ("infogauss.gaussian", "use: score embeddings under a fitted Gaussian model"),
+    "fit": ("infogauss.gaussian_cli", "use: fit a Gaussian model to embeddings"),
+    "score": ("infogauss.gaussian_cli", "use: score embeddings under a fitted Gaussian model"),
     "embed": ("infogauss.embed", "use: extract embeddings from a pretrained encoder"),
 }
 

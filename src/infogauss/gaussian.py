@@ -20,6 +20,12 @@ Covariance estimates (all divide by ``n``, like ``sklearn.covariance.EmpiricalCo
 - ``"ledoit-wolf"`` / ``"oas"``: scikit-learn's ``LedoitWolf`` / ``OAS`` (Ledoit & Wolf 2004; Chen et al. 2010);
 - a float :math:`s \in [0, 1]`: :math:`(1-s)\,S + s\,(\operatorname{tr} S / d)\, I`.
 
+Numerics: the fit works on columns shifted to their mid-range and divided by one overall scale, and every density
+quantity (Mahalanobis distance, log-density, entropy, KL, the singularity check) is computed from the correlation
+matrix of those columns, so data at 1e±300, or columns whose scales differ by 1e12, neither overflow nor look
+singular. Dead (constant) columns follow the one rule of :mod:`infogauss.columns`: relative to each column's own
+magnitude. A singular covariance is reported from the shape alone when there are no more rows than dimensions.
+
 Data larger than memory: :meth:`GaussianModel.fit_stream` (or a :class:`MomentAccumulator`) accumulates mergeable
 first, second and the fourth-order moments the Ledoit–Wolf intensity needs, in float64, with the pairwise update
 of Chan, Golub & LeVeque (1979) and Pébay (2008); it gives the in-memory model to rounding.
@@ -41,7 +47,6 @@ surrogate of images and captions", ICML 2025.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Iterable
@@ -49,153 +54,42 @@ from pathlib import Path
 
 import numpy as np
 
+from infogauss.columns import column_ranges, constant_columns, data_dtype
 from infogauss.errors import InputError
+from infogauss.moments import SHRINKAGE_METHODS, MomentAccumulator, check_shrinkage, shrinkage_intensity
 from infogauss.outputs import atomic_write
-from infogauss.stats._validate import constant_columns, samples
+from infogauss.stats._validate import samples
 
-FORMAT = "infogauss.GaussianModel/1"
-SHRINKAGE_METHODS = ("ledoit-wolf", "oas")
-BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when the CLI streams a memory-mapped file
+__all__ = ["GaussianModel", "MomentAccumulator", "dead_coordinates", "SHRINKAGE_METHODS", "FORMAT"]
+
+FORMAT = "infogauss.GaussianModel/2"
+FORMATS = ("infogauss.GaussianModel/1", FORMAT)
+BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when a memory-mapped file is streamed
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-# ---------------------------------------------------------------------------------------------- moments
-
-
-class MomentAccumulator:
-    r"""Mergeable float64 moments of a stream of ``(batch, d)`` row blocks.
-
-    Holds, about the running mean :math:`m`: the count ``n``, the mean, the scatter matrix
-    :math:`M_2 = \sum_i u_i u_i^\top` (:math:`u_i = x_i - m`), the vector :math:`T = \sum_i \lVert u_i\rVert^2 u_i`
-    and the scalar :math:`Q = \sum_i \lVert u_i\rVert^4` (the last two only feed the Ledoit–Wolf intensity).
-    :meth:`merge` recentres both operands on the pooled mean (Chan et al. 1979 for :math:`M_2`; the same shift
-    identities, as in Pébay 2008, for :math:`T` and :math:`Q`), so batches of any sizes and any order give the
-    in-memory result to rounding.
-    """
-
-    def __init__(self, dim: int | None = None):
-        self.n = 0
-        self.dim = dim
-        self.mean = None if dim is None else np.zeros(dim)
-        self.m2 = None if dim is None else np.zeros((dim, dim))
-        self.t = None if dim is None else np.zeros(dim)
-        self.q = 0.0
-
-    def update(self, batch) -> MomentAccumulator:
-        """Add the rows of ``batch`` (``(b, d)``, any real dtype, converted to float64); returns ``self``."""
-        x = samples(batch, min_n=1, what="batch")
-        if x.ndim != 2:
-            raise InputError(f"batch: expected a 2-D (rows, dim) block, got shape {x.shape}")
-        mean = x.mean(axis=0)
-        u = x - mean
-        a = np.einsum("ij,ij->i", u, u)
-        other = MomentAccumulator()
-        other.n, other.dim, other.mean = x.shape[0], x.shape[1], mean
-        other.m2, other.t, other.q = u.T @ u, u.T @ a, float(a @ a)
-        return self.merge(other)
-
-    def merge(self, other: MomentAccumulator) -> MomentAccumulator:
-        """Pool ``other`` into ``self`` (in place; ``other`` is unchanged); returns ``self``."""
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            self.n, self.dim = other.n, other.dim
-            self.mean, self.m2, self.t, self.q = other.mean.copy(), other.m2.copy(), other.t.copy(), other.q
-            return self
-        if other.dim != self.dim:
-            raise InputError(f"batch: has {other.dim} columns but earlier batches had {self.dim}; use one dimension")
-        n = self.n + other.n
-        delta = other.mean - self.mean
-        mean = self.mean + delta * (other.n / n)
-        t = np.zeros(self.dim)
-        q = 0.0
-        for part in (self, other):
-            shift = part.mean - mean  # recentre the part's moments from its own mean onto the pooled mean
-            c = float(shift @ shift)
-            tr = float(np.trace(part.m2))
-            m2s = part.m2 @ shift
-            t += part.t + 2.0 * m2s + (tr + part.n * c) * shift
-            q += part.q + 4.0 * float(shift @ m2s) + part.n * c * c + 4.0 * float(part.t @ shift) + 2.0 * c * tr
-        self.m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
-        self.n, self.mean, self.t, self.q = n, mean, t, q
-        return self
-
-    @property
-    def covariance(self) -> np.ndarray:
-        """Maximum-likelihood covariance :math:`M_2 / n` (symmetrised)."""
-        if self.n == 0:
-            raise InputError("no rows were accumulated; give at least one non-empty batch")
-        s = self.m2 / self.n
-        return (s + s.T) / 2.0
-
-
-# ---------------------------------------------------------------------------------------------- shrinkage
-
-
-def _shrinkage_from_moments(acc: MomentAccumulator, shrinkage) -> float:
-    """Shrinkage intensity of ``shrinkage`` computed from moments — same formulas as scikit-learn 1.x.
-
-    Ledoit–Wolf (``sklearn.covariance.ledoit_wolf_shrinkage``), with :math:`S` the MLE covariance and
-    :math:`\\mu = \\operatorname{tr} S/d`: :math:`\\beta = (Q/n - \\lVert S\\rVert_F^2)/(d n)`,
-    :math:`\\delta = \\lVert S - \\mu I\\rVert_F^2 / d`, intensity :math:`\\min(\\beta,\\delta)/\\delta`.
-    OAS (``sklearn.covariance.OAS``): :math:`\\alpha = \\operatorname{mean}(S^2)`, intensity
-    :math:`\\min\\{(\\alpha+\\mu^2)/((n+1)(\\alpha-\\mu^2/d)), 1\\}`.
-    """
-    if not isinstance(shrinkage, str):
-        return float(shrinkage)
-    s, n, d = acc.covariance, acc.n, acc.dim
-    if d == 1:
-        return 0.0  # scikit-learn: one feature, nothing to shrink
-    mu = np.trace(s) / d
-    if shrinkage == "oas":
-        alpha = np.mean(s**2)
-        den = (n + 1) * (alpha - mu**2 / d)
-        return 1.0 if den == 0 else float(min((alpha + mu**2) / den, 1.0))
-    frob = float(np.sum(s**2))
-    beta = (acc.q / n - frob) / (d * n)
-    delta = (frob - 2.0 * mu * np.trace(s) + d * mu**2) / d
-    beta = min(beta, delta)
-    return 0.0 if beta == 0 else float(beta / delta)
-
-
-def _check_shrinkage(shrinkage):
-    if shrinkage is None or (isinstance(shrinkage, str) and shrinkage.lower() == "none"):
-        return None
-    if isinstance(shrinkage, str):
-        key = shrinkage.lower().replace("_", "-")
-        if key in ("ledoit-wolf", "lw", "ledoitwolf"):
-            return "ledoit-wolf"
-        if key in ("oas", "auto"):
-            return key
-        try:
-            shrinkage = float(shrinkage)
-        except ValueError:
-            raise InputError(
-                f"unknown shrinkage {shrinkage!r}; use none, ledoit-wolf, oas, auto or a number in [0, 1]"
-            ) from None
-    if isinstance(shrinkage, bool) or not isinstance(shrinkage, int | float | np.floating | np.integer):
-        raise InputError(
-            f"shrinkage must be None, 'ledoit-wolf', 'oas', 'auto' or a float in [0, 1], got {shrinkage!r}"
-        )
-    s = float(shrinkage)
-    if not 0.0 <= s <= 1.0:
-        raise InputError(f"shrinkage {s} is outside [0, 1]; use a number between 0 (none) and 1 (isotropic)")
-    return s
-
-
-def _dead_coordinates(mean: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """Indices of (numerically) constant coordinates: :func:`infogauss.stats._validate.constant_columns` on the
-    standard deviations (variance below ``d * eps * max_k var_k``, or std below ``DEAD_RTOL * max_k |mean_k|``)."""
-    return constant_columns(np.sqrt(np.clip(np.asarray(variances, dtype=np.float64), 0.0, None)), mean)
+_EPS = np.finfo(np.float64).eps
 
 
 def dead_coordinates(Z) -> np.ndarray:
-    """Indices of the (numerically) constant columns of ``Z`` (``(n, d)``): the ones that make an unshrunk
-    covariance singular on their own. Drop them (``Z[:, np.setdiff1d(np.arange(d), dead)]``) or fit with shrinkage."""
-    x = samples(Z, min_n=2, what="Z")
-    if x.ndim != 2:
-        raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
-    return _dead_coordinates(x.mean(axis=0), x.var(axis=0))
+    """Indices of the dead (constant) columns of ``Z`` (``(n, d)``) by the rule of :mod:`infogauss.columns` (range
+    at the rounding level of the column's own magnitude, in the data's own dtype). A memory map is read in blocks.
+    Drop them (``Z[:, np.setdiff1d(np.arange(d), dead)]``) or fit with shrinkage."""
+    if not isinstance(Z, np.ndarray) or not np.issubdtype(Z.dtype, np.floating):
+        Z = samples(Z, min_n=2, what="Z")
+    if Z.ndim != 2:
+        raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {Z.shape}")
+    if Z.shape[0] < 2:
+        raise InputError(f"Z: needs at least 2 rows, got {Z.shape[0]}")
+    lo, hi = column_ranges(Z)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise InputError("Z: contains NaN or Inf values; remove or impute them first")
+    return constant_columns(lo, hi, data_dtype(Z))
+
+
+def _centre_and_unit(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mid-range of every column and the largest half-range (the one overall scale), overflow-free."""
+    centre = lo / 2.0 + hi / 2.0
+    unit = float(np.max(hi / 2.0 - lo / 2.0))
+    return centre, unit
 
 
 def _auto(fit, n: int, d: int):
@@ -215,30 +109,54 @@ def _shrink(s: np.ndarray, intensity: float) -> np.ndarray:
     return s.copy() if intensity == 0.0 else shrunk_covariance(s, intensity)
 
 
+def _singular_message(rank, d, dead, n_samples, method, intensity) -> str:
+    shown = ", ".join(str(i) for i in dead[:10]) + (" ..." if len(dead) > 10 else "")
+    dead_txt = f"; dead (constant) coordinates: {shown}" if len(dead) else ""
+    if method == "none":
+        if len(dead):
+            cause = " or drop the dead coordinates"
+        elif n_samples is not None and n_samples <= d:
+            cause = " or give more rows than dimensions"
+        else:  # enough rows: the features themselves live in a subspace (e.g. a low-rank projection head)
+            cause = f" or keep the top {rank} principal components"
+        fix = "pass shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto)" + cause
+    elif method == "fixed" and intensity < 1.0:
+        more = min(1.0, max(0.1, 2 * intensity))
+        fix = f"pass a larger fixed shrinkage than {intensity:g}, e.g. shrinkage={more:g} (CLI: --shrinkage {more:g})"
+    else:
+        fix = "no shrinkage helps: the data have no spread to shrink toward; check the input"
+    return f"covariance is singular (rank {rank} of {d}{dead_txt}); {fix}"
+
+
+def _shape_refusal(n: int, d: int) -> InputError:
+    return InputError(
+        f"covariance is singular (rank {n - 1} of {d} at most: {n} rows for {d} dimensions); pass "
+        "shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto) or give more rows than dimensions"
+    )
+
+
 # ---------------------------------------------------------------------------------------------- model
 
 
 class GaussianModel:
     r"""A multivariate normal :math:`\mathcal N(\mu, \Sigma)` over ``dim``-dimensional embeddings.
 
-    Build it with :meth:`fit` (in memory), :meth:`fit_stream` (row blocks) or ``GaussianModel(mean, covariance)``.
-    Attributes: ``mean`` (``(d,)``), ``covariance`` (``(d, d)``), ``dim``, ``eigenvalues`` (descending) and
-    ``eigenvectors`` (columns) of the covariance, ``n_samples`` and ``shrinkage`` (the intensity applied, 0 for
-    none) when fitted, ``shrinkage_method`` (``"none"``, ``"ledoit-wolf"``, ``"oas"`` or ``"fixed"``), and
-    ``dead_coordinates`` (indices of constant coordinates in the fitting data; only possible with shrinkage).
+    Build it with :meth:`fit` (in memory), :meth:`fit_stream` (row blocks), :meth:`fit_large` (an array read in
+    blocks, e.g. a memory map) or ``GaussianModel(mean, covariance)``. Attributes: ``mean`` (``(d,)``),
+    ``covariance`` (``(d, d)``), ``dim``, ``eigenvalues`` (descending) and ``eigenvectors`` (columns) of the
+    covariance, ``logdet``, ``n_samples`` and ``shrinkage`` (the intensity applied, 0 for none) when fitted,
+    ``shrinkage_method`` (``"none"``, ``"ledoit-wolf"``, ``"oas"`` or ``"fixed"``), and ``dead_coordinates``
+    (indices of constant coordinates in the fitting data; only possible with shrinkage).
     Methods take ``(n, d)`` arrays (numpy, memory maps, torch tensors) and return float64 numpy arrays.
+
+    Inside, the model is held for the standardised variable :math:`\tilde x = (x - c)/u` (``c`` a centre per column,
+    ``u`` one overall scale): :math:`\tilde x \sim \mathcal N(m, S)`, :math:`\mu = c + u\,m`, :math:`\Sigma = u^2 S`;
+    densities use :math:`S = D R D` with :math:`D = \operatorname{diag}(S)^{1/2}` and the correlation matrix
+    :math:`R = U \rho U^\top`, which does not depend on the columns' scales.
     """
 
-    def __init__(
-        self,
-        mean,
-        covariance,
-        *,
-        n_samples: int | None = None,
-        shrinkage: float = 0.0,
-        shrinkage_method: str = "none",
-        dead_coordinates=(),
-    ):
+    def __init__(self, mean, covariance, *, n_samples=None, shrinkage=0.0, shrinkage_method="none",
+                 dead_coordinates=()):  # fmt: skip
         mean = np.array(mean, dtype=np.float64).reshape(-1)
         cov = np.array(covariance, dtype=np.float64)
         d = mean.size
@@ -248,42 +166,80 @@ class GaussianModel:
             raise InputError(f"covariance has shape {cov.shape} but the mean has {d} entries; expected ({d}, {d})")
         if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
             raise InputError("mean or covariance contains NaN or Inf")
-        asym = np.max(np.abs(cov - cov.T))
-        if asym > 1e-8 * max(np.max(np.abs(cov)), 1e-300):
-            raise InputError(f"covariance is not symmetric (max |S - S^T| = {asym:.3g}); pass a covariance matrix")
-        cov = (cov + cov.T) / 2.0
-        lam, vec = np.linalg.eigh(cov)
-        lam, vec = lam[::-1].copy(), vec[:, ::-1].copy()  # descending: whitened coordinate 0 = top component
-        tol = max(lam[0], 0.0) * d * np.finfo(np.float64).eps
-        if lam[0] <= 0 or lam[-1] <= tol:
-            rank = int(np.sum(lam > tol))
-            dead = np.asarray(dead_coordinates, dtype=np.int64)
+        top = float(np.max(np.abs(cov)))
+        if np.max(np.abs(cov - cov.T)) > 1e-8 * max(top, 1e-300):
+            raise InputError("covariance is not symmetric; pass a covariance matrix")
+        unit = math.sqrt(float(np.max(np.diag(cov)))) if np.max(np.diag(cov)) > 0 else 1.0
+        meta = (n_samples, shrinkage, shrinkage_method, dead_coordinates)
+        self._setup(mean, unit, np.zeros(d), cov / unit / unit, *meta)
+
+    @classmethod
+    def standardized(cls, centre, unit, mean, covariance, *, n_samples=None, shrinkage=0.0,
+                     shrinkage_method="none", dead_coordinates=()) -> GaussianModel:  # fmt: skip
+        r"""The model of ``x = centre + unit * x̃`` with ``x̃ ~ N(mean, covariance)``: how :meth:`fit` builds it, for
+        data whose covariance in the original units would overflow (``unit`` up to 1e±300)."""
+        self = cls.__new__(cls)
+        meta = (n_samples, shrinkage, shrinkage_method, dead_coordinates)
+        self._setup(np.asarray(centre, np.float64), float(unit), np.asarray(mean, np.float64),
+                    np.asarray(covariance, np.float64), *meta)  # fmt: skip
+        return self
+
+    def _setup(self, centre, unit, m, S, n_samples, shrinkage, shrinkage_method, dead) -> None:
+        d = centre.size
+        S = (S + S.T) / 2.0
+        if not (np.isfinite(S).all() and np.isfinite(m).all() and np.isfinite(centre).all()) or not unit > 0:
+            raise InputError("mean or covariance contains NaN or Inf")
+        dead = np.asarray(dead, dtype=np.int64).reshape(-1)
+        D = np.sqrt(np.clip(np.diag(S), 0.0, None))
+        live = D > 0
+        rho, U = np.linalg.eigh(S / np.outer(np.where(live, D, 1.0), np.where(live, D, 1.0)))
+        tol = d * _EPS * max(float(rho[-1]), 0.0)
+        if not live.all() or rho[0] <= tol or (shrinkage_method == "none" and dead.size):
+            live_rank = np.linalg.matrix_rank(S[np.ix_(live, live)] / np.outer(D[live], D[live])) if live.any() else 0
             if dead.size == 0:
-                dead = _dead_coordinates(mean, np.diag(cov))
-            shown = ", ".join(str(i) for i in dead[:10]) + (" ..." if dead.size > 10 else "")
-            dead_txt = f"; dead (constant) coordinates: {shown}" if dead.size else ""
-            if shrinkage_method == "none":
-                if dead.size:
-                    cause = " or drop the dead coordinates"
-                elif n_samples is not None and n_samples <= d:
-                    cause = " or give more rows than dimensions"
-                else:  # enough rows: the features themselves live in a subspace (e.g. a low-rank projection head)
-                    cause = f" or keep the top {rank} principal components"
-                fix = "pass shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto)" + cause
-            else:
-                fix = "pass a larger fixed shrinkage, e.g. shrinkage=0.1 (CLI: --shrinkage 0.1)"
-            raise InputError(f"covariance is singular (rank {rank} of {d}{dead_txt}); {fix}")
-        self.mean = mean
-        self.covariance = cov
+                dead = np.flatnonzero(~live)
+            raise InputError(_singular_message(int(live_rank), d, dead, n_samples, shrinkage_method, shrinkage))
+        self._centre, self._unit, self._m, self._S, self._D = centre, unit, m, S, D
+        self._K = U / np.sqrt(rho)  # standardised, scaled rows @ K = whitened (correlation axes)
+        self._U, self._rho = U, rho
         self.dim = d
-        self.eigenvalues = lam
-        self.eigenvectors = vec
+        self.mean = centre + unit * m
+        self.logdet = float(2 * d * math.log(unit) + 2 * np.sum(np.log(D)) + np.sum(np.log(rho)))
         self.n_samples = None if n_samples is None else int(n_samples)
         self.shrinkage = float(shrinkage)
         self.shrinkage_method = str(shrinkage_method)
-        self.dead_coordinates = np.asarray(dead_coordinates, dtype=np.int64).reshape(-1)
-        self._scale = vec / np.sqrt(lam)  # V Lambda^{-1/2}
-        self.logdet = float(np.sum(np.log(lam)))
+        self.dead_coordinates = dead
+        self._pca_cache = None
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """:math:`\\Sigma = u^2 S` in the data's units (entries overflow to ±inf beyond ~1e308)."""
+        with np.errstate(over="ignore"):
+            return (self._S * self._unit) * self._unit
+
+    def _pca(self):
+        """``(lam_n, V, dmax)``: eigen-decomposition of ``S / dmax²`` (descending), cached."""
+        if self._pca_cache is None:
+            dmax = float(np.max(self._D))
+            lam, V = np.linalg.eigh(self._S / dmax / dmax)
+            lam, V = lam[::-1].copy(), V[:, ::-1].copy()
+            if lam[-1] <= self.dim * _EPS * lam[0]:
+                raise InputError(
+                    "the principal axes of this covariance are not resolvable in float64 (its columns' scales "
+                    "differ too much); Mahalanobis distances and log-likelihoods still are, or rescale the columns"
+                )
+            self._pca_cache = (lam, V, dmax)
+        return self._pca_cache
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        lam, _, dmax = self._pca()
+        with np.errstate(over="ignore"):
+            return lam * (self._unit * dmax) ** 2
+
+    @property
+    def eigenvectors(self) -> np.ndarray:
+        return self._pca()[1]
 
     # ------------------------------------------------------------------------------------------ fitting
 
@@ -291,61 +247,92 @@ class GaussianModel:
     def fit(cls, Z, shrinkage=None) -> GaussianModel:
         """Fit by maximum likelihood to the rows of ``Z`` (``(n, d)``), with optional covariance shrinkage.
 
-        ``shrinkage``: ``None`` (plain MLE; a singular covariance raises :class:`InputError`), ``"ledoit-wolf"``
-        or ``"oas"`` (scikit-learn's estimators), a float in ``[0, 1]`` (convex combination with
-        ``(tr S / d) I``), or ``"auto"``: plain MLE when ``n >= 2d`` and it is non-singular, else Ledoit–Wolf
-        (``shrinkage_method`` says which). Use :meth:`fit_stream` for data that does not fit in memory.
+        ``shrinkage``: ``None`` (plain MLE; a singular covariance raises :class:`InputError`, at once from the shape
+        when ``n <= d``), ``"ledoit-wolf"`` or ``"oas"`` (scikit-learn's estimators), a float in ``[0, 1]`` (convex
+        combination with ``(tr S / d) I``), or ``"auto"``: plain MLE when ``n >= 2d`` and it is non-singular, else
+        Ledoit–Wolf (``shrinkage_method`` says which). Use :meth:`fit_large` / :meth:`fit_stream` for data that does
+        not fit in memory.
         """
-        method = _check_shrinkage(shrinkage)
+        method = check_shrinkage(shrinkage)
+        dtype = data_dtype(Z)
         x = samples(Z, min_n=2, what="Z")
         if x.ndim != 2:
             raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
+        n, d = x.shape
         if method == "auto":
-            return _auto(lambda m: cls.fit(x, m), *x.shape)
+            return _auto(lambda m: cls.fit(Z, m), n, d)
+        if method is None and n <= d:
+            raise _shape_refusal(n, d)
         from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
-        mean = x.mean(axis=0)
-        dead = _dead_coordinates(mean, x.var(axis=0))
-        if method == "ledoit-wolf":
-            est = LedoitWolf(store_precision=False).fit(x)
-        elif method == "oas":
-            est = OAS(store_precision=False).fit(x)
-        else:
-            est = EmpiricalCovariance(store_precision=False).fit(x)
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        dead = constant_columns(lo, hi, dtype)
+        centre, unit = _all_constant_check(lo, hi, d)
+        xs = x / unit - centre / unit
+        est = {"ledoit-wolf": LedoitWolf, "oas": OAS}.get(method, EmpiricalCovariance)(store_precision=False).fit(xs)
         cov, intensity = est.covariance_, float(getattr(est, "shrinkage_", 0.0))
         if isinstance(method, float):
             cov, intensity = _shrink(cov, method), method
-        return cls._build(mean, cov, x.shape[0], method, intensity, dead)
+        return cls._build(centre, unit, est.location_, cov, n, method, intensity, dead)
 
     @classmethod
     def fit_stream(cls, batches: Iterable, shrinkage=None) -> GaussianModel:
         """Fit from an iterable of ``(b, d)`` row blocks (e.g. slices of a memory-mapped ``.npy``).
 
-        Same model as :meth:`fit` on the stacked rows (to ~1e-12 relative), in ``O(d^2)`` memory.
+        Same model as :meth:`fit` on the stacked rows (to ~1e-12 relative), in ``O(d^2)`` memory. The moments are
+        accumulated in the data's units; :meth:`fit_large` standardises first (two passes) and so also works at
+        scales near the float64 limits.
         """
-        method = _check_shrinkage(shrinkage)
+        method = check_shrinkage(shrinkage)
         acc = MomentAccumulator()
         for b in batches:
             acc.update(b)
         return cls.from_moments(acc, shrinkage=method)
 
     @classmethod
-    def from_moments(cls, acc: MomentAccumulator, shrinkage=None) -> GaussianModel:
-        """Fit from a filled :class:`MomentAccumulator` (see :meth:`fit` for ``shrinkage``)."""
-        method = _check_shrinkage(shrinkage)
+    def fit_large(cls, Z, shrinkage=None, progress: bool = True) -> GaussianModel:
+        """Fit to an ``(n, d)`` array read one row block (:data:`BLOCK_BYTES`) at a time, e.g. a memory map:
+        a first pass finds every column's range (the dead-column rule and the standardisation), a second
+        accumulates the moments of the standardised rows. Same model as :meth:`fit`."""
+        method = check_shrinkage(shrinkage)
+        n, d = Z.shape
+        if method is None and n <= d:
+            raise _shape_refusal(n, d)
+        lo, hi = column_ranges(Z, BLOCK_BYTES)
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise InputError("Z: contains NaN or Inf values; remove or impute them first")
+        dead = constant_columns(lo, hi, data_dtype(Z))
+        centre, unit = _all_constant_check(lo, hi, d)
+        acc = MomentAccumulator()
+        for b in row_blocks(Z, "fit", progress):
+            acc.update(b / unit - centre / unit)
+        return cls.from_moments(acc, shrinkage=method, standardized=(centre, unit), dead=dead)
+
+    @classmethod
+    def from_moments(cls, acc: MomentAccumulator, shrinkage=None, *, standardized=None, dead=None) -> GaussianModel:
+        """Fit from a filled :class:`MomentAccumulator` (see :meth:`fit` for ``shrinkage``). ``standardized =
+        (centre, unit)`` says the rows were ``(x - centre) / unit``; ``dead`` gives the dead columns (default: the
+        rule of :mod:`infogauss.columns` applied to mean ± standard deviation)."""
+        method = check_shrinkage(shrinkage)
         if acc.n < 2:
             raise InputError(f"needs at least 2 rows to fit a Gaussian, got {acc.n}")
         if method == "auto":
-            return _auto(lambda m: cls.from_moments(acc, m), acc.n, acc.dim)
+            return _auto(lambda m: cls.from_moments(acc, m, standardized=standardized, dead=dead), acc.n, acc.dim)
+        if method is None and acc.n <= acc.dim:
+            raise _shape_refusal(acc.n, acc.dim)
         s = acc.covariance
-        dead = _dead_coordinates(acc.mean, np.diag(s))
-        intensity = 0.0 if method is None else _shrinkage_from_moments(acc, method)
-        return cls._build(acc.mean, _shrink(s, intensity), acc.n, method, intensity, dead)
+        if dead is None:
+            sd = np.sqrt(np.clip(np.diag(s), 0.0, None))
+            dead = constant_columns(acc.mean - sd, acc.mean + sd)
+        centre, unit = standardized if standardized is not None else (np.zeros(acc.dim), 1.0)
+        intensity = 0.0 if method is None else shrinkage_intensity(acc, method)
+        return cls._build(centre, unit, acc.mean, _shrink(s, intensity), acc.n, method, intensity, dead)
 
     @classmethod
-    def _build(cls, mean, cov, n, method, intensity, dead) -> GaussianModel:
+    def _build(cls, centre, unit, mean, cov, n, method, intensity, dead) -> GaussianModel:
         name = "none" if method is None else ("fixed" if isinstance(method, float) else method)
-        return cls(mean, cov, n_samples=n, shrinkage=intensity, shrinkage_method=name, dead_coordinates=dead)
+        return cls.standardized(centre, unit, mean, cov, n_samples=n, shrinkage=intensity, shrinkage_method=name,
+                                dead_coordinates=dead)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ scoring
 
@@ -358,6 +345,10 @@ class GaussianModel:
             raise InputError(f"{what}: has {shape} but the model has dimension {self.dim}; use matching embeddings")
         return x
 
+    def _centred(self, Z) -> np.ndarray:
+        """``x̃ - m``: rows standardised by the model's centre and scale, then centred (no overflow)."""
+        return self._rows(Z) / self._unit - self._centre / self._unit - self._m
+
     def whiten(self, Z, axes: str = "pca") -> np.ndarray:
         r"""Whitened rows; ``(n, d)`` float64 with identity covariance under the model.
 
@@ -366,26 +357,28 @@ class GaussianModel:
         rotated back to the original axes, :math:`y = (x - \mu) V \Lambda^{-1/2} V^\top = (x - \mu)\Sigma^{-1/2}`
         (Mahalanobis / ZCA whitening, the one closest to the input; Kessy, Lewin & Strimmer 2018). Both give the same
         norms, cosines and Mahalanobis distances; per-coordinate tests differ, since they look along other axes.
+        For features that span a subspace only, see :func:`infogauss.whitening.whiten` (rank-aware).
         """
-        y = (self._rows(Z) - self.mean) @ self._scale
-        if axes == "pca":
-            return y
-        if axes == "zca":
-            return y @ self.eigenvectors.T
-        raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
+        if axes not in ("pca", "zca"):
+            raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
+        lam, V, dmax = self._pca()
+        y = self._centred(Z) @ (V / (np.sqrt(lam) * dmax))
+        return y if axes == "pca" else y @ V.T
 
     def unwhiten(self, Y) -> np.ndarray:
         r"""Inverse of :meth:`whiten` (``axes="pca"``): :math:`x = \mu + y \Lambda^{1/2} V^\top`."""
+        lam, V, dmax = self._pca()
         y = self._rows(Y, "Y")
-        return self.mean + (y * np.sqrt(self.eigenvalues)) @ self.eigenvectors.T
+        return self._centre + self._unit * (self._m + (y * (np.sqrt(lam) * dmax)) @ V.T)
 
     def mahalanobis_squared(self, Z) -> np.ndarray:
         r"""Squared Mahalanobis distance :math:`(x-\mu)^\top\Sigma^{-1}(x-\mu) = \lVert y\rVert^2` per row.
 
-        Under the model it follows :math:`\chi^2_d` (mean ``d``).
+        Under the model it follows :math:`\chi^2_d` (mean ``d``). Computed on standardised columns through the
+        correlation matrix, so it is exact at any scale.
         """
-        y = self.whiten(Z)
-        return np.einsum("ij,ij->i", y, y)
+        w = (self._centred(Z) / self._D) @ self._K
+        return np.einsum("ij,ij->i", w, w)
 
     def mahalanobis(self, Z) -> np.ndarray:
         r"""Mahalanobis distance :math:`\sqrt{(x-\mu)^\top\Sigma^{-1}(x-\mu)}` per row (not squared; like
@@ -409,183 +402,108 @@ class GaussianModel:
             raise InputError(f"kl: expected a GaussianModel, got {type(other).__name__}")
         if other.dim != self.dim:
             raise InputError(f"kl: the models have dimensions {self.dim} and {other.dim}; they must match")
-        # tr(S2^-1 S1) = || Lambda2^-1/2 V2^T V1 Lambda1^1/2 ||_F^2 ; mean term = || (mu1 - mu2) V2 Lambda2^-1/2 ||^2
-        a = (self.eigenvectors * np.sqrt(self.eigenvalues)).T @ other._scale
-        trace = float(np.sum(a * a))
-        dm = (self.mean - other.mean) @ other._scale
-        return 0.5 * (trace + float(dm @ dm) - self.dim + other.logdet - self.logdet)
+        # Sigma_1 = L1 L1^T with L1 = diag(u1 D1) U1 rho1^1/2; Sigma_2^-1 = K K^T with K = diag(1/(u2 D2)) U2 rho2^-1/2
+        ratio = (self._unit / other._unit) * (self._D / other._D)
+        a = ((self._U * np.sqrt(self._rho)).T * ratio) @ other._K
+        dm = (self._centre - other._centre) / other._unit + (self._unit / other._unit) * self._m - other._m
+        w = (dm / other._D) @ other._K
+        return 0.5 * (float(np.sum(a * a)) + float(w @ w) - self.dim + other.logdet - self.logdet)
 
     def sample(self, n: int, seed=None) -> np.ndarray:
-        """``n`` draws, ``(n, d)`` float64: :math:`\\mu + \\varepsilon\\Lambda^{1/2}V^\\top`, ``seed`` as
+        """``n`` draws, ``(n, d)`` float64: :math:`\\mu + u\\,D\\,(\\varepsilon\\rho^{1/2}U^\\top)`, ``seed`` as
         ``numpy.random.default_rng``."""
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise InputError(f"sample: n must be a non-negative integer, got {n!r}")
         eps = np.random.default_rng(seed).standard_normal((int(n), self.dim))
-        return self.mean + (eps * np.sqrt(self.eigenvalues)) @ self.eigenvectors.T
+        return self._centre + self._unit * (self._m + ((eps * np.sqrt(self._rho)) @ self._U.T) * self._D)
 
     # ------------------------------------------------------------------------------------------ files
 
     def save(self, path) -> Path:
-        """Write the model to ``path`` (``.npz``, numbers and strings only: loadable with
-        ``allow_pickle=False``). Written to a temporary file and renamed, so a failure leaves no partial file."""
+        """Write the model to ``path`` (``.npz``, numbers and strings only: loadable with ``allow_pickle=False``).
+        Written to a temporary file and renamed, so a failure leaves no partial file. Besides ``mean`` and
+        ``covariance`` the file holds the standardised form (``centre``, ``unit``, ``std_mean``, ``std_covariance``)
+        that :meth:`load` reads, so models of data near the float64 limits round-trip exactly."""
         p = Path(path)
         if p.suffix.lower() != ".npz":
             raise InputError(f"{path}: a model file must end in .npz")
         if not p.parent.exists():
             raise InputError(f"{path}: directory {p.parent} does not exist; create it first")
         arrays = dict(
-            format=np.array(FORMAT),
-            mean=self.mean,
-            covariance=self.covariance,
+            format=np.array(FORMAT), mean=self.mean, covariance=self.covariance, centre=self._centre,
+            unit=np.array(self._unit), std_mean=self._m, std_covariance=self._S,
             n_samples=np.array(-1 if self.n_samples is None else self.n_samples, dtype=np.int64),
-            shrinkage=np.array(self.shrinkage),
-            shrinkage_method=np.array(self.shrinkage_method),
+            shrinkage=np.array(self.shrinkage), shrinkage_method=np.array(self.shrinkage_method),
             dead_coordinates=self.dead_coordinates,
-        )
+        )  # fmt: skip
         atomic_write(p, lambda fh: np.savez(fh, **arrays))
         return p
 
     @classmethod
     def load(cls, path) -> GaussianModel:
         """Read a model written by :meth:`save`; a missing, corrupt or foreign file raises :class:`InputError`."""
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"{path}: no such model file; create one with `infogauss fit EMB --out {p.name}`")
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                fmt = str(z["format"]) if "format" in z.files else None
-                if fmt != FORMAT:
-                    raise InputError(f"{path}: not an infogauss Gaussian model file (expected format {FORMAT})")
-                a = {k: z[k] for k in z.files}
-        except InputError:
-            raise
-        except Exception as exc:  # zipfile, pickle refusal, truncated data, missing keys ...
-            msg = " ".join(str(exc).split())[:160] or type(exc).__name__
-            raise InputError(f"{path}: cannot read the model file (corrupt or not a .npz model?): {msg}") from None
+        a = _read_model_file(path)
         try:
             n = int(a["n_samples"])
-            return cls(
-                a["mean"],
-                a["covariance"],
-                n_samples=None if n < 0 else n,
-                shrinkage=float(a["shrinkage"]),
-                shrinkage_method=str(a["shrinkage_method"]),
-                dead_coordinates=a["dead_coordinates"],
-            )
+            meta = dict(n_samples=None if n < 0 else n, shrinkage=float(a["shrinkage"]),
+                        shrinkage_method=str(a["shrinkage_method"]),
+                        dead_coordinates=a["dead_coordinates"])  # fmt: skip
+            if "std_covariance" in a:
+                return cls.standardized(a["centre"], float(a["unit"]), a["std_mean"], a["std_covariance"], **meta)
+            return cls(a["mean"], a["covariance"], **meta)
         except KeyError as exc:
             raise InputError(f"{path}: model file lacks the entry {exc}; refit it with `infogauss fit`") from None
-        except InputError as exc:
+        except (InputError, ValueError, TypeError) as exc:
             raise InputError(f"{path}: invalid model: {exc}") from None
 
     def __repr__(self) -> str:
-        shr = (
-            self.shrinkage_method
-            if self.shrinkage_method == "none"
-            else f"{self.shrinkage_method}:{self.shrinkage:.3g}"
-        )
+        shr = "none" if self.shrinkage_method == "none" else f"{self.shrinkage_method}:{self.shrinkage:.3g}"
         return f"GaussianModel(dim={self.dim}, n_samples={self.n_samples}, shrinkage={shr})"
 
 
-# ---------------------------------------------------------------------------------------------- CLI
+def is_model_file(path) -> bool:
+    """True when ``path`` is an ``.npz`` written by :meth:`GaussianModel.save` (any format version)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "format" in z.files and str(z["format"]) in FORMATS
+    except Exception:  # not a zip, not numpy, unreadable: not a model
+        return False
 
 
-def _row_blocks(Z, desc: str):
-    """Float64 row blocks of ``Z`` (a memory map stays on disk), with a progress bar when there are several."""
+def _read_model_file(path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such model file; create one with `infogauss fit EMB --out {p.name}`")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            if not hasattr(z, "files"):  # a .npy array, not an .npz archive
+                raise InputError(f"{path}: holds one array, not a model; create one with `infogauss fit`")
+            fmt = str(z["format"]) if "format" in z.files else None
+            if fmt not in FORMATS:
+                raise InputError(f"{path}: not an infogauss Gaussian model file (expected format {FORMAT})")
+            return {k: z[k] for k in z.files}
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile, pickle refusal, truncated data, missing keys ...
+        msg = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise InputError(f"{path}: cannot read the model file (corrupt or not a .npz model?): {msg}") from None
+
+
+def _all_constant_check(lo, hi, d) -> tuple[np.ndarray, float]:
+    centre, unit = _centre_and_unit(lo, hi)
+    if not unit > 0:
+        raise InputError(f"covariance is singular: all {d} columns are constant, so there is nothing to model")
+    return centre, unit
+
+
+def row_blocks(Z, desc: str, progress: bool = True):
+    """Float64 row blocks of ``Z`` of about :data:`BLOCK_BYTES` (a memory map stays on disk), with a progress bar
+    on stderr when there are several."""
     from tqdm import tqdm
 
     from infogauss.io import row_block
 
     step = row_block(Z.shape[1], 8, BLOCK_BYTES)
     starts = range(0, Z.shape[0], step)
-    for r0 in tqdm(starts, desc=desc, unit="block", disable=len(starts) < 2, file=sys.stderr):
+    for r0 in tqdm(starts, desc=desc, unit="block", disable=not progress or len(starts) < 2, file=sys.stderr):
         yield np.asarray(Z[r0 : r0 + step], dtype=np.float64)
-
-
-def fit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("embeddings", metavar="EMB", help="embedding file (.npy, .npz, .pt, .safetensors, .csv, ...)")
-    parser.add_argument("--out", required=True, metavar="MODEL", help="where to write the model (.npz)")
-    parser.add_argument(
-        "--shrinkage",
-        default="none",
-        help="covariance shrinkage: none (default), ledoit-wolf, oas, auto (none when n >= 2d and non-singular, else "
-        "ledoit-wolf), or a number in [0, 1]",
-    )
-    parser.add_argument("--key", default=None, metavar="NAME", help="array name inside .npz/.pt/.safetensors files")
-
-
-def fit_run(args) -> int:
-    from infogauss.io import load_embeddings
-
-    method = _check_shrinkage(args.shrinkage)
-    out = Path(args.out)
-    if out.suffix.lower() != ".npz":
-        raise InputError(f"--out {args.out}: a model file must end in .npz")
-    if not out.parent.exists():
-        raise InputError(f"--out {args.out}: directory {out.parent} does not exist; create it first")
-    Z = load_embeddings(args.embeddings, key=args.key)
-    if isinstance(Z, np.memmap):  # larger than memory: stream row blocks
-        model = GaussianModel.fit_stream(_row_blocks(Z, "fit"), shrinkage=method)
-    else:
-        model = GaussianModel.fit(Z, shrinkage=method)
-    model.save(out)
-    lam = model.eigenvalues
-    shr = "none" if model.shrinkage_method == "none" else f"{model.shrinkage_method} ({model.shrinkage:.4g})"
-    print(f"fitted N(mu, Sigma): n={model.n_samples}, d={model.dim}, shrinkage={shr}")
-    print(
-        f"  entropy {model.entropy():.6g} nats, log|Sigma| {model.logdet:.6g}, condition number {lam[0] / lam[-1]:.4g}"
-    )
-    if model.dead_coordinates.size:
-        print(f"  {model.dead_coordinates.size} dead (constant) coordinate(s): {model.dead_coordinates[:10].tolist()}")
-    print(f"wrote {out}")
-    return 0
-
-
-def score_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="model file written by `infogauss fit` (.npz)")
-    parser.add_argument("embeddings", metavar="EMB", help="embedding file to score")
-    parser.add_argument(
-        "--out",
-        required=True,
-        metavar="SCORES",
-        help="output: .npy ((n, 2) float64: log_likelihood, mahalanobis), .npz (named arrays) or .csv",
-    )
-    parser.add_argument("--key", default=None, metavar="NAME", help="array name inside .npz/.pt/.safetensors files")
-
-
-SCORE_COLUMNS = ("log_likelihood", "mahalanobis")
-
-
-def score_run(args) -> int:
-    from infogauss.io import load_embeddings
-
-    out = Path(args.out)
-    ext = out.suffix.lower()
-    if ext not in (".npy", ".npz", ".csv"):
-        raise InputError(f"--out {args.out}: use a .npy, .npz or .csv file for the scores")
-    if not out.parent.exists():
-        raise InputError(f"--out {args.out}: directory {out.parent} does not exist; create it first")
-    model = GaussianModel.load(args.model)
-    Z = load_embeddings(args.embeddings, key=args.key)
-    if Z.shape[1] != model.dim:
-        raise InputError(
-            f"{args.embeddings}: has {Z.shape[1]} columns but the model {args.model} has dimension {model.dim}; "
-            "score embeddings from the same encoder"
-        )
-    m2 = np.concatenate([model.mahalanobis_squared(b) for b in _row_blocks(Z, "score")])
-    ll = -0.5 * (model.dim * _LOG_2PI + model.logdet + m2)
-    scores = np.column_stack([ll, np.sqrt(m2)])
-    if ext == ".npy":
-        atomic_write(out, lambda fh: np.save(fh, scores))
-    elif ext == ".npz":
-        atomic_write(out, lambda fh: np.savez(fh, log_likelihood=ll, mahalanobis=scores[:, 1]))
-    else:
-        atomic_write(
-            out,
-            lambda fh: np.savetxt(fh, scores, delimiter=",", header=",".join(SCORE_COLUMNS), comments="", fmt="%.17g"),
-        )
-    q = np.percentile(ll, [5, 50, 95])
-    print(f"scored {len(ll)} embeddings (d={model.dim}) under {args.model}")
-    print(f"  log-likelihood (nats): mean {ll.mean():.6g}, 5/50/95% {q[0]:.6g} / {q[1]:.6g} / {q[2]:.6g}")
-    print(f"  squared Mahalanobis: mean {m2.mean():.6g} (the model's own samples average d = {model.dim})")
-    print(f"wrote {out}")
-    return 0
