@@ -86,3 +86,12 @@ def test_measure_at_and_real_report():
 def test_sweep_errors(kw, match):
     with pytest.raises(InputError, match=match):
         run_sweep([spec(**kw)], progress=False, measure_fn=cheap)
+
+
+def test_no_bias_stays_zero_and_normal_init():
+    (res,) = run_sweep([spec(bias=False)], progress=False, measure_fn=cheap)
+    assert torch.count_nonzero(res.params["b1"]) == 0
+    (res,) = run_sweep([spec(init="normal", epochs=0, source_params={**SMALL, "dim": 400}, d=300)], progress=False,
+                       measure_fn=cheap)  # fmt: skip
+    w = res.params["W1"]
+    assert abs(float(w.std()) * 20 - 1) < 0.02  # N(0, 1/400)

@@ -41,7 +41,7 @@ DATA_SEED_OFFSET = 1_000_003
 VIEW_CHUNK_NUMBERS = 2**20  # as the engine: input numbers per view generated at once
 ENCODERS = ("linear", "mlp", "orthogonal")
 OBJECTIVES = ("infonce", "vicreg")
-INITS = ("default", "normal")  # PyTorch's nn.Linear init | N(0, 1/in) weights and zero bias
+INITS = ("default", "normal")  # PyTorch's nn.Linear init | N(0, 1/in) weights and biases
 
 
 @dataclass
@@ -135,9 +135,9 @@ def _init_params(spec: RunSpec, dim: int) -> list[torch.Tensor]:
         layers = [m for m in enc.backbone.modules() if isinstance(m, torch.nn.Linear)]
         out = []
         for lin in layers:
-            if spec.init == "normal":
+            if spec.init == "normal":  # N(0, 1/in) weights, and the same law for the bias when there is one
                 w = torch.randn(lin.in_features, lin.out_features) / math.sqrt(lin.in_features)
-                b = torch.zeros(1, lin.out_features)
+                b = torch.randn(1, lin.out_features) / math.sqrt(lin.in_features) * float(spec.bias)
             else:
                 w = lin.weight.detach().T.contiguous()
                 b = lin.bias.detach().reshape(1, -1) if lin.bias is not None else torch.zeros(1, lin.out_features)
@@ -205,10 +205,12 @@ def _train_group(specs, sources, device, measure_fn, bar) -> list[RunResult]:
     if any(src.n_train // n != steps for src in sources):
         raise InputError("runs batched together must have the same number of steps per epoch (n_train // batch_size)")
     per_run = [_init_params(s, dim) for s in specs]
-    params = [torch.stack([p[k] for p in per_run]).to(device).requires_grad_(True) for k in range(len(per_run[0]))]
+    # without bias the (zero) bias slices stay fixed: only weights (and biases when ``bias``) are trained
+    params = [torch.stack([p[k] for p in per_run]).to(device) for k in range(len(per_run[0]))]
+    trained = [p.requires_grad_(True) for k, p in enumerate(params) if k % 2 == 0 or s0.bias]
     tau = torch.tensor([float(s.temperature) for s in specs], device=device)
     gens = [make_generator(s.seed + DATA_SEED_OFFSET, device) for s in specs]
-    opt = torch.optim.Adam(params, lr=s0.lr, fused=device.type in ("cpu", "cuda"))
+    opt = torch.optim.Adam(trained, lr=s0.lr, fused=device.type in ("cpu", "cuda"))
     histories = [[] for _ in specs]
     losses = [[] for _ in specs]
     measure_at = {0, epochs, *[e for e in s0.measure_at if 0 <= e <= epochs]}

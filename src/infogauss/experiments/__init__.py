@@ -50,6 +50,7 @@ EXPERIMENTS: dict[str, str] = {
     "ood": "infogauss.experiments.ood",
     "whitening": "infogauss.experiments.whitening",
     "induction": "infogauss.experiments.induction",
+    "unknowns": "infogauss.experiments.unknowns",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100
