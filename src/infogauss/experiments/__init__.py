@@ -51,6 +51,7 @@ EXPERIMENTS: dict[str, str] = {
     "whitening": "infogauss.experiments.whitening",
     "induction": "infogauss.experiments.induction",
     "unknowns": "infogauss.experiments.unknowns",
+    "sensitivity": "infogauss.experiments.sensitivity",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100
