@@ -1,8 +1,10 @@
-"""``infogauss`` command line: one subcommand per verb, each implemented next to what it runs.
+"""``infogauss`` command line: one subcommand per verb; shared options in :mod:`infogauss.options`.
 
-Each entry of :data:`COMMANDS` names a module that defines ``add_arguments(parser)`` and ``run(args)``
-(or, for modules that host several commands, ``<name>_arguments`` / ``<name>_run``). Modules are imported
-only when their command runs, so ``infogauss --help`` stays fast.
+:data:`COMMANDS` names, for every verb, the module and the two functions that build its options and run it. Modules
+are imported only when their verb runs, so ``infogauss --help`` and ``infogauss --version`` stay fast. Every verb
+takes its input as the first positional argument and writes to ``--out`` (a folder for ``analyze`` / ``train`` /
+``reproduce``, a file for ``fit`` / ``score`` / ``embed``); ``key=value`` settings may appear anywhere on the line.
+Bad input is one line on stderr (``infogauss: error: ...``) and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,49 +15,75 @@ import sys
 
 from infogauss.errors import InputError
 
-# command -> (module, help). measure / induce / use / experiments.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "analyze": ("infogauss.analyze", "measure: the paper's Gaussianity protocol on an embedding file"),
-    "train": ("infogauss.train", "induce: train an encoder with InfoNCE (or the supervised baseline)"),
-    "reproduce": ("infogauss.experiments", "regenerate a table or figure of the paper beside its numbers"),
-    "fit": ("infogauss.gaussian_cli", "use: fit a Gaussian model to embeddings"),
-    "score": ("infogauss.gaussian_cli", "use: score embeddings under a fitted Gaussian model"),
-    "embed": ("infogauss.embed", "use: extract embeddings from a pretrained encoder"),
-}
+# verb -> (module, options function, run function, help). measure / induce / use / experiments.
+COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "analyze": ("infogauss.analyze", "add_arguments", "run",
+                "measure: the paper's Gaussianity protocol on an embedding file"),
+    "train": ("infogauss.train.cli", "add_arguments", "run",
+              "induce: train an encoder with InfoNCE (or the supervised baseline)"),
+    "reproduce": ("infogauss.experiments", "add_arguments", "run",
+                  "regenerate a table or figure of the paper beside its numbers"),
+    "fit": ("infogauss.gaussian_cli", "fit_arguments", "fit_run", "use: fit a Gaussian model to embeddings"),
+    "score": ("infogauss.gaussian_cli", "score_arguments", "score_run",
+              "use: score embeddings under a fitted Gaussian model"),
+    "embed": ("infogauss.embed_cli", "add_arguments", "run", "use: extract embeddings from a pretrained encoder"),
+}  # fmt: skip
+INTERMIXED = ("train",)  # verbs whose key=value settings may appear between options
 
 
-def _hooks(name: str):
-    module = importlib.import_module(COMMANDS[name][0])
-    if hasattr(module, f"{name}_run"):
-        return getattr(module, f"{name}_arguments"), getattr(module, f"{name}_run")
-    return module.add_arguments, module.run
+def _version() -> str:
+    from infogauss import __version__
+
+    return __version__
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infogauss", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"infogauss {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, entry in COMMANDS.items():
+        sub.add_parser(name, help=entry[3], add_help=False)
+    return parser
+
+
+def _verb(name: str):
+    """``(parser, run)`` of verb ``name``."""
+    from infogauss.options import parser_for
+
+    module_name, options_fn, run_fn, help_ = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = parser_for(name, help_)
+    getattr(module, options_fn)(parser)
+    return parser, getattr(module, run_fn)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="infogauss", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_module, help_) in COMMANDS.items():
-        sub.add_parser(name, help=help_, add_help=False)
-    # Parse only the command name first, then build that command's full parser.
-    if not argv or argv[0] in ("-h", "--help"):
-        parser.print_help()
-        return 0 if argv else 2
+    parser = _top_parser()
+    if not argv or argv[0] in ("-h", "--help", "--version"):
+        if not argv:
+            parser.print_help()
+            return 2
+        try:
+            parser.parse_args(argv[:1])  # prints the help or the version
+        except SystemExit as done:
+            return int(done.code or 0)
     name = argv[0]
     if name not in COMMANDS:
         parser.error(f"unknown command {name!r}; choose from {', '.join(COMMANDS)}")
     try:
-        add_arguments, run = _hooks(name)
-    except (ImportError, AttributeError) as exc:
-        print(f"infogauss: error: command {name!r} is not available in this build ({exc})", file=sys.stderr)
+        cmd, run = _verb(name)
+    except ImportError as exc:
+        print(f"infogauss: error: command {name!r} is not available in this install ({exc})", file=sys.stderr)
         return 2
-    cmd = argparse.ArgumentParser(prog=f"infogauss {name}", description=COMMANDS[name][1])
-    add_arguments(cmd)
-    args = cmd.parse_args(argv[1:])
+    try:
+        args = cmd.parse_intermixed_args(argv[1:]) if name in INTERMIXED else cmd.parse_args(argv[1:])
+    except SystemExit as done:  # --help, or a usage error already printed as one line
+        return int(done.code or 0)
     try:
         return int(run(args) or 0)
     except InputError as exc:
-        print(f"infogauss: error: {exc}", file=sys.stderr)
+        print(f"infogauss: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("infogauss: interrupted", file=sys.stderr)

@@ -30,7 +30,6 @@ raw features — for a sentence-transformers model with a final ``Normalize`` mo
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -58,7 +57,7 @@ def _offline():
 
 
 @dataclass
-class Encoder:
+class PretrainedEncoder:
     """A loaded encoder: ``kind`` (``sentence-transformers``, ``timm``, ``open_clip``), ``modalities``,
     ``dim`` (output width), ``source`` (where the weights came from) and the underlying ``model``."""
 
@@ -237,7 +236,7 @@ def _timm_is_model(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(kind: str, loc: str, weights: str | None, device: str) -> Encoder:
+def _load(kind: str, loc: str, weights: str | None, device: str) -> PretrainedEncoder:
     name = loc  # cached per resolved location: aliases of one model share one copy
     if kind == "sentence-transformers":
         return _load_st(name, loc, device)
@@ -246,7 +245,7 @@ def _load(kind: str, loc: str, weights: str | None, device: str) -> Encoder:
     return _load_open_clip(name, loc, weights, device)
 
 
-def load_encoder(model_name_or_path, *, weights=None, device=None) -> Encoder:
+def load_encoder(model_name_or_path, *, weights=None, device=None) -> PretrainedEncoder:
     """Load (and cache) an encoder; see the module docstring for the accepted names. ``device``: ``"auto"``
     (default: CUDA when available), ``"cpu"``, ``"cuda"``..."""
     if weights is not None:
@@ -262,7 +261,7 @@ def load_encoder(model_name_or_path, *, weights=None, device=None) -> Encoder:
     return _load(kind, loc, weights, device)
 
 
-def _load_st(name, path, device) -> Encoder:
+def _load_st(name, path, device) -> PretrainedEncoder:
     try:
         from sentence_transformers import SentenceTransformer
 
@@ -281,10 +280,10 @@ def _load_st(name, path, device) -> Encoder:
         del model[-1]
     model.eval()
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    return Encoder(name, "sentence-transformers", ("text",), int(get_dim()), path, model, device)
+    return PretrainedEncoder(name, "sentence-transformers", ("text",), int(get_dim()), path, model, device)
 
 
-def _load_timm(name, loc, weights, device) -> Encoder:
+def _load_timm(name, loc, weights, device) -> PretrainedEncoder:
     import timm
     import torch
 
@@ -319,7 +318,7 @@ def _load_timm(name, loc, weights, device) -> Encoder:
     transform = timm.data.create_transform(**cfg, is_training=False)
     with torch.inference_mode():
         dim = int(model(torch.zeros(1, *cfg["input_size"], device=device)).shape[-1])
-    return Encoder(name, "timm", ("image",), dim, source, model, device, transform=transform)
+    return PretrainedEncoder(name, "timm", ("image",), dim, source, model, device, transform=transform)
 
 
 def _timm_hub_id(loc: str) -> str | None:
@@ -376,7 +375,7 @@ def _load_state_dict(model, path: str) -> None:
         )
 
 
-def _load_open_clip(name, loc, weights, device) -> Encoder:
+def _load_open_clip(name, loc, weights, device) -> PretrainedEncoder:
     try:
         import open_clip
     except ImportError:
@@ -405,7 +404,7 @@ def _load_open_clip(name, loc, weights, device) -> Encoder:
     model.eval()
     with torch.inference_mode():
         dim = int(model.encode_text(tokenizer(["a"]).to(device)).shape[-1])
-    return Encoder(name, "open_clip", ("image", "text"), dim, source, model, device, transform, tokenizer)
+    return PretrainedEncoder(name, "open_clip", ("image", "text"), dim, source, model, device, transform, tokenizer)
 
 
 # ---------------------------------------------------------------------------------------------- library
@@ -494,59 +493,4 @@ def read_lines(path) -> list[str]:
     return lines
 
 
-# ---------------------------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="NAME", help="e.g. all-MiniLM-L6-v2, a directory, timm:ARCH")
-    parser.add_argument(
-        "--input",
-        required=True,
-        metavar="FILE",
-        help="text model: .txt, one text per line; image model: a directory of images or a .txt list of paths",
-    )
-    parser.add_argument("--out", required=True, metavar="EMB.npy", help="output (n, d) float32 array (.npy)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--device", default="auto", help="auto (default: CUDA if available), cpu, cuda, cuda:N")
-    parser.add_argument(
-        "--normalize",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="unit-norm rows (default) or raw features (--no-normalize)",
-    )
-    parser.add_argument("--weights", default=None, metavar="FILE", help="local state dict for timm:ARCH/open_clip:ARCH")
-    parser.add_argument(
-        "--modality", choices=("text", "image"), default=None, help="for encoders of both (open_clip); default: guess"
-    )
-
-
-def run(args) -> int:
-    from infogauss.outputs import atomic_write
-
-    out = Path(args.out)
-    if out.suffix.lower() != ".npy":
-        raise InputError(f"--out {args.out}: write embeddings to a .npy file")
-    if not out.parent.exists():
-        raise InputError(f"--out {args.out}: directory {out.parent} does not exist; create it first")
-    integer(args.batch_size, "--batch-size", lo=1)
-    src = Path(args.input)
-    if not src.exists():
-        raise InputError(f"--input {args.input}: no such file or directory")
-    enc = load_encoder(args.model, weights=args.weights, device=args.device)
-    modality = args.modality or ("image" if src.is_dir() or enc.modalities == ("image",) else "text")
-    items, embed = (list_images(src), embed_images) if modality == "image" else (read_lines(src), embed_texts)
-    Z = embed(
-        args.model,
-        items,
-        batch_size=args.batch_size,
-        device=args.device,
-        weights=args.weights,
-        normalize=args.normalize,
-        progress=True,
-    )
-    atomic_write(out, lambda fh: np.save(fh, Z))
-    norms = np.linalg.norm(Z, axis=1)
-    print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")
-    print(f"  dim {Z.shape[1]}, norms mean {norms.mean():.4g} (CV {norms.std() / norms.mean():.3g})")
-    print(f"wrote {out}")
-    return 0
+Encoder = PretrainedEncoder  # the earlier name, kept importable

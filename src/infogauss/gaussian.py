@@ -475,16 +475,21 @@ def _read_model_file(path) -> dict:
     if not p.is_file():
         raise InputError(f"{path}: no such model file; create one with `infogauss fit EMB --out {p.name}`")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            if not hasattr(z, "files"):  # a .npy array, not an .npz archive
-                raise InputError(f"{path}: holds one array, not a model; create one with `infogauss fit`")
+        z = np.load(p, allow_pickle=False)
+    except Exception as exc:  # zipfile, pickle refusal, truncated data ...
+        msg = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise InputError(f"{path}: cannot read the model file (corrupt or not a .npz model?): {msg}") from None
+    if not hasattr(z, "files"):  # a .npy array, not an .npz archive
+        raise InputError(f"{path}: holds one array, not a model; create a model with `infogauss fit EMB --out M.npz`")
+    try:
+        with z:
             fmt = str(z["format"]) if "format" in z.files else None
             if fmt not in FORMATS:
                 raise InputError(f"{path}: not an infogauss Gaussian model file (expected format {FORMAT})")
             return {k: z[k] for k in z.files}
     except InputError:
         raise
-    except Exception as exc:  # zipfile, pickle refusal, truncated data, missing keys ...
+    except Exception as exc:  # pickle refusal, truncated members, missing keys ...
         msg = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise InputError(f"{path}: cannot read the model file (corrupt or not a .npz model?): {msg}") from None
 

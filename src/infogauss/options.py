@@ -27,9 +27,16 @@ EXAMPLES = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr (``infogauss: error: ...``), exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"infogauss: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def parser_for(name: str, description: str) -> argparse.ArgumentParser:
     """The parser of verb ``name``, whose help ends with the verb's examples."""
-    return argparse.ArgumentParser(
+    return Parser(
         prog=f"infogauss {name}",
         description=description,
         epilog="examples:\n  " + EXAMPLES.get(name, f"infogauss {name} --help"),

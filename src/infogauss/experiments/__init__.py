@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+from infogauss import options, outputs
 from infogauss.errors import InputError
 
 #: name -> module. Later issues add experiments (CIFAR, whitening, OOD) as one file each plus one line here.
@@ -82,8 +83,7 @@ def reproduce(
     ``$INFOGAUSS_CIFAR10``, else ``../shared/data/cifar10.npz``.
     ``echo`` (default: no printing) receives the Markdown report once it is written.
     """
-    from infogauss.experiments import _output
-    from infogauss.experiments._common import Context
+    from infogauss.checks import resolve_device
 
     module = experiment(name)
     if scale not in SCALES:
@@ -103,8 +103,27 @@ def reproduce(
         if not Path(data).exists():
             raise InputError(f"--data {data}: no such file or folder; give a CIFAR-10 .npz or torchvision root")
         data = str(Path(data).resolve())
+    resolve_device(device)  # a one-line error for cuda without CUDA, before any work
     out = Path(out) if out is not None else Path("runs") / name
-    _output.check_out_dir(out)  # fail before hours of training, not after
+    _check_out(out, data, models)  # fail before hours of training, not after
+    with outputs.RunLock(out):
+        return _run(module, name, scale, seeds, out, progress, device, echo, models, data)
+
+
+def _check_out(out: Path, data, models) -> None:
+    """A writable results folder (new, empty or an earlier result) that holds none of the inputs."""
+    from infogauss.experiments import _output
+
+    outputs.check_writable(out, "dir")
+    weights = [m.split("=", 1)[1] for m in models if "=" in m]
+    outputs.refuse_input_as_output(out, [data, *weights], kind="dir")
+    _output.check_out_dir(out)
+
+
+def _run(module, name, scale, seeds, out, progress, device, echo, models, data) -> list[dict]:
+    from infogauss.experiments import _output
+    from infogauss.experiments._common import Context
+
     settings = module.SCALES[scale]
 
     t0 = time.perf_counter()
@@ -143,9 +162,9 @@ def reproduce(
         _mpl()
         module.figures(rows, extras, tmp)
         _output.write_results(tmp, rows, markdown, meta)
-    if echo is not None:
-        echo(markdown)
-        echo(f"results written to {out}/")
+    if echo is not None:  # the settings stay in the folder (settings.json, results.md), not on the terminal
+        echo(markdown.split("\n## Settings\n", 1)[0].rstrip() + "\n")
+        echo(f"results written to {out}/ (settings in settings.json)")
     return rows
 
 
@@ -171,8 +190,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paper's settings); default cpu",
     )
     parser.add_argument("--seeds", default="1", help="number of seeds (0..K-1); results are mean ± std; default 1")
-    parser.add_argument("--out", default=None, help="output folder (default runs/NAME); replaced atomically")
-    parser.add_argument("--device", default="auto", help="auto (default: cuda when available), cpu, cuda, cuda:N")
+    options.add_out(parser, "dir", "results.json/.csv/.md, settings.json, figures (default runs/NAME); replaced "
+                    "atomically", default="")  # fmt: skip
+    options.add_device(parser)
     parser.add_argument(
         "--model",
         action="append",
@@ -189,7 +209,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default $INFOGAUSS_CIFAR10, else ../shared/data/cifar10.npz",
     )
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    options.add_quiet(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--seeds must be an integer from 1 to {MAX_SEEDS}, got {args.seeds!r}") from None
     experiment(args.name)  # unknown name -> InputError before anything else
     reproduce(
-        args.name, args.scale, seeds, args.out, progress=not args.quiet, device=args.device, echo=print,
+        args.name, args.scale, seeds, args.out or None, progress=not args.quiet, device=args.device, echo=print,
         models=args.model, data=args.data,
     )  # fmt: skip
     return 0

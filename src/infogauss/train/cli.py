@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
 
+from infogauss import options, outputs
+from infogauss.checks import integer
 from infogauss.errors import InputError
 from infogauss.train.config import PRESETS, TrainConfig, preset, source_parameters
 from infogauss.train.loop import train
@@ -21,9 +25,11 @@ def _field_names() -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=None, help=f"starting configuration: {', '.join(PRESETS)}")
-    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument("--out", default=None, help="output folder (default runs/train-PRESET); resumes if present")
-    parser.add_argument("--resume", default=None, help="checkpoint to resume from (default: OUT/checkpoint.pt)")
+    options.add_device(parser, default=None, help="auto (default: CUDA when available), cpu or cuda; same as device=")
+    options.add_out(parser, "dir", "config.json, metrics.jsonl, report.json, checkpoint.pt (default runs/train-PRESET; "
+                    "resumes when it holds a checkpoint)", default="")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=None, help="seed of the data and the model; same as seed=")
+    parser.add_argument("--resume", default=None, help="checkpoint file to resume from (default: OUT/checkpoint.pt)")
     parser.add_argument(
         "--data",
         default=None,
@@ -31,37 +37,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "../shared/data/cifar10.npz); same as source.path=...",
     )
     parser.add_argument("--list", action="store_true", help="list the presets and the options, then exit")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="key=value",
-        help="override options, e.g. d=64 batch_size=32 temperature=0.2 source.A=0.8 (source parameters take "
-        "the prefix 'source.'); see --list",
-    )
+    options.add_quiet(parser)
+    options.add_overrides(parser, "settings anywhere on the line, e.g. d=64 batch_size=32 temperature=0.2 "
+                          "source.A=0.8 (source parameters take the prefix 'source.'); see --list")  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.list:
-        print("presets: " + ", ".join(PRESETS))
-        print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
-        print("source parameters (source.KEY=VALUE): see `python -c 'help(infogauss.data.synthetic)'` and "
-              "`python -c 'help(infogauss.data.images)'`")  # fmt: skip
-        return 0
-    if args.preset is None:
-        raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
-    cfg = preset(args.preset)
+def _list() -> int:
+    from infogauss.data.images import IMAGE_SOURCES
+    from infogauss.data.synthetic import SOURCES
+
+    print("presets: " + ", ".join(PRESETS))
+    print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
+    print("source parameters (source.KEY=VALUE), per source:")
+    for name in (*SOURCES, *IMAGE_SOURCES):
+        print(f"  {name}: " + ", ".join(p for p in source_parameters(name) if p != "device"))
+    return 0
+
+
+def _changes(args, cfg: TrainConfig) -> dict:
     changes = parse_overrides(args.overrides, cfg)
     if args.device is not None:
         changes["device"] = args.device
+    if args.seed is not None:
+        changes["seed"] = integer(args.seed, "--seed", lo=0)
     if args.data is not None:
         if changes.get("source", cfg.source) != "cifar10":
             raise InputError(f"--data applies to source=cifar10, not {changes.get('source', cfg.source)!r}")
         changes["source_params"] = {**changes["source_params"], "path": args.data}
-    changes["out"] = args.out if args.out is not None else str(Path("runs") / f"train-{args.preset}")
-    cfg = cfg.replace(**changes).validate()
+    changes["out"] = args.out or str(Path("runs") / f"train-{args.preset}")
+    return changes
+
+
+def _check_out(out: Path, args) -> None:
+    """Before any work: a writable folder, no input inside it, and either new, empty or a training run's folder."""
+    outputs.check_writable(out, "dir")
+    outputs.refuse_input_as_output(out, [args.data], kind="dir")
+    ours = ("config.json", "checkpoint.pt", "metrics.jsonl", "report.json")
+    if out.is_dir() and any(out.iterdir()) and not any((out / f).exists() for f in ours):
+        raise InputError(f"--out {out}: exists and is not an infogauss training folder; choose a new or empty folder")
+    if args.resume is not None:
+        resume = Path(args.resume)
+        if resume.is_dir():
+            raise InputError(
+                f"--resume {resume}: is a folder; give the checkpoint file (e.g. {resume / 'checkpoint.pt'})"
+            )
+        if not resume.exists():
+            raise InputError(f"--resume {resume}: checkpoint file does not exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list()
+    if args.preset is None:
+        raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
+    cfg = preset(args.preset)
+    cfg = cfg.replace(**_changes(args, cfg)).validate()
+    out = Path(cfg.out)
+    _check_out(out, args)
+    lock = outputs.RunLock(out) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
     t0 = time.perf_counter()
-    result = train(cfg, progress=not args.quiet, resume=args.resume)
+    with lock:
+        result = train(cfg, progress=not args.quiet, resume=args.resume)
     final = result.final
     keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
             "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
