@@ -189,7 +189,7 @@ def test_torch_input_and_pairs(rng):
 
 
 def test_uniform_sphere_references():
-    from infogauss.report import _phi_uniform
+    from infogauss.report import phi_uniform as _phi_uniform
 
     # d = 3: u·v is uniform on [-1, 1] (Archimedes), so E exp(alpha t) = sinh(alpha) / alpha
     assert _phi_uniform(3, 10.0) == pytest.approx(np.log(np.sinh(10.0) / 10.0), rel=1e-12)

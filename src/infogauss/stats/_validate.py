@@ -71,7 +71,7 @@ _is_torch = is_torch  # old private name, kept for modules that still import it
 DEAD_RTOL = 1e-12  # a spread below DEAD_RTOL x the largest |location| is rounding noise of a constant
 
 
-def constant_columns(spread, location) -> np.ndarray:
+def constant_columns(spread, location, *, per_column: bool = False) -> np.ndarray:
     """Indices of (numerically) constant, "dead" columns, given each column's ``spread`` (std or range) and ``location``
     (mean or largest absolute value).
 
@@ -79,8 +79,15 @@ def constant_columns(spread, location) -> np.ndarray:
     covariance singular at float64 precision) or at most ``DEAD_RTOL`` times the largest ``|location|`` (rounding noise
     of a constant). Exactly constant columns always are. Example: all-MiniLM-L6-v2's pooled features have three, with
     standard deviations ~1e-32, ~1e-32 and ~2e-9 against ~0.3 for the others. One rule for the report and the model.
+
+    ``per_column=True`` judges each column against its own location only (dead: spread 0 or at most ``DEAD_RTOL``
+    times its own ``|location|``): scale-safe, for statistics that test each column on its own (a column scaled by
+    1e10 does not make the others dead).
     """
     spread = np.clip(np.asarray(spread, dtype=np.float64), 0.0, None)
+    if per_column:
+        loc = np.abs(np.asarray(location, dtype=np.float64))
+        return np.flatnonzero((spread == 0) | (spread <= DEAD_RTOL * loc))
     top = float(np.max(spread, initial=0.0))
     if top == 0.0:
         return np.arange(spread.size)

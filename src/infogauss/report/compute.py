@@ -1,0 +1,346 @@
+"""The computation behind :func:`~infogauss.report.gaussianity_report`: passes over the rows, column tests, summaries."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DEFAULT_TEMPERATURE, DP_ALPHA, NULL_SEED, REPORT_ALPHA
+from infogauss.errors import InputError
+from infogauss.io import as_embedding_matrix
+from infogauss.report.extras import geometry_extras, qq_samples
+from infogauss.report.null import (
+    NULL_REPS,
+    SPHERE_REPS,
+    TEST_BYTES,
+    TEST_COPIES,
+    NullCalibration,
+    as_numpy,
+    combine,
+    coordinate_tests,
+    monte_carlo_pvalue,
+    null_calibration,
+    pass_interval,
+    sphere_affordable,
+    sphere_null,
+    view_statistic,
+)
+from infogauss.report.results import GaussianityReport, ProjectionBlock, TestBlock, Verdict, ViewSummary, plain
+from infogauss.stats._validate import constant_columns
+
+GEOMETRY_ROWS = 5000  # rows (seeded subsample) for the spectrum, effective rank and the Q-Q samples
+STAGE_BYTES = 1024 * 2**20  # default memory for the columns staged by one pass over the rows
+ROW_BYTES = 8 * 2**20  # memory for one block of input rows (float64)
+VIEW_NULLS = ("auto", "monte-carlo", "bonferroni")
+
+
+def gaussianity_report(
+    Z,
+    pairs=None,
+    *,
+    projections: int | None = None,
+    seed: int = 0,
+    device=None,
+    block: int | None = None,
+    memory: int | None = None,
+    progress: bool | None = None,
+    geometry: bool = True,
+    null_reps: int = NULL_REPS,
+    temperature: float = DEFAULT_TEMPERATURE,
+    view_null: str = "auto",
+    name: str = "Z",
+) -> GaussianityReport:
+    """Run the paper's Gaussianity protocol (and the calibrated checks) on embeddings ``Z`` of shape ``(n, d)``.
+
+    Parameters
+    ----------
+    Z : array-like (numpy, ``np.memmap``, torch tensor), shape (n, d), n >= 8
+        Embeddings, one per row. A memory-mapped ``.npy`` is read one block at a time (see the module doc).
+    pairs : array-like, same shape, optional
+        Second view (positive pairs in rows) for alignment and positive-pair cosines.
+    projections : int, optional
+        Number K of random orthonormal directions (default ``min(d, 256)``; 0 to skip; at most d).
+    seed : int
+        Seed of the random directions and of the geometry row subsample.
+    device : str or torch.device, optional
+        Where the statistics run (e.g. ``"cuda"``); data moves there one column block at a time.
+    block : int, optional
+        Columns tested at once (memory ``≈ 8 · 8 · n · block`` bytes); default: as many as fit in 256 MiB.
+    memory : int, optional
+        Bytes of columns staged per pass over the rows (default 1 GiB). Only matters when the columns do not
+        fit: a ``.npy`` larger than memory is read ``≈ n·(d·itemsize + 8K)/memory`` times.
+    progress : bool, optional
+        tqdm progress bar; default: on when ``n · d > 5·10⁷``.
+    geometry : bool
+        Compute the geometry extras (cheap: a row subsample).
+    null_reps : int
+        Simulated Gaussian columns behind the null pass rates.
+    temperature : float
+        The run's InfoNCE temperature τ; the uniformity potential Φ (paper Eq. 4) is reported at α = 1/τ.
+    view_null : {"auto", "monte-carlo", "bonferroni"}
+        Calibration of the normalised views' check (module doc): ``"auto"`` simulates it when
+        ``SPHERE_REPS · n · d <= SPHERE_BUDGET``, else uses ``min(1, 2q)`` as for the raw views (with a warning when
+        n >= d²/4, where that is known to be liberal).
+    name : str
+        Name of the input in messages and in the report (the CLI passes the file path).
+    """
+    Z = as_embedding_matrix(Z, what=name, check_finite=False)  # finiteness: checked in the first pass
+    n, d = Z.shape
+    pairs = _check_options(Z, pairs, name, projections, block, memory, temperature, view_null)
+    k = min(d, 256) if projections is None else int(projections)
+    dev = None if device is None else str(device)
+    show = (n * d > 5 * 10**7) if progress is None else bool(progress)
+    rows = _row_blocks(n, d)
+    sub = np.sort(np.random.default_rng(seed).choice(n, size=min(n, GEOMETRY_ROWS), replace=False))
+    from tqdm.auto import tqdm
+
+    norms, unit_norms, lo, hi, sample = _first_pass(Z, rows, sub, name, show, tqdm)  # pass 1 over the rows
+    dead = constant_columns(hi - lo, np.maximum(np.abs(lo), np.abs(hi)), per_column=True)
+    live = np.setdiff1d(np.arange(d), dead)
+    if live.size == 0:
+        raise InputError(f"{name}: all {d} columns are constant; nothing to test")
+    P = _directions(d, k, seed) if k else np.zeros((d, 0))
+    geo, geo_arrays = {}, {}  # geometry needs only the row subsample: done before the long column passes
+    if geometry:
+        pair_sample = None if pairs is None else np.asarray(pairs[sub], dtype=np.float64)
+        geo, geo_arrays = geometry_extras(sample, pair_sample, seed, 1.0 / float(temperature))
+
+    budget = int(memory) if memory is not None else STAGE_BYTES
+    b = int(block) if block is not None else max(1, TEST_BYTES // (TEST_COPIES * 8 * n))
+    arrays, n_passes = _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm)
+    null = null_calibration(n, int(null_reps), NULL_SEED, dev)
+    sphere = _sphere(view_null, n, live.size, k, dev, null)
+    views = {}
+    for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
+        null_m = sphere if view == "normalized" else None
+        coord = _summarize(arrays["coord"][view], null, null_m, TestBlock)
+        proj = _summarize(arrays["proj"][view], null, null_m, ProjectionBlock)
+        proj.k = k
+        views[view] = ViewSummary(
+            **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
+        )
+    samples = {"norms": norms[sub], "rows": sub, "qq": qq_samples(sample, norms[sub], arrays, P), **geo_arrays}
+    settings = {
+        "seed": seed,
+        "projections": k,
+        "ad_threshold": AD_THRESHOLD,
+        "dp_alpha": DP_ALPHA,
+        "calibrated_alpha": CALIBRATED_ALPHA,
+        "report_alpha": REPORT_ALPHA,
+        "temperature": float(temperature),
+        "view_null": view_null,
+        "block_columns": b,
+        "column_passes": n_passes,
+        "stage_bytes": budget,
+        "device": dev or "cpu",
+        "null_reps": int(null_reps),
+        "geometry_rows": int(sub.size),
+        "pairs": pairs is not None,
+    }
+    return GaussianityReport(
+        n=n,
+        d=d,
+        raw=views["raw"],
+        normalized=views["normalized"],
+        dead_coordinates=dead,
+        geometry=geo,
+        settings=settings,
+        source=name,
+        dtype=str(Z.dtype),
+        per_coordinate=arrays["coord"],
+        per_projection=arrays["proj"],
+        null=null,
+        samples=samples,
+        verdict=_verdict(views),
+    )
+
+
+def _check_options(Z, pairs, name, projections, block, memory, temperature, view_null):
+    n, d = Z.shape
+    if pairs is not None:
+        pairs = as_embedding_matrix(pairs, what="pairs")
+        if pairs.shape != Z.shape:
+            raise InputError(f"pairs: must have the same shape as {name} {Z.shape}, got {pairs.shape}")
+    k = min(d, 256) if projections is None else int(projections)
+    if not 0 <= k <= d:
+        raise InputError(f"projections: must be between 0 and d = {d}, got {k}")
+    if block is not None and int(block) < 1:
+        raise InputError(f"block: must be a positive number of columns, got {block}")
+    if memory is not None and int(memory) < 1:
+        raise InputError(f"memory: must be a positive number of bytes, got {memory}")
+    if not (isinstance(temperature, int | float) and 0 < temperature < float("inf")):
+        raise InputError(f"temperature: must be a positive number, got {temperature!r}")
+    if view_null not in VIEW_NULLS:
+        raise InputError(f"view_null: must be one of {VIEW_NULLS}, got {view_null!r}")
+    return pairs
+
+
+def _sphere(view_null, n, m, k, dev, null):
+    """The normalised views' Monte-Carlo null {width: draws}, or None (Cauchy combination as it stands)."""
+    if view_null == "bonferroni" or (view_null == "auto" and not sphere_affordable(n, m)):
+        if view_null == "auto" and 4 * n >= m * m:
+            warnings.warn(
+                f"gaussianity_report: the normalised views' check at n={n}, d={m} is not simulated (too large); "
+                "without its simulated null it is liberal when n >= d²/4. Pass "
+                "view_null='monte-carlo' to simulate it anyway.",
+                stacklevel=3,
+            )
+        return None
+    widths = tuple(sorted({m, *([k] if 0 < k <= m else [])}))
+    return sphere_null(n, m, widths, null.ad_passes, null.reps, SPHERE_REPS, NULL_SEED, dev)
+
+
+def _verdict(views: dict) -> Verdict:
+    ps = {}
+    for view, s in views.items():
+        ps[f"{view} coordinates"] = s.calibrated_pvalue
+        if s.projections.tested:
+            ps[f"{view} projections"] = s.projections.calibrated_pvalue
+    finite = [p for p in ps.values() if p == p]
+    p = min(1.0, len(finite) * min(finite)) if finite else float("nan")
+    return Verdict(p, REPORT_ALPHA, bool(p >= REPORT_ALPHA), ps)
+
+
+def _norm_cv(r: np.ndarray) -> float:
+    """CV of the row norms (paper Eq. 20), on the norms rescaled by a power of two (exact; no overflow at 1e300)."""
+    s = np.ldexp(r, -_pow2_scale(r))
+    return float(s.std() / s.mean())
+
+
+def _row_blocks(n: int, d: int) -> list[tuple[int, int]]:
+    step = max(1, ROW_BYTES // (8 * d))
+    return [(r0, min(r0 + step, n)) for r0 in range(0, n, step)]
+
+
+def _pow2_scale(x: np.ndarray, axis=None) -> np.ndarray:
+    """Exponents e with max|x| · 2^-e in [0.5, 1) (0 where x is 0): dividing by 2^e is exact and cannot overflow."""
+    top = np.abs(x).max(axis=axis, keepdims=axis is not None)
+    return np.frexp(top)[1]
+
+
+def _first_pass(Z, rows, sub, name, show, tqdm):
+    """Row norms (computed on rows rescaled by a power of two, so 1e±300 neither overflow nor underflow), the norms
+    of the normalised rows, the column ranges and the row subsample."""
+    n, d = Z.shape
+    norms, unit_norms = np.empty(n), np.empty(n)
+    lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
+    sample = np.empty((sub.size, d))
+    blk = np.empty((rows[0][1] - rows[0][0], d))
+    for r0, r1 in tqdm(rows, desc="row norms", unit="block", disable=not show, leave=False):
+        x = blk[: r1 - r0]
+        x[...] = Z[r0:r1]
+        if not np.isfinite(x).all():
+            bad = r0 + int(np.argmin(np.isfinite(x).all(axis=1)))
+            raise InputError(f"{name}: contains NaN or Inf values (first in row {bad}); remove or impute them first")
+        e = _pow2_scale(x, axis=1)
+        xs = np.ldexp(x, -e)
+        ns = np.sqrt(np.einsum("ij,ij->i", xs, xs))
+        norms[r0:r1] = np.ldexp(ns, e[:, 0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = xs / ns[:, None]
+        unit_norms[r0:r1] = np.sqrt(np.einsum("ij,ij->i", u, u))
+        np.minimum(lo, x.min(axis=0), out=lo)
+        np.maximum(hi, x.max(axis=0), out=hi)
+        i0, i1 = np.searchsorted(sub, [r0, r1])
+        sample[i0:i1] = x[sub[i0:i1] - r0]
+    if (norms == 0).any():
+        i = int(np.argmax(norms == 0))
+        raise InputError(
+            f"{name}: {(norms == 0).sum()} row(s) are all zero (first: row {i}) and cannot be L2-normalised; drop them"
+        )
+    return norms, unit_norms, lo, hi, sample
+
+
+def _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm):
+    """Column passes: each pass over the rows stages up to ``budget`` bytes of columns (coordinates in the input's
+    dtype, projections Z @ P in float64); the staged columns are tested ``b`` at a time in float64, each column
+    rescaled by a power of two first (exact; the tests are scale invariant)."""
+    n, d = Z.shape
+    k = P.shape[1]
+    s_coord, s_proj = max(1, budget // (n * Z.dtype.itemsize)), max(1, budget // (n * 8))
+    passes = [("coord", live[i : i + s_coord]) for i in range(0, live.size, s_coord)]
+    passes += [("proj", np.arange(i, min(i + s_proj, k))) for i in range(0, k, s_proj)]
+    per = {kind: {view: [] for view in ("raw", "normalized")} for kind in ("coord", "proj")}
+    rowbuf = np.empty((rows[0][1] - rows[0][0], d)) if k else None
+    bar = tqdm(total=sum(-(-c.size // b) for _, c in passes), desc="column tests", unit="block", disable=not show,
+               leave=False)  # fmt: skip
+    stage = None
+    for i, (kind, cols) in enumerate(passes):
+        bar.set_postfix_str(f"pass {i + 1}/{len(passes)} over the rows")
+        del stage  # free the previous pass's columns before staging the next
+        stage = _stage(Z, rows, kind, cols, P, rowbuf)
+        for j0 in range(0, cols.size, b):
+            x = np.array(stage[:, j0 : j0 + b], dtype=np.float64, order="C")
+            x = np.ldexp(x, -_pow2_scale(x, axis=0))
+            per[kind]["raw"].append(coordinate_tests(x, dev))
+            x[...] = stage[:, j0 : j0 + b]  # refill: never rely on a test leaving its input untouched
+            x /= norms[:, None]
+            per[kind]["normalized"].append(coordinate_tests(x, dev))
+            del x
+            bar.update(1)
+    bar.close()
+    index = {"coord": live, "proj": np.arange(k)}
+    return {kind: {view: _stack(per[kind][view], index[kind]) for view in per[kind]} for kind in per}, len(passes)
+
+
+def _stage(Z, rows, kind, cols, P, rowbuf):
+    n = Z.shape[0]
+    if kind == "coord":
+        stage = np.empty((n, cols.size), dtype=Z.dtype)
+        sel = slice(cols[0], cols[-1] + 1) if cols[-1] - cols[0] + 1 == cols.size else cols
+        for r0, r1 in rows:
+            stage[r0:r1] = Z[r0:r1, sel]
+        return stage
+    stage = np.empty((n, cols.size))
+    Pk = np.ascontiguousarray(P[:, cols])
+    for r0, r1 in rows:
+        rowbuf[: r1 - r0] = Z[r0:r1]
+        np.matmul(rowbuf[: r1 - r0], Pk, out=stage[r0:r1])
+    return stage
+
+
+def _stack(parts, index) -> dict:
+    names = ("ad_statistic", "ad_pvalue", "dp_statistic", "dp_pvalue")
+    if not parts:
+        return {"index": np.asarray(index, dtype=np.int64), **{k: np.empty(0) for k in names}}
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    return {"index": np.asarray(index, dtype=np.int64), **dict(zip(names, cols, strict=True))}
+
+
+def _directions(d: int, k: int, seed: int) -> np.ndarray:
+    from infogauss.stats import random_orthonormal
+
+    return np.ascontiguousarray(as_numpy(random_orthonormal(d, k, seed)).reshape(d, k))
+
+
+def _summarize(a: dict, null: NullCalibration, sphere, cls):
+    """Paper aggregates plus the calibrated fields for one set of tested columns (``sphere``: the normalised views'
+    simulated null, or None)."""
+    ok = np.isfinite(a["ad_statistic"]) & np.isfinite(a["dp_pvalue"])
+    m = int(ok.sum())
+    ad, adp, dpp = a["ad_statistic"][ok], a["ad_pvalue"][ok], a["dp_pvalue"][ok]
+    nan = float("nan")
+    s = {
+        "tested": m,
+        "untestable": int((~ok).sum()),
+        "ad_mean": float(ad.mean()) if m else nan,
+        "ad_pass_fraction": float((ad < AD_THRESHOLD).mean()) if m else nan,
+        "dp_mean_p": float(dpp.mean()) if m else nan,
+        "dp_pass_fraction": float((dpp > DP_ALPHA).mean()) if m else nan,
+        "null_ad_pass_rate": null.ad_passes / null.reps,
+        "null_dp_pass_rate": null.dp_passes / null.reps,
+        "ad_pass_interval": list(pass_interval(m, null.ad_passes, null.reps)) if m else [nan, nan],
+        "dp_pass_interval": list(pass_interval(m, null.dp_passes, null.reps)) if m else [nan, nan],
+        "ad_combined_pvalue": combine(adp),
+        "dp_combined_pvalue": combine(dpp),
+        "combined_pvalue": combine(np.concatenate([adp, dpp])),
+    }
+    s["paper_verdict"] = bool(m and s["ad_mean"] < AD_THRESHOLD and s["dp_mean_p"] > DP_ALPHA)
+    q = view_statistic(ad, adp, null.ad_passes, null.reps) if m else nan
+    p, how = min(1.0, 2 * q), "bonferroni"
+    if sphere is not None and m in sphere and a["ad_statistic"].size == m:
+        p, how = monte_carlo_pvalue(q, sphere[m]), "monte-carlo"
+    s["calibrated_pvalue"], s["calibrated_null"] = p, how
+    s["calibrated_verdict"] = bool(m and p >= CALIBRATED_ALPHA)
+    return cls(**plain(s))

@@ -1,0 +1,107 @@
+"""Null calibration of every test: the rejection rate on true Gaussian data at 5% and 1%, with 99% binomial intervals.
+
+Run (slow; prints a Markdown table): ``python tests/stats/calibration.py [--tests ad,dp,ep,hz,mardia] [--reps R]``.
+``tests/stats/test_calibration.py`` checks a fast subset in CI and the whole grid under ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.stats import binom
+
+N_GRID = (8, 20, 50, 200, 1000, 5000)
+D_GRID = (2, 5, 20, 64)
+LEVELS = (0.05, 0.01)
+
+
+def interval(k: int, r: int, level: float = 0.99) -> tuple[float, float]:
+    """Clopper-Pearson interval for a rate of k in r."""
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else beta.ppf(a, k, r - k + 1)
+    hi = 1.0 if k == r else beta.ppf(1 - a, k + 1, r - k)
+    return float(lo), float(hi)
+
+
+def acceptance(alpha: float, reps: int, level: float = 0.99) -> tuple[int, int]:
+    """Rejection counts a test of exact size ``alpha`` gives with probability ``level`` in ``reps`` replicates."""
+    lo, hi = binom.interval(level, reps, alpha)
+    return int(lo), int(hi)
+
+
+def univariate_pvalues(test: str, n: int, reps: int, seed: int = 1) -> np.ndarray:
+    """p-values of ``test`` ("ad", "dp", "ep") on ``reps`` independent N(0, 1) columns of length n."""
+    from infogauss import stats
+
+    fn = {"ad": stats.anderson_darling, "dp": stats.dagostino_pearson, "ep": stats.epps_pulley}[test]
+    rng = np.random.default_rng([seed, n])
+    out, step = [], max(1, 2**22 // n)
+    for c0 in range(0, reps, step):
+        out.append(np.asarray(fn(rng.standard_normal((n, min(step, reps - c0))), axis=0).pvalue))
+    return np.concatenate(out)
+
+
+def multivariate_pvalues(test: str, n: int, d: int, reps: int, seed: int = 1) -> dict:
+    """p-values of "hz" or "mardia" (asymptotic and auto) on ``reps`` N(0, I_d) samples of size n."""
+    from infogauss.stats import henze_zirkler, mardia
+
+    rng = np.random.default_rng([seed, n, d])
+    out: dict = {}
+    for _ in range(reps):
+        x = rng.standard_normal((n, d))
+        if test == "hz":
+            row = {"hz": henze_zirkler(x, method="asymptotic").pvalue}
+        else:
+            r = mardia(x, method="asymptotic")
+            row = {"skewness": r.skewness_pvalue, "kurtosis": r.kurtosis_pvalue, "omnibus": r.pvalue}
+        for k, v in row.items():
+            out.setdefault(k, []).append(v)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def row(name: str, n, d, p: np.ndarray) -> str:
+    cells = []
+    for a in LEVELS:
+        k = int(np.sum(p < a))
+        lo, hi = interval(k, p.size)
+        flag = "" if acceptance(a, p.size)[0] <= k <= acceptance(a, p.size)[1] else " *"
+        cells.append(f"{100 * k / p.size:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]{flag}")
+    return f"| {name} | {n} | {d} | {p.size} | " + " | ".join(cells) + " |"
+
+
+def reps_for(test: str, n: int, reps: int) -> int:
+    if test == "hz":  # O(n² d) per replicate
+        return min(reps, 2000 if n <= 200 else 1000 if n <= 1000 else 200)
+    return reps
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tests", default="ad,dp,ep,hz,mardia")
+    ap.add_argument("--reps", type=int, default=4000)
+    ap.add_argument("--n", default=",".join(map(str, N_GRID)))
+    args = ap.parse_args(argv)
+    ns = [int(v) for v in args.n.split(",")]
+    print("| test | n | d | replicates | rate at 5% [99% CI] | rate at 1% [99% CI] |")
+    print("|---|---|---|---|---|---|")
+    for test in args.tests.split(","):
+        for n in ns:
+            t0 = time.time()
+            if test in ("ad", "dp", "ep"):
+                print(row(test, n, "-", univariate_pvalues(test, n, 20 * args.reps)), flush=True)
+                continue
+            for d in D_GRID:
+                if n < d + 2:
+                    continue
+                res = multivariate_pvalues(test, n, d, reps_for(test, n, args.reps))
+                for k, p in res.items():
+                    print(row(f"{test} {k}" if test == "mardia" else test, n, d, p), flush=True)
+            print(f"<!-- {test} n={n}: {time.time() - t0:.0f} s -->", flush=True)
+
+
+if __name__ == "__main__":
+    main()
