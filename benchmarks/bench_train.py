@@ -3,7 +3,7 @@
 Setting: the paper's Laplace study (1024-d inputs, A = 0.6 + jitter, linear encoder, InfoNCE with tau = 0.1, Adam
 1e-3) at (d=256, N=128) and (d=32, N=8).
 
-- **ours**: the epoch loop of :func:`infogauss.train.train` (``_epoch``: views generated on the device from a
+- **ours**: the epoch loop of :func:`infogauss.train.train` (``train_epoch``: views generated on the device from a
   ``torch.Generator``, a chunk of steps at a time; both views in one encoder call; float32 loss);
 - **baseline**: the obvious loop — per step, draw the indices and generate both views on the host with numpy,
   copy them to the device, run the encoder on each view, compute the loss and read ``loss.item()``.
@@ -27,21 +27,20 @@ import torch.nn.functional as F
 
 def ours(d: int, n: int, steps: int, device: str, n_train: int) -> float:
     from infogauss.train import preset
-    from infogauss.train.loop import _build, _epoch
+    from infogauss.train.loop import build, train_epoch
 
     cfg = preset("laplace", d=d, batch_size=n, device=device, source_params={"n_train": n_train, "n_test": 16})
-    source, model, opt, criterion, reg, gen = _build(cfg, torch.device(device))
-    model.train()
-    per_epoch = source.n_train // n
-    _epoch(model, model, source, gen, opt, criterion, reg, n, min(20, per_epoch))  # warm-up
+    setup, state = build(cfg)
+    state.model.train()
+    per_epoch = setup.steps
+    train_epoch(setup, state, min(20, per_epoch))  # warm-up
     _sync(device)
     t0 = time.perf_counter()
     done = 0
     while done < steps:
         k = min(per_epoch, steps - done)
-        total = _epoch(model, model, source, gen, opt, criterion, reg, n, k)
+        train_epoch(setup, state, k)  # reads the loss once per epoch, as train() does
         done += k
-    float(total)  # the loss is read once per epoch, as train() does
     _sync(device)
     return steps / (time.perf_counter() - t0)
 

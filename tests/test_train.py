@@ -20,13 +20,17 @@ def tiny(**changes) -> TrainConfig:
 
 def test_train_history_and_report_keys():
     run = train(tiny(), progress=False)
-    assert [h["epoch"] for h in run.history] == [0, 1, 2]
-    assert run.history[0]["train_loss"] is None and run.history[0]["step"] == 0
-    assert run.history[-1]["step"] == 2 * (256 // 32)
-    for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
-                "uniformity_potential", "mean_embedding_norm", "test_loss", "neg_cos_mean", "report"):  # fmt: skip
-        assert key in run.final, key
-    assert run.final["report"]["d"] == 4 and run.final["report"]["n"] == 64
+    assert [h.epoch for h in run.history] == [0, 1, 2]
+    assert run.history[0].train_loss is None and run.history[0].step == 0
+    assert run.history[-1].step == 2 * (256 // 32)
+    final = run.final
+    for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
+        assert getattr(final.backbone.raw, key) is not None, key
+    for key in ("alignment", "uniformity_potential", "mean_embedding_norm", "neg_cos_mean"):
+        assert getattr(final.views, key) is not None, key
+    assert math.isfinite(final.test_loss) and final.test_loss == final.views.test_infonce
+    assert final.backbone.report["d"] == 4 and final.backbone.report["n"] == 64 and final.n == 64
+    assert final.backbone.d == 4 and final.head is None and "augmented views" in final.rows
     assert len(run.epoch_losses) == 2 and all(math.isfinite(x) for x in run.epoch_losses)
     assert run.model.embed(run.source.test).shape == (64, 4)
     assert run.out is None
@@ -37,10 +41,10 @@ def test_training_learns_on_the_gaussian_channel():
                epochs=4, eval_every=4, temperature=0.2)  # fmt: skip
     run = train(cfg, progress=False)
     first, last = run.history[0], run.history[-1]
-    assert last["test_loss"] < first["test_loss"] - 0.1
-    assert last["alignment"] > first["alignment"]
+    assert last.test_loss < first.test_loss - 0.1
+    assert last.views.alignment > first.views.alignment
     # Prop. 1 bound reported with the source's exact eta2 = A^2.
-    assert last["alignment_bound"] == pytest.approx(0.81 + 0.19 * last["mean_embedding_norm"] ** 2)
+    assert last.views.alignment_bound == pytest.approx(0.81 + 0.19 * last.views.mean_embedding_norm**2)
 
 
 def test_evaluate_is_deterministic_and_uses_representation():
@@ -50,7 +54,7 @@ def test_evaluate_is_deterministic_and_uses_representation():
     a = evaluate(model, source, temperature=0.2, batch_size=16)
     b = evaluate(model, source, temperature=0.2, batch_size=16)
     assert a == b
-    assert a["report"]["d"] == 4  # the representation, not the 6-d head
+    assert a.backbone.report["d"] == 4 and a.backbone.d == 4  # the representation, not the 6-d head
     assert model.training  # mode restored
 
 
@@ -58,7 +62,7 @@ def test_evaluate_is_deterministic_and_uses_representation():
                                      {"amp": "bf16"}, {"optimizer": "adamw", "weight_decay": 1e-4}])  # fmt: skip
 def test_variants_run(changes):
     run = train(tiny(epochs=1, **changes), progress=False)
-    assert math.isfinite(run.final["test_loss"])
+    assert math.isfinite(run.final.test_loss)
 
 
 @pytest.mark.parametrize("entropy", ["gaussian", "knn"])
@@ -239,3 +243,26 @@ def test_cli_corrupt_checkpoint(tmp_path, capsys):
 def test_cli_list(capsys):
     assert main(["train", "--list"]) == 0
     assert "smoke" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lr", ["1e30", "1e38"])
+def test_divergence_stops_with_one_line(tmp_path, capsys, lr):
+    # lr=1e30: the loss sits at chance (log N) while the weights explode; lr=1e38: the loss becomes NaN.
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "smoke", "--device", "cpu", "--quiet", "--out", str(out), f"lr={lr}"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err and "training diverged in epoch 1" in err, err
+    assert f"lr={float(lr):g}" in err and "tau=0.1" in err and "pairs" not in err
+    assert "verdict" not in captured.out and not (out / "report.json").exists()
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [0]  # nothing measured on the diverged model
+
+
+def test_divergence_is_an_input_error_of_its_own():
+    from infogauss.train import TrainingDiverged
+
+    with pytest.raises(TrainingDiverged, match="lr=1e\\+30") as exc:
+        train(tiny(lr=1e30), progress=False)
+    assert isinstance(exc.value, InputError)
+    train(tiny(lr=1e-2, epochs=1), progress=False)  # a large but sane lr is not "diverged"

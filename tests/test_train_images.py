@@ -39,30 +39,32 @@ def test_contrastive_and_supervised_runs():
     }
     con, sup = runs["infonce"], runs["supervised"]
     # Same initialisation and the same evaluation inputs: identical reports before training.
-    for key in ("cv", "ad_mean", "dp_pass_fraction", "head_cv", "head_ad_mean", "knn_accuracy", "test_infonce"):
-        assert con.history[0][key] == sup.history[0][key], key
+    c0, s0 = con.history[0], sup.history[0]
+    assert c0.backbone == s0.backbone and c0.head == s0.head and c0.views == s0.views
+    assert c0.knn_accuracy == s0.knn_accuracy
     for run in (con, sup):
-        assert [h["epoch"] for h in run.history] == [0, 2]
-        assert run.history[-1]["step"] == 2 * (128 // 32)
+        assert [h.epoch for h in run.history] == [0, 2]
+        assert run.history[-1].step == 2 * (128 // 32)
         final = run.final
-        for pre in ("", "normalized_", "head_", "head_normalized_"):
-            for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
-                assert pre + key in final, pre + key
-        assert final["n_eval"] == 40 and final["d"] == 16 and final["head_d"] == 8  # ResNet-18 width 2: 8 * 2
-        assert final["report"]["n"] == 40 and final["head_report"]["d"] == 8
-        assert 0 <= final["knn_accuracy"] <= 1 and math.isfinite(final["test_infonce"])
-        assert final["normalized_cv"] == pytest.approx(0.0, abs=1e-6)
+        for rep in (final.backbone, final.head):
+            for scores in (rep.raw, rep.normalized):
+                for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
+                    assert getattr(scores, key) is not None, key
+        assert final.n == 40 and final.backbone.d == 16 and final.head.d == 8  # ResNet-18 width 2: 8 * 2
+        assert final.backbone.report["n"] == 40 and final.head.report["d"] == 8 and "not augmented" in final.rows
+        assert 0 <= final.knn_accuracy <= 1 and math.isfinite(final.views.test_infonce)
+        assert final.backbone.normalized.cv == pytest.approx(0.0, abs=1e-6)
         assert all(math.isfinite(x) for x in run.epoch_losses)
-    assert 0 <= sup.final["test_accuracy"] <= 1 and "test_accuracy" not in con.final
-    assert sup.final["test_loss"] != sup.final["test_infonce"]  # supervised: cross-entropy
-    assert con.final["test_loss"] == con.final["test_infonce"]
+    assert 0 <= sup.final.test_accuracy <= 1 and con.final.test_accuracy is None
+    assert sup.final.test_loss != sup.final.views.test_infonce  # supervised: cross-entropy
+    assert con.final.test_loss == con.final.views.test_infonce
     assert sup.epoch_losses[0] < math.log(10) + 0.5 < con.epoch_losses[0]  # CE ~ log 10 vs InfoNCE ~ log 32 at start
 
 
 def test_training_changes_the_model_and_steps_per_epoch():
     cfg = tiny(encoder="mlp", width=16, d=8, head=None, steps_per_epoch=2, epochs=2, eval_every=2)
     run = train(cfg, progress=False)
-    assert run.history[-1]["step"] == 4 and "head_cv" not in run.final
+    assert run.history[-1].step == 4 and run.final.head is None
     start = build_model(cfg).state_dict()
     assert any(not torch.equal(v, run.model.state_dict()[k]) for k, v in start.items())
     with pytest.raises(InputError, match="steps_per_epoch=9 is more than one pass"):
@@ -75,8 +77,7 @@ def test_evaluate_images_is_deterministic_and_restores_mode():
     a = evaluate(run.model, run.source, cfg=run.config)
     b = evaluate(run.model, run.source, cfg=run.config, n=20)
     assert run.model.training
-    recorded = {k: v for k, v in run.history[0].items() if k not in ("epoch", "step", "train_loss")}
-    assert a == recorded and a["n_eval"] == 40 and b["n_eval"] == 20
+    assert a == run.history[0] and a.n == 40 and b.n == 20  # the recorded evaluation (epoch 0, step 0)
     assert evaluate(run.model, run.source, cfg=run.config) == a
 
 
@@ -134,7 +135,7 @@ def test_cifar_presets():
         ({"batch_size": 129}, "larger than the training set"),
         ({"source_params": {"n": 128, "n_test": 40, "augment": "mixup"}}, "unknown augment"),
         ({"source_params": {"bogus": 1}}, "no parameter 'bogus'"),
-        ({"width": 0}, "width must be >= 1"),
+        ({"width": 0}, "width must be an integer >= 1"),
         ({"hidden": 64}, "hidden applies to synthetic encoders"),
         ({"source_params": {"path": "/nonexistent/cifar10.npz"}, "source": "cifar10"}, "no such file"),
     ],

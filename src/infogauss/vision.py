@@ -64,7 +64,7 @@ from infogauss.errors import InputError
 __all__ = ["VISION_ENCODERS", "VisionEncoder", "make_vision_encoder", "CifarResNet"]
 
 VISION_ENCODERS = ("mlp", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small")
-_DEFAULT_WIDTH = {"mlp": 512, "resnet18": 64, "resnet34": 64, "resnet50": 64, "vit_tiny": 192, "vit_small": 384}
+DEFAULT_WIDTH = {"mlp": 512, "resnet18": 64, "resnet34": 64, "resnet50": 64, "vit_tiny": 192, "vit_small": 384}
 _TIMM_NAME = {"vit_tiny": "vit_tiny_patch16_224", "vit_small": "vit_small_patch16_224"}
 
 
@@ -134,7 +134,7 @@ def make_vision_encoder(
     """
     if name not in VISION_ENCODERS:
         raise InputError(f"unknown vision encoder {name!r}; choose from {', '.join(VISION_ENCODERS)}")
-    width = _DEFAULT_WIDTH[name] if width is None else _int(width, "width", 1)
+    width = DEFAULT_WIDTH[name] if width is None else _int(width, "width", 1)
     if out_dim is not None and name != "mlp":
         raise InputError(f"out_dim only applies to the mlp encoder; {name}'s dimension follows from width")
     if name == "mlp":

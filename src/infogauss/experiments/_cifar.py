@@ -2,7 +2,7 @@
 rows, features of trained encoders, figures.
 
 Training and measuring are the engine's (:func:`infogauss.train.train`, whose evaluations of image encoders are
-:func:`infogauss.train.evaluate_images`); this file calls it with an experiment's settings and flattens the
+:func:`infogauss.train.evaluate`); this file calls it with an experiment's settings and flattens the
 evaluations into rows.
 
 A row names the representation it reports at top level (``representation``: ``"head"`` — the projection-head output
@@ -19,7 +19,7 @@ from infogauss.experiments._output import REPORT_KEYS
 
 #: Report keys copied for each representation (the paper's six and the calibrated verdict).
 ROW_REPORT_KEYS = (*REPORT_KEYS, "calibrated_verdict")
-#: Monitors of :func:`infogauss.train.evaluate_images` copied into every row when present.
+#: Monitors of :func:`infogauss.train.evaluate` copied into every row when present.
 MONITORS = ("knn_accuracy", "test_accuracy", "test_loss", "test_infonce", "alignment", "neg_cos_mean",
             "uniformity_potential", "mean_embedding_norm", "train_loss")  # fmt: skip
 #: Smoke-scale training of the CIFAR-10 experiments (seconds): generated images, a ResNet-18 of width 4, 1 epoch.
@@ -61,40 +61,48 @@ def same_initialisation(cfg) -> bool:
     return set(a) == {k for k in b if not k.startswith("classifier.")} and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def image_row(entry: dict, name: str, representation: str = "head", **fields) -> dict:
-    """One row from an evaluation ``entry`` (an element of ``Run.history`` of an image run).
+def image_row(entry, name: str, representation: str = "head", **fields) -> dict:
+    """One row from an evaluation ``entry`` (an :class:`~infogauss.train.Evaluation` of an image run).
 
     Top-level report keys are those of ``representation`` (``"head"``, or ``"backbone"``; a model without a head
     has only the backbone); ``normalized_<key>`` its L2-normalised rows; ``backbone_*`` / ``head_*`` both.
     """
-    has_head = "head_cv" in entry
-    rep = representation if has_head else "backbone"
-    pre = {"backbone": "", "head": "head_"}
-    row = {"name": name, **fields, "epoch": entry.get("epoch"), "representation": rep, "n": entry.get("n_eval"),
-           "d": entry.get(pre[rep] + "d")}  # fmt: skip
-    for key in ROW_REPORT_KEYS:
-        row[key] = entry.get(pre[rep] + key)
-    for key in ROW_REPORT_KEYS:
-        if key != "cv":  # the CV of unit rows is 0 by construction
-            row["normalized_" + key] = entry.get(pre[rep] + "normalized_" + key)
-    for r in ("backbone", "head") if has_head else ("backbone",):
-        row[r + "_d"] = entry.get(pre[r] + "d")
-        for key in ROW_REPORT_KEYS:
-            row[f"{r}_{key}"] = entry.get(pre[r] + key)
-            if key != "cv":
-                row[f"{r}_normalized_{key}"] = entry.get(pre[r] + "normalized_" + key)
-    for key in MONITORS:
-        if entry.get(key) is not None:
-            row[key] = entry[key]
+    reps = {"backbone": entry.backbone, "head": entry.head}
+    if entry.head is None:
+        del reps["head"]
+    rep = representation if representation in reps else "backbone"
+    row = {"name": name, **fields, "epoch": entry.epoch, "representation": rep, "n": entry.n, "d": reps[rep].d}
+    row.update(_report_columns(reps[rep], ""))
+    for r, measured in reps.items():
+        row[r + "_d"] = measured.d
+        row.update(_report_columns(measured, r + "_"))
+    for key, value in monitors(entry).items():
+        if key in MONITORS and value is not None:
+            row[key] = value
     return row
 
 
-def curve(history: list[dict], keys=("cv", "ad_mean", "dp_pass_fraction", "knn_accuracy"), prefix: str = "") -> dict:
-    """``{"epoch": [...], key: [...]}`` over a run's evaluations (``prefix="head_"`` for the head's report)."""
-    out = {"epoch": [h["epoch"] for h in history]}
+def _report_columns(rep, prefix: str) -> dict:
+    """Row columns of one representation: ``<prefix><key>`` and ``<prefix>normalized_<key>`` (no CV of unit rows)."""
+    raw, norm = rep.raw.to_dict(), rep.normalized.to_dict()
+    out = {prefix + key: raw.get(key) for key in ROW_REPORT_KEYS}
+    out.update({f"{prefix}normalized_{key}": norm.get(key) for key in ROW_REPORT_KEYS if key != "cv"})
+    return out
+
+
+def monitors(entry) -> dict:
+    """The monitors of an evaluation as one dict: view monitors, losses, accuracies."""
+    views = entry.views.to_dict() if entry.views is not None else {}
+    return {**views, "test_loss": entry.test_loss, "train_loss": entry.train_loss,
+            "knn_accuracy": entry.knn_accuracy, "test_accuracy": entry.test_accuracy}  # fmt: skip
+
+
+def curve(history: list, keys=("cv", "ad_mean", "dp_pass_fraction", "knn_accuracy"), representation="backbone"):
+    """``{"epoch": [...], key: [...]}`` over a run's evaluations; report keys of ``representation``'s raw rows."""
+    out = {"epoch": [h.epoch for h in history]}
     for k in keys:
-        src = k if k in ("knn_accuracy", "test_accuracy", "train_loss") else prefix + k
-        out[k] = [h.get(src) for h in history]
+        out[k] = [monitors(h).get(k) if k in ("knn_accuracy", "test_accuracy", "train_loss")
+                  else getattr(getattr(h, representation).raw, k) for h in history]  # fmt: skip
     return out
 
 

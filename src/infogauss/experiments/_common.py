@@ -114,27 +114,30 @@ def data_report(z: np.ndarray) -> dict:
     return gaussianity_report(z, projections=0, geometry=False, progress=False).to_dict()
 
 
-def result_row(entry: dict, z: np.ndarray, name: str, **fields) -> dict:
+def result_row(entry, z: np.ndarray, name: str, **fields) -> dict:
     """One result row: the test data's report (``z``) plus the engine's evaluation ``entry`` of the same model.
 
-    Keys: ``name``, ``fields``, ``epoch``, ``n``, ``d``; the report keys (:data:`REPORT_KEYS`) of the unnormalised
-    test-data embeddings ``z`` at top level and of their L2-normalised rows prefixed ``normalized_``; the report keys
-    of the engine's augmented test views (``entry``, an element of ``Run.history``) prefixed ``views_``; and the
-    engine's monitors (:data:`MONITORS`, on view pairs).
+    ``entry`` is an :class:`~infogauss.train.Evaluation` (an element of ``Run.history``). Keys: ``name``,
+    ``fields``, ``epoch``, ``n``, ``d``; the report keys (:data:`REPORT_KEYS`) of the unnormalised test-data
+    embeddings ``z`` at top level and of their L2-normalised rows prefixed ``normalized_``; the report keys of the
+    engine's augmented test views (``entry.backbone.raw``) prefixed ``views_``; and the engine's monitors
+    (:data:`MONITORS`, on view pairs: ``entry.views`` and ``entry.test_loss``).
     """
     rep = data_report(z)
     raw, norm = rep["raw"], rep["normalized"]
-    row = {"name": name, **fields, "epoch": entry.get("epoch"), "n": rep["n"], "d": rep["d"]}
+    row = {"name": name, **fields, "epoch": entry.epoch, "n": rep["n"], "d": rep["d"]}
     for key in REPORT_KEYS:
         row[key] = raw[key]
     for key in REPORT_KEYS:
         if key != "cv":  # the CV of unit rows is 0 by construction
             row["normalized_" + key] = norm[key]
+    views = entry.backbone.raw.to_dict()
     for key in REPORT_KEYS:
-        row["views_" + key] = entry.get(key)
+        row["views_" + key] = views.get(key)
+    monitors = {**(entry.views.to_dict() if entry.views is not None else {}), "test_loss": entry.test_loss}
     for key in MONITORS:
-        if key in entry:
-            row[key] = entry[key]
+        if key in monitors:
+            row[key] = monitors[key]
     return row
 
 

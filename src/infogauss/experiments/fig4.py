@@ -68,8 +68,8 @@ def run_seed(ctx: Context):
     per_epoch = facts["steps_per_epoch"] / (facts["n_train"] // facts["batch_size"])  # 1 for full epochs
     rows = []
     for h in run.history:
-        passes = round(h["epoch"] * per_epoch, 4)
-        rows.append(image_row(h, f"epoch_{h['epoch']}", "backbone", passes_at=passes, **facts))
+        passes = round(h.epoch * per_epoch, 4)
+        rows.append(image_row(h, f"epoch_{h.epoch}", "backbone", passes_at=passes, **facts))
     return rows, {}
 
 

@@ -93,7 +93,7 @@ def run_seed(ctx: Context):
     for name, objective, paper_row in OBJECTIVES:
         run = train(ctx, base.replace(objective=objective))
         rows.append(image_row(run.final, name, REPRESENTATION, paper_row=paper_row, same_init=same, **sizes(run)))
-        extras["curves"][name] = {"head": curve(run.history, prefix="head_"), "backbone": curve(run.history)}
+        extras["curves"][name] = {"head": curve(run.history, representation="head"), "backbone": curve(run.history)}
         extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in test_representations(run).items()}
     return rows, extras
 

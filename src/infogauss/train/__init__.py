@@ -47,32 +47,30 @@ CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [ke
 ``infogauss train --preset cifar-resnet18 [--data cifar10.npz] [objective=supervised] [width=32] ...``.
 
 
-Layout: :mod:`~infogauss.train.config` (``TrainConfig``, presets), :mod:`~infogauss.train.loop` (the loop, the
-evaluation and checkpoints), :mod:`~infogauss.train.cli` (``infogauss train``).
+Layout: :mod:`~infogauss.train.config` (``TrainConfig``: every knob, e.g. ``temperature`` τ; the presets),
+:mod:`~infogauss.train.loop` (the loop, divergence checks), :mod:`~infogauss.train.evaluate` (the evaluator and its
+typed results), :mod:`~infogauss.train.checkpoint`, :mod:`~infogauss.train.cli` (``infogauss train``).
 """
 
+from infogauss.train.checkpoint import CHECKPOINT, load_checkpoint
 from infogauss.train.cli import add_arguments, parse_overrides, run
 from infogauss.train.config import OBJECTIVES, PRESETS, TrainConfig, preset
-from infogauss.train.loop import (
-    CHECKPOINT,
-    EVAL_SEED,
-    Run,
-    build_model,
-    evaluate,
-    evaluate_images,
-    knn_accuracy,
-    load_checkpoint,
-    train,
-)
+from infogauss.train.evaluate import EVAL_SEED, Evaluation, Representation, Scores, ViewMonitors, evaluate, knn_accuracy
+from infogauss.train.loop import Run, TrainingDiverged, TrainState, build_model, train
 
 __all__ = [
     "TrainConfig",
     "PRESETS",
     "OBJECTIVES",
     "Run",
+    "TrainState",
+    "TrainingDiverged",
     "train",
     "evaluate",
-    "evaluate_images",
+    "Evaluation",
+    "Representation",
+    "Scores",
+    "ViewMonitors",
     "preset",
     "load_checkpoint",
     "build_model",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from infogauss.checks import integer, number, resolve_device
 from infogauss.errors import InputError
-from infogauss.train.util import int_at_least, positive, resolve_device
 
 __all__ = ["TrainConfig", "PRESETS", "OBJECTIVES", "preset", "source_parameters", "field_names"]
 
@@ -57,15 +57,25 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: str = "none"  # none | bf16 | auto (bf16 on CUDA): autocast of the encoder; loss and evaluation in float32
+    channels_last: bool = False  # image encoders and batches in channels_last memory format (faster convs on CUDA)
     out: str | None = None
     checkpoint_every: int = 1  # epochs
 
     def validate(self) -> TrainConfig:
-        """Check every field; raise :class:`InputError` naming the first bad one. Returns ``self``."""
+        """Check every field; raise :class:`InputError` naming the first bad one. Returns ``self``.
+
+        Integral numbers given as floats (``epochs=2.0``) become ``int``; nothing else is changed.
+        """
+        self._check_source()
+        self._check_model()
+        self._check_schedule()
+        self._check_optimisation()
+        resolve_device(self.device, "device")
+        return self
+
+    def _check_source(self) -> None:
         from infogauss.data.images import AUGMENTS, IMAGE_SOURCES
         from infogauss.data.synthetic import SOURCES
-        from infogauss.encoders import ENCODERS
-        from infogauss.vision import VISION_ENCODERS
 
         every = (*SOURCES, *IMAGE_SOURCES)
         if self.source not in every:
@@ -77,6 +87,14 @@ class TrainConfig:
             if k not in allowed or k == "device":
                 valid = ", ".join(p for p in allowed if p != "device")
                 raise InputError(f"source {self.source!r} has no parameter {k!r}; valid: {valid}")
+        augment = self.source_params.get("augment", "simclr")
+        if self.images and augment not in AUGMENTS:
+            raise InputError(f"unknown augment {augment!r}; choose from {', '.join(AUGMENTS)}")
+
+    def _check_model(self) -> None:
+        from infogauss.encoders import ENCODERS
+        from infogauss.vision import VISION_ENCODERS
+
         images = self.images
         encoders = VISION_ENCODERS if images else ENCODERS
         if self.encoder not in encoders:
@@ -88,66 +106,64 @@ class TrainConfig:
         if self.objective == "supervised" and not images:
             raise InputError(f"objective 'supervised' needs labelled images; source {self.source!r} has no labels")
         if images:
-            augment = self.source_params.get("augment", "simclr")
-            if augment not in AUGMENTS:
-                raise InputError(f"unknown augment {augment!r}; choose from {', '.join(AUGMENTS)}")
-            if self.encoder == "mlp":
-                int_at_least(self.d, "d", 2)
-            elif self.d is not None:
-                raise InputError(f"d is set by width for {self.encoder} (it has no d option); use d=none")
-            if self.width is not None:
-                int_at_least(self.width, "width", 1)
-            if self.hidden != TrainConfig.hidden:
-                raise InputError("hidden applies to synthetic encoders; the image encoders take width=...")
-            if not self.bias:
-                raise InputError("bias=false applies to synthetic encoders only; image encoders keep their biases")
-            if self.objective == "supervised" and (self.beta is not None or self.beta_scale is not None):
-                raise InputError("the Route-2 regulariser (beta, beta_scale) applies to objective=infonce only")
+            self._check_image_model()
         else:
-            int_at_least(self.d, "d", 2)
+            self._int("d", 2)
             if self.width is not None:
                 raise InputError("width applies to image encoders; synthetic encoders take d=... and hidden=...")
-        int_at_least(self.hidden, "hidden", 1)
-        if self.head is not None:
-            int_at_least(self.head, "head", 2)
-        int_at_least(self.batch_size, "batch_size", 2)
-        int_at_least(self.epochs, "epochs", 0)
-        if self.steps_per_epoch is not None:
-            int_at_least(self.steps_per_epoch, "steps_per_epoch", 1)
-        int_at_least(self.eval_views, "eval_views", 0)
-        if self.knn_bank is not None:
-            int_at_least(self.knn_bank, "knn_bank", 1)
-        int_at_least(self.eval_every, "eval_every", 1)
-        int_at_least(self.checkpoint_every, "checkpoint_every", 1)
-        int_at_least(self.seed, "seed", 0)
-        int_at_least(self.knn_k, "knn_k", 1)
-        if self.eval_samples is not None:
-            int_at_least(self.eval_samples, "eval_samples", 8)
-        positive(self.temperature, "temperature (tau)")
-        positive(self.lr, "lr")
-        positive(self.weight_decay, "weight_decay", allow_zero=True)
-        positive(self.lam, "lam")
-        positive(self.shrinkage, "shrinkage", allow_zero=True)
-        if self.shrinkage > 1:
-            raise InputError(f"shrinkage must be in [0, 1], got {self.shrinkage}")
+        self._int("hidden", 1)
+        self._int("head", 2, optional=True)
+        for name in ("bias", "symmetric", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+    def _check_image_model(self) -> None:
+        if self.encoder == "mlp":
+            self._int("d", 2)
+        elif self.d is not None:
+            raise InputError(f"d is set by width for {self.encoder} (it has no d option); use d=none")
+        self._int("width", 1, optional=True)
+        if self.hidden != TrainConfig.hidden:
+            raise InputError("hidden applies to synthetic encoders; the image encoders take width=...")
+        if not self.bias:
+            raise InputError("bias=false applies to synthetic encoders only; image encoders keep their biases")
+        if self.objective == "supervised" and (self.beta is not None or self.beta_scale is not None):
+            raise InputError("the Route-2 regulariser (beta, beta_scale) applies to objective=infonce only")
+
+    def _check_schedule(self) -> None:
+        for name, lo in (("batch_size", 2), ("epochs", 0), ("eval_views", 0), ("eval_every", 1),
+                         ("checkpoint_every", 1), ("seed", 0), ("knn_k", 1)):  # fmt: skip
+            self._int(name, lo)
+        for name, lo in (("steps_per_epoch", 1), ("knn_bank", 1), ("eval_samples", 8)):
+            self._int(name, lo, optional=True)
+
+    def _check_optimisation(self) -> None:
+        number(self.temperature, "temperature (tau)", lo=0, lo_open=True)
+        number(self.lr, "lr", lo=0, lo_open=True)
+        number(self.weight_decay, "weight_decay", lo=0)
+        number(self.lam, "lam", lo=0, lo_open=True)
+        number(self.shrinkage, "shrinkage", lo=0, hi=1)
         for name in ("beta", "beta_scale"):
             if getattr(self, name) is not None:
-                positive(getattr(self, name), name, allow_zero=True)
+                number(getattr(self, name), name, lo=0)
         if self.beta is not None and self.beta_scale is not None:
             raise InputError("set beta or beta_scale, not both")
-        if self.eta2 is not None and not 0.0 <= float(self.eta2) <= 1.0:
-            raise InputError(f"eta2 must be in [0, 1], got {self.eta2}")
+        if self.eta2 is not None:
+            number(self.eta2, "eta2", lo=0, hi=1)
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise InputError(f"unknown optimizer {self.optimizer!r}; choose from adam, adamw, sgd")
         if self.entropy not in ("gaussian", "knn"):
             raise InputError(f"unknown entropy estimator {self.entropy!r}; choose gaussian or knn")
         if self.amp not in ("none", "bf16", "auto"):
             raise InputError(f"amp must be 'none', 'bf16' or 'auto', got {self.amp!r}")
-        for name in ("bias", "symmetric"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        resolve_device(self.device)
-        return self
+
+    def _int(self, name: str, lo: int, optional: bool = False) -> None:
+        value = getattr(self, name)
+        if value is None and optional:
+            return
+        if isinstance(value, str):  # only numbers: "5" is a typo in Python code, not a setting
+            raise InputError(f"{name} must be an integer, got {value!r}")
+        setattr(self, name, integer(value, name, lo=lo))
 
     @property
     def images(self) -> bool:
