@@ -48,8 +48,10 @@ CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [ke
 
 
 Layout: :mod:`~infogauss.train.config` (``TrainConfig``: every knob, e.g. ``temperature`` τ; the presets),
-:mod:`~infogauss.train.loop` (the loop, divergence checks), :mod:`~infogauss.train.evaluate` (the evaluator and its
-typed results), :mod:`~infogauss.train.checkpoint`, :mod:`~infogauss.train.cli` (``infogauss train``).
+:mod:`~infogauss.train.loop` (the loop, divergence checks), :mod:`~infogauss.train.build` (source, encoder,
+optimiser, loss), :mod:`~infogauss.train.evaluate` (the evaluator and its typed results),
+:mod:`~infogauss.train.checkpoint`, :mod:`~infogauss.train.distributed` (torchrun), :mod:`~infogauss.train.cli`
+(``infogauss train``).
 """
 
 from infogauss.train.checkpoint import CHECKPOINT, load_checkpoint

@@ -20,7 +20,7 @@ __all__ = ["CHECKPOINT", "CHECKPOINT_VERSION", "RESUMABLE_CHANGES", "load_checkp
            "check_resumable"]  # fmt: skip
 
 CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: the history holds nested evaluations (infogauss.train.evaluate.Evaluation)
 #: Fields that may differ between an interrupted run and its resumption.
 RESUMABLE_CHANGES = ("epochs", "eval_every", "checkpoint_every", "out")
 _KEYS = {"version", "model", "optimizer", "generator", "epoch", "history", "epoch_losses", "config"}
@@ -65,10 +65,11 @@ def check_resumable(saved_state: dict, cfg, path: Path, device: torch.device) ->
     if saved.pop("device_type", device.type) != device.type:
         raise InputError(f"checkpoint {path} was written on another device type; resume on the same device")
     now = cfg.to_dict()
+    defaults = type(cfg)().to_dict()  # a field newer than the checkpoint had its default there
     for key in now:
         if key in RESUMABLE_CHANGES or key == "device":
             continue
-        if saved.get(key, now[key] if key == "channels_last" else None) != json.loads(json.dumps(now[key])):
+        if saved.get(key, defaults[key]) != json.loads(json.dumps(now[key])):
             raise InputError(
                 f"checkpoint {path} belongs to a run with {key}={saved.get(key)!r}, not {now[key]!r}; "
                 "use the same settings or a fresh output folder"

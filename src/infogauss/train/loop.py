@@ -21,14 +21,22 @@ import torch
 from infogauss.checks import resolve_device
 from infogauss.errors import InputError
 from infogauss.outputs import dumps_json, write_json, write_text
+from infogauss.train.build import (
+    DATA_SEED_OFFSET,
+    Objective,
+    build_model,
+    make_optimizer,
+    make_training_source,
+    steps_per_epoch,
+)
 from infogauss.train.checkpoint import CHECKPOINT, check_resumable, load_checkpoint, save_checkpoint
 from infogauss.train.config import TrainConfig
+from infogauss.train.distributed import broadcast_json, distributed_setup, wrap_distributed
 from infogauss.train.evaluate import Evaluation, evaluate
 
-__all__ = ["Run", "TrainState", "Setup", "TrainingDiverged", "train", "build", "build_model", "train_epoch",
-           "run_loop", "DATA_SEED_OFFSET"]  # fmt: skip
+__all__ = ["Run", "TrainState", "Setup", "TrainingDiverged", "train", "build", "train_epoch", "run_loop",
+           "build_model", "DATA_SEED_OFFSET"]  # fmt: skip
 
-DATA_SEED_OFFSET = 1_000_003  # training views/permutations use seed + offset (the source's items use seed)
 VIEW_CHUNK_NUMBERS = 2**20  # input numbers per view generated at once (see batches)
 EXPLODED = 1e15  # a weight this large (in absolute value) has exploded: Adam at lr 1e-3 moves weights ~1e-3/step
 CHANCE_TOLERANCE = 1e-3  # relative distance from the chance loss that counts as "stuck at chance"
@@ -90,46 +98,6 @@ class TrainState:
     history: list[Evaluation] = field(default_factory=list)
     epoch_losses: list[float] = field(default_factory=list)
     last_loss: float | None = None  # the last step's loss (averaged over processes)
-
-
-class Objective:
-    """The loss of one batch: InfoNCE (paper Eq. 2, or NT-Xent when ``symmetric``) plus, when ``beta`` or
-    ``beta_scale`` is set, the Route-2 regulariser (paper Eq. 11) averaged over the two views; or, with
-    ``objective="supervised"``, cross-entropy on the labels (one view per image)."""
-
-    def __init__(self, cfg: TrainConfig, source, world: int = 1):
-        from infogauss.losses import InfoNCE, Route2Regularizer
-
-        self.supervised = cfg.objective == "supervised"
-        self.views = 1 if self.supervised else 2
-        n = cfg.batch_size
-        classes = getattr(source, "num_classes", 10)
-        self.chance = math.log(classes if self.supervised else (2 * n - 1 if cfg.symmetric else n))
-        self.criterion = torch.nn.CrossEntropyLoss() if self.supervised else InfoNCE(
-            cfg.temperature, cfg.symmetric, gather_distributed=world > 1)  # fmt: skip
-        self.reg = None
-        if cfg.beta is not None or cfg.beta_scale is not None:
-            eta2 = cfg.eta2 if cfg.eta2 is not None else source.eta2
-            if cfg.beta_scale is not None and eta2 is None:
-                raise InputError(
-                    f"beta_scale needs eta2, unknown for source {cfg.source!r}; set eta2=... (0 gives the largest "
-                    "threshold) or set beta directly"
-                )
-            self.reg = Route2Regularizer(cfg.beta, cfg.beta_scale, cfg.lam, cfg.entropy, cfg.knn_k, cfg.shrinkage,
-                                         cfg.temperature, eta2)  # fmt: skip
-
-    def __call__(self, state: TrainState, xs: tuple, y, amp) -> torch.Tensor:
-        x = xs[0] if len(xs) == 1 else torch.cat(xs)
-        with amp:
-            h = state.net(x)
-        if self.supervised:
-            return self.criterion(h.float(), y)
-        local = xs[0].shape[0]
-        loss = self.criterion(h[:local], h[local:])
-        if self.reg is not None:
-            z = state.model.embed(x) if state.model.head is not None else h
-            loss = loss + 0.5 * (self.reg(z[:local]) + self.reg(z[local:]))
-        return loss
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -205,82 +173,6 @@ def build(cfg: TrainConfig) -> tuple[Setup, TrainState]:
     state = TrainState(model, make_optimizer(cfg, model), make_generator(cfg.seed + DATA_SEED_OFFSET, device))
     state.net = model
     return setup, state
-
-
-def make_training_source(cfg: TrainConfig, device: torch.device):
-    """The source of ``cfg`` on ``device``: synthetic items (seeded with ``seed``) or images."""
-    from infogauss.data.synthetic import make_source
-
-    if cfg.images:
-        from infogauss.data.images import make_image_source
-
-        source = make_image_source(cfg.source, seed=cfg.seed + DATA_SEED_OFFSET, device=device,
-                                   channels_last=cfg.channels_last, **cfg.source_params)  # fmt: skip
-    else:
-        source = make_source(cfg.source, **{"seed": cfg.seed, **cfg.source_params, "device": device})
-    if cfg.batch_size > source.n_train:
-        what = "images" if cfg.images else "items"
-        raise InputError(
-            f"batch_size {cfg.batch_size} is larger than the training set ({source.n_train} {what}); "
-            f"use batch_size <= {source.n_train}"
-        )
-    return source
-
-
-def steps_per_epoch(cfg: TrainConfig, source) -> int:
-    """Batches per epoch: a full pass (the last incomplete batch dropped), or ``cfg.steps_per_epoch``."""
-    full = source.n_train // cfg.batch_size
-    if cfg.steps_per_epoch is None:
-        return full
-    if cfg.steps_per_epoch > full:
-        raise InputError(
-            f"steps_per_epoch={cfg.steps_per_epoch} is more than one pass over the training set "
-            f"({full} batches of {cfg.batch_size}); use at most {full} or none"
-        )
-    return cfg.steps_per_epoch
-
-
-def build_model(cfg: TrainConfig, in_dim: int = 3 * 32 * 32) -> torch.nn.Module:
-    """The encoder of ``cfg`` at step 0, seeded with ``cfg.seed`` (torch's global RNG is left untouched).
-
-    Synthetic sources: :func:`infogauss.encoders.make_encoder` (input dimension ``in_dim``). Images:
-    :func:`infogauss.vision.make_vision_encoder` (``width``, ``head`` as ``head_dim``, ``d`` as the MLP's
-    ``out_dim``, ``channels_last``). For ``objective="supervised"`` the model gets a linear classifier (10 classes)
-    on the head output (or the representation without a head), and every other weight is *copied* from the model
-    that ``objective="infonce"`` builds with the same seed: the two objectives start from the same initialisation
-    (paper §4.2(b): "identical initialization and capacity"), whatever order the layers are created in. The model
-    is returned on the CPU.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        if not cfg.images:
-            from infogauss.encoders import make_encoder
-
-            return make_encoder(cfg.encoder, in_dim, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
-        from infogauss.vision import make_vision_encoder
-
-        kw = dict(width=cfg.width, head_dim=cfg.head, out_dim=cfg.d if cfg.encoder == "mlp" else None,
-                  channels_last=cfg.channels_last)  # fmt: skip
-        model = make_vision_encoder(cfg.encoder, **kw)
-        if cfg.objective != "supervised":
-            return model
-        torch.manual_seed(cfg.seed)
-        supervised = make_vision_encoder(cfg.encoder, **kw, num_classes=10)
-    missing, unexpected = supervised.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not k.startswith("classifier.") for k in missing):  # pragma: no cover - vision.py contract
-        raise RuntimeError(f"supervised model differs from the contrastive one beyond the classifier: {missing}")
-    return supervised
-
-
-def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """Adam / AdamW (fused kernels where available: the same update in one pass) or SGD with momentum 0.9."""
-    p = list(model.parameters())
-    fused = all(q.device.type in ("cpu", "cuda") and q.is_floating_point() for q in p) or None
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(p, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(p, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
-    return torch.optim.SGD(p, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
 
 
 # ---------------------------------------------------------------------------------------------- epochs
@@ -424,43 +316,6 @@ def finish(setup: Setup, state: TrainState) -> None:
     """``report.json``: the config and the last evaluation (rank 0)."""
     if setup.out is not None and setup.rank == 0:
         write_json(setup.out / "report.json", {"config": setup.cfg.to_dict(), **state.history[-1].to_dict()})
-
-
-def wrap_distributed(setup: Setup, state: TrainState) -> None:
-    """With several processes: SyncBatchNorm on CUDA (batch statistics over the global batch) and DDP."""
-    if setup.world == 1:
-        return
-    from torch.nn.parallel import DistributedDataParallel
-
-    if setup.device.type == "cuda":
-        state.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(state.model)
-    ids = [setup.device.index] if setup.device.type == "cuda" else None
-    state.net = DistributedDataParallel(state.model, device_ids=ids)
-
-
-def distributed_setup() -> tuple[int, int]:
-    """(world size, rank); initialises the default process group under torchrun."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size(), dist.get_rank()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        return dist.get_world_size(), dist.get_rank()
-    return 1, 0
-
-
-def broadcast_json(obj, device: torch.device):
-    """Rank 0's ``obj`` (JSON-serialisable) on every rank, sent as UTF-8 bytes (no pickle)."""
-    dist = torch.distributed
-    data = json.dumps(obj).encode() if dist.get_rank() == 0 else b""
-    size = torch.tensor([len(data)], dtype=torch.int64, device=device)
-    dist.broadcast(size, 0)
-    buf = torch.zeros(int(size), dtype=torch.uint8, device=device)
-    if dist.get_rank() == 0:
-        buf.copy_(torch.frombuffer(bytearray(data), dtype=torch.uint8))
-    dist.broadcast(buf, 0)
-    return json.loads(buf.cpu().numpy().tobytes().decode())
 
 
 def _out_of_memory(cfg: TrainConfig, exc: BaseException) -> InputError:
