@@ -27,6 +27,7 @@ MIN_ROWS = 8  # = infogauss.stats._validate.MIN_SAMPLES (not imported: it would 
 MMAP_BYTES = 64 * 2**20  # .npy files above this size are memory-mapped instead of read
 CHECK_BLOCK_BYTES = 64 * 2**20  # bytes of input read at a time by the NaN/Inf check
 
+LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"  # pickle protocol 2 + torch's magic number
 EXTENSIONS = (".npy", ".npz", ".pt", ".pth", ".safetensors", ".csv", ".parquet")
 
 
@@ -178,7 +179,14 @@ def _read_torch(p: Path, key):
     import torch
 
     if not zipfile.is_zipfile(p):  # torch.save writes zip archives since PyTorch 1.6
-        raise InputError(f"{p}: not a torch.save file (not a zip archive); check the file or re-save it")
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+        if head.startswith(LEGACY_TORCH_MAGIC):
+            raise InputError(
+                f"{p}: a legacy (before PyTorch 1.6) torch.save file, which only unpickling can read; re-save it "
+                "with a current PyTorch (torch.save(torch.load(path), path)) where you trust it"
+            )
+        raise InputError(f"{p}: not a torch.save file (not a zip archive); check the file or its extension")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -192,9 +200,10 @@ def _read_torch(p: Path, key):
             raise InputError(f"{p}: holds a single tensor, not a dict; drop --key")
         return obj
     if isinstance(obj, dict):
-        tensors = [k for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)]
-        name = _pick(p, tensors, key, "tensors")
-        return obj[name]
+        tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        if not tensors:
+            raise InputError(f"{p}: a dict with no tensors (keys: {', '.join(repr(k) for k in list(obj)[:5])})")
+        return tensors[_pick(p, list(tensors), key, "tensors")]
     raise InputError(f"{p}: expected a tensor or a dict of tensors, got {type(obj).__name__}")
 
 
@@ -213,15 +222,51 @@ def _read_csv(p: Path):
         first = fh.readline()
     if not first.strip():
         raise InputError(f"{p}: the CSV file is empty (or starts with an empty line)")
-    header = not all(_is_number(tok) for tok in first.strip().split(","))
+    tokens = [t.strip().strip('"') for t in first.strip().split(",")]
+    if tokens[0] in ("", "Unnamed: 0"):  # pandas' to_csv() writes its row index as a first, unnamed column
+        raise InputError(
+            f"{p}: the first column has no name, as pandas writes its row index; save with "
+            "df.to_csv(path, index=False) (or drop that column)"
+        )
+    numeric_header = len(tokens) > 1 and tokens == [str(i) for i in range(len(tokens))]
+    header = numeric_header or not all(_is_number(tok) for tok in tokens)
+    if numeric_header:  # pandas' column names of a frame built from an array: 0,1,...,d-1
+        note(f"{p}: first line {first.strip()[:40]} read as column names, not as data")
     table = pacsv.read_csv(p, read_options=pacsv.ReadOptions(autogenerate_column_names=not header))
-    return _table_to_array(p, table)
+    arr = _table_to_array(p, table)
+    n = arr.shape[0]
+    if arr.shape[1] > 1 and n > 2 and np.array_equal(arr[:, 0], np.arange(n)):
+        raise InputError(
+            f"{p}: the first column is 0, 1, ..., {n - 1}, a row index (pandas' to_csv writes one); save with "
+            "df.to_csv(path, index=False) (or drop that column)"
+        )
+    return arr
 
 
 def _read_parquet(p: Path):
+    import json
+
     import pyarrow.parquet as pq
 
-    return _table_to_array(p, pq.read_table(p))
+    table = pq.read_table(p)
+    meta = (table.schema.metadata or {}).get(b"pandas")
+    if meta:  # a DataFrame's index stored as columns (not a RangeIndex): pandas reads it back as the index
+        try:
+            index = [c for c in json.loads(meta).get("index_columns", []) if isinstance(c, str)]
+        except (ValueError, AttributeError):
+            index = []
+        index = [c for c in index if c in table.column_names]
+        if index:
+            note(f"{p}: dropped the pandas index column(s) {', '.join(index)}; the embedding is the other columns")
+            table = table.drop_columns(index)
+    return _table_to_array(p, table)
+
+
+def note(message: str) -> None:
+    """One line on stderr about something the reader did to the input (e.g. a dropped index column)."""
+    import sys
+
+    print(f"infogauss: note: {message}", file=sys.stderr)
 
 
 def _table_to_array(p: Path, table) -> np.ndarray:
