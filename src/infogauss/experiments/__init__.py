@@ -53,6 +53,7 @@ EXPERIMENTS: dict[str, str] = {
     "induction": "infogauss.experiments.induction",
     "unknowns": "infogauss.experiments.unknowns",
     "sensitivity": "infogauss.experiments.sensitivity",
+    "claims": "infogauss.experiments.claims",
 }
 SCALES = ("smoke", "cpu", "paper")
 MAX_SEEDS = 100

@@ -95,7 +95,7 @@ def summary_row(name: str, results, control_after=None, **fields) -> dict:
 
     before = [r.before for r in results]
     after = [r.after for r in results]
-    row = {"name": name, **fields, "epochs": after[0]["epoch"], "seeds": len(results)}
+    row = {"name": name, **fields, "epochs": after[0]["epoch"], "n_seeds": len(results)}
     for key in KEYS:
         for tag, hs in (("before", before), ("after", after)):
             vals = np.array([h[key] for h in hs], dtype=float)

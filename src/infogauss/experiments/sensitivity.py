@@ -57,10 +57,11 @@ SCALES = {
         "seeds": 3,
     },
     "cpu": {
-        "about": "5k training items (paper 10k / 20k) and all 5k test items, 1024-d inputs unless the factor says, "
-        "d = 256, N = 256 (Binary, GMM) / 128 (Laplace) unless the factor says, 10 epochs (paper 100 / 150), 3 seeds",
+        "about": "2k training items (paper 10k / 20k) and 2k test items (paper 5k), 1024-d inputs unless the factor "
+        "says, d = 256, N = 256 (Binary, GMM) / 128 (Laplace) unless the factor says, 10 epochs (paper 100 / 150), "
+        "i.e. 1/50 (Binary, GMM) to 1/150 (Laplace) of the paper's gradient steps; 3 seeds",
         "pairs": PAIRS,
-        "sizes": {"n_train": 5000, "n_test": 5000},
+        "sizes": {"n_train": 2000, "n_test": 2000},
         "small_dim": 16,
         "d": 256,
         "hidden": 512,
@@ -139,7 +140,7 @@ def notes(rows, rows_per_seed, settings):
         sel = [r for r in rows if r["pair"] == pair]
         induced = [f"{r['x_name']}={r['x']}, {r['y_name']}={r['y']}" for r in sel if r["induction_paper"] == "induced"]
         gauss_after = sum(bool(r["paper_verdict"]) for r in sel)
-        gauss_before = sum(r["before_paper_verdict_seeds"] * 2 > r["seeds"] for r in sel)
+        gauss_before = sum(r["before_paper_verdict_seeds"] * 2 > r["n_seeds"] for r in sel)
         out.append(
             f"**{pair}**: {gauss_before}/{len(sel)} cells Gaussian before training, {gauss_after}/{len(sel)} after "
             f"(paper rule); induced (paper rule) in: {', '.join(induced) or 'no cell'}; ΔAD from "

@@ -154,7 +154,7 @@ def notes(rows, rows_per_seed, settings):
     ]
     if inf is not None:
         out.append(
-            f"Trained from it ({inf['epochs']} epochs, {inf['seeds']} seeds): AD {inf['before_ad_mean']:.3g} → "
+            f"Trained from it ({inf['epochs']} epochs, {inf['n_seeds']} seeds): AD {inf['before_ad_mean']:.3g} → "
             f"{inf['after_ad_mean']:.3g}, CV {inf['before_cv']:.3f} → {inf['after_cv']:.3f}; VICReg control ΔAD "
             f"{inf.get('control_delta_ad_mean', float('nan')):+.3g}. Verdict (paper rule): "
             f"{inf['induction_paper_text']}; (calibrated): {inf['induction_calibrated_text']}."
