@@ -1,0 +1,130 @@
+"""``reproduce claims`` and the sweep experiments (induction, unknowns, sensitivity) at smoke scale, end to end."""
+
+import json
+
+import pytest
+
+from infogauss.experiments import claims, induction, reproduce, sensitivity, unknowns
+
+RULES = {c.key: rule for c, rule in claims.CLAIMS}
+TINY = {"dim": 32, "n_train": 128, "n_test": 96}
+
+
+@pytest.fixture
+def tiny_scales(monkeypatch):
+    """The sweep experiments' smoke scales cut to a few runs, so the end-to-end test takes seconds."""
+    run = {"source_params": TINY, "d": 4, "batch_size": 32, "epochs": 1}
+    monkeypatch.setitem(induction.SCALES, "smoke", {"about": "tiny", "seeds": 2, "rows": {
+        "laplace": run, "gmm": run, "binary": {**run, "epochs": 2, "measure_at": [1]}}})  # fmt: skip
+    monkeypatch.setitem(unknowns.SCALES, "smoke", {**unknowns.SCALES["smoke"], "source_params": TINY, "k": [2],
+                                                   "d": 4, "seeds": 2})  # fmt: skip
+    pairs = {"laplace_dim": (("dim", [4, 16]), ("encoder", ["linear"]))}
+    monkeypatch.setitem(sensitivity.SCALES, "smoke", {**sensitivity.SCALES["smoke"], "pairs": pairs, "d": 4,
+                                                      "sizes": TINY, "hidden": 8, "seeds": 2})  # fmt: skip
+
+
+def fake_result(root, name, rows, scale="smoke"):
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps(rows))
+    (folder / "settings.json").write_text(json.dumps({"experiment": name, "scale": scale}))
+
+
+def gaussian_row(name, **kw):
+    base = {"name": name, "cv": 0.05, "ad_mean": 0.4, "ad_pass_fraction": 0.95, "dp_mean_p": 0.5,
+            "dp_pass_fraction": 0.95, "paper_verdict": True, "calibrated_verdict": True}  # fmt: skip
+    return {**base, **kw}
+
+
+def test_claims_end_to_end_at_smoke(tmp_path, monkeypatch, tiny_scales):
+    """Reads prepared results, runs the missing cheap sweep experiments, reports the expensive ones as not run."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("INFOGAUSS_RUNS_ROOT", str(root))
+    monkeypatch.delenv("INFOGAUSS_RUN_MISSING", raising=False)
+    fake_result(root, "fig3", [gaussian_row(f"d{d}_N{n}", d=d, batch_size=n, cv=0.2 / d**0.5 / n**0.1)
+                               for d in (4, 16) for n in (8, 32)])  # fmt: skip
+    fake_result(root, "bound", [gaussian_row("g", violation=False, slack=0.01)])
+    fake_result(root, "fig11", [gaussian_row("a", A=0.2, pearson=0.6, pearson_predicted=0.6)])
+    fake_result(root, "regularizer", [gaussian_row("d4_infonce", d=4, beta_multiple=0.0, ks_chi=0.3,
+                                                   mean_norm_over_predicted=0.7),
+                                      gaussian_row("d4_beta16x", d=4, beta_multiple=16.0, ks_chi=0.1,
+                                                   mean_norm_over_predicted=0.97)])  # fmt: skip
+    fake_result(root, "fig4", [gaussian_row("epoch_0", epoch=0)], scale="smoke")
+    rows = reproduce("claims", "smoke", 1, tmp_path / "claims", progress=False)
+    by = {r["name"]: r for r in rows}
+    assert set(by) == {c.key for c, _ in claims.CLAIMS}
+    for r in rows:
+        assert r["verdict_paper"].split(" (")[0] in claims.VERDICTS and r["command"].startswith("infogauss reproduce")
+    assert by["thin_shell"]["verdict_paper"] == "reproduced"
+    assert by["prop1"]["verdict_paper"] == "reproduced"
+    assert by["fig11"]["verdict_paper"] == "partly"
+    assert by["route2"]["verdict_paper"] == "reproduced"
+    assert by["fig4_mlp"]["verdict_paper"] == "not testable here"  # one evaluation only
+    for key in ("cifar_rn18", "whitening", "pretrained"):  # expensive and missing: never run silently
+        assert by[key]["verdict_paper"] == "not run at this scale"
+        assert not (root / claims.CLAIMS[[c.key for c, _ in claims.CLAIMS].index(key)][0].experiments[0]).exists()
+    for name in ("induction", "unknowns", "sensitivity"):  # cheap and missing: run at the chosen scale
+        assert (root / name / "results.json").exists()
+    md = (tmp_path / "claims" / "results.md").read_text()
+    assert "verdict (paper rule)" in md and "verdict (calibrated)" in md and "infogauss reproduce fig3" in md
+
+
+def test_results_at_a_smaller_scale_are_not_used(tmp_path):
+    fake_result(tmp_path, "fig3", [gaussian_row("d4_N8", d=4, batch_size=8)], scale="smoke")
+    assert claims.read_result(tmp_path / "fig3", "cpu") is None
+    assert claims.read_result(tmp_path / "fig3", "smoke") is not None
+    assert claims.read_result(tmp_path / "nothing", "smoke") is None
+
+
+def induction_rows(before_ad, after_ad, before_g, after_g, control_ad, source="binary"):
+    """Rows as `reproduce induction` writes them, from per-seed numbers."""
+
+    class R:
+        def __init__(self, b, a, gb, ga):
+            self.history = [
+                {"epoch": 0, **gaussian_row("x", ad_mean=b, paper_verdict=gb, calibrated_verdict=gb)},
+                {"epoch": 10, **gaussian_row("x", ad_mean=a, paper_verdict=ga, calibrated_verdict=ga)},
+            ]
+            self.spec = type("S", (), {"encoder": "linear"})()
+
+        before = property(lambda self: self.history[0])
+        after = property(lambda self: self.history[-1])
+
+    inf = [R(b, a, before_g, after_g) for b, a in zip(before_ad, after_ad, strict=True)]
+    vic = [R(b, c, before_g, False) for b, c in zip(before_ad, control_ad, strict=True)]
+    orth = [R(b, b, before_g, before_g) for b in before_ad]
+    return [
+        induction.summary_row(f"{source}_infonce", inf, control_ad, source=source, method="infonce"),
+        induction.summary_row(f"{source}_vicreg", vic, None, source=source, method="vicreg"),
+        induction.summary_row(f"{source}_orthogonal", orth, None, source=source, method="orthogonal"),
+    ]  # fmt: skip
+
+
+def test_table1_rule_on_known_inputs():
+    # Gaussian before and after: the Table 1 claim "Gaussian after training" holds, but nothing was induced
+    rows = induction_rows([0.4, 0.41, 0.39], [0.40, 0.40, 0.41], True, True, [0.4, 0.4, 0.4])
+    v = RULES["table1_binary"]({"induction": rows})
+    assert v["verdict_paper"] == "reproduced" and "already_gaussian" in v["baseline"]
+    # non-Gaussian before, Gaussian after, control unchanged: induced
+    rows = induction_rows([1.6, 1.7, 1.65], [0.41, 0.42, 0.40], False, True, [1.6, 1.7, 1.66])
+    assert rows[0]["induction_paper"] == "induced"
+    v = RULES["binary_induced"]({"induction": rows, "unknowns": []})
+    assert v["verdict_paper"] == "reproduced"
+    # training makes it less Gaussian (the GMM case): not reproduced
+    rows = induction_rows([33.0, 30.0, 35.0], [72.0, 70.0, 75.0], False, False, [40.0, 41.0, 39.0], source="gmm")
+    v = RULES["table1_gmm"]({"induction": rows})
+    assert v["verdict_paper"] == "not reproduced" and "less_gaussian" in v["baseline"]
+
+
+def test_where_rule_counts_only_cells_with_something_to_induce():
+    g = induction_rows([0.4, 0.41, 0.39], [0.40, 0.40, 0.41], True, True, [0.4, 0.4, 0.4])[0]
+    bad = induction_rows([5.0, 5.2, 5.1], [9.0, 9.5, 9.2], False, False, [5.0, 5.0, 5.0])[0]
+    assert RULES["induction_where"]({"sensitivity": [g]})["verdict_paper"] == "not testable here"
+    assert RULES["induction_where"]({"sensitivity": [g, bad]})["verdict_paper"] == "not reproduced"
+    ind = induction_rows([1.6, 1.7, 1.65], [0.41, 0.42, 0.40], False, True, [1.6, 1.7, 1.66])[0]
+    assert RULES["induction_where"]({"sensitivity": [g, bad, ind, ind]})["verdict_paper"] == "reproduced"
+
+
+def test_e0_distance_is_zero_at_the_paper_state():
+    assert unknowns.e0_distance(unknowns.E0) == pytest.approx(0.0)
+    assert unknowns.e0_distance({**unknowns.E0, "cv": 0.36 * 2.0}) == pytest.approx(0.6931, rel=1e-3)
