@@ -210,3 +210,34 @@ def test_train_classes_keeps_only_those_training_images_and_every_test_image():
     for bad in ([], [10], "abc", [0.5, "x"]):
         with pytest.raises(InputError, match="train_classes"):
             make_image_source("tiny-cifar", n=100, n_test=30, train_classes=bad)
+
+
+def test_augmentation_strength_is_a_source_parameter(tmp_path, capsys):
+    from infogauss.data.images import make_image_source
+
+    default = make_image_source("tiny-cifar", n=64, n_test=16)
+    assert default.train_set.augment.scale == (0.2, 1.0) and default.train_set.augment.jitter_p == 0.8
+    strong = make_image_source("tiny-cifar", n=64, n_test=16, crop_scale="0.5,1.0", jitter="0.4,0.4,0.4,0.1",
+                               jitter_p=0.5, gray_p=0)  # fmt: skip
+    aug = strong.train_set.augment
+    assert (aug.scale, aug.jitter, aug.jitter_p, aug.gray_p) == ((0.5, 1.0), (0.4, 0.4, 0.4, 0.1), 0.5, 0.0)
+    a = next(iter(default.batches(16, 0, steps=1)))[0]
+    b = next(iter(strong.batches(16, 0, steps=1)))[0]
+    assert not torch.equal(a, b)  # the strength changes the views
+    assert (
+        make_image_source("tiny-cifar", n=64, n_test=16, augment="crop-flip", jitter_p=0.8).train_set.augment.jitter_p
+        == 0
+    )
+    with pytest.raises(InputError, match="crop_scale must be 2 number"):
+        make_image_source("tiny-cifar", n=64, n_test=16, crop_scale="0.5")
+    out = tmp_path / "run"
+    args = ["train", "--preset", "smoke-cifar", "--device", "cpu", "--quiet", "--out", str(out), "epochs=0",
+            "source.n=64", "source.n_test=24", "eval_views=24", "source.crop_scale=0.3,1.0",
+            "source.jitter=0.5,0.5,0.5,0.1", "source.jitter_p=0.6", "source.gray_p=0.1"]  # fmt: skip
+    assert main(args) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["source_params"]["crop_scale"] == "0.3,1.0" and saved["source_params"]["gray_p"] == 0.1
+    resolved = saved["source_resolved"]
+    assert resolved["jitter_p"] == 0.6 and resolved["augment"] == "simclr"
+    assert main([*args[:-1], "source.gray_p=1.5"]) == 2
+    assert "gray_p" in capsys.readouterr().err

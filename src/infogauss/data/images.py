@@ -17,7 +17,10 @@ Both take ``train_classes`` (default all: the class labels to keep in the *train
 for an encoder that never sees the other classes; the test set keeps every class) and ``augment``: ``"simclr"``
 (paper §4.2: RandomResizedCrop(scale 0.2–1), flip, colour jitter p = 0.8, grayscale p = 0.2; the default, also for
 the supervised baseline so that the two differ only in the objective), ``"crop-flip"`` (crop and flip only) or
-``"none"``.
+``"none"``; and the augmentation strength ``crop_scale`` (RandomResizedCrop's scale range, default ``0.2,1.0``),
+``jitter`` (ColorJitter's brightness, contrast, saturation, hue: ``0.8,0.8,0.8,0.2``), ``jitter_p`` (``0.8``) and
+``gray_p`` (``0.2``) — :data:`STRENGTH`, set from the CLI as ``source.crop_scale=0.3,1.0`` and recorded in the
+run's ``config.json`` (``source_resolved``).
 
 Randomness: the training batches of epoch ``e`` (shuffle and augmentations) are drawn from ``(seed, e)``
 (:meth:`CifarViews.generator`), so a run resumes exactly from its epoch number. The test images are put in a fixed
@@ -28,6 +31,7 @@ is a class-balanced-in-expectation random subset; evaluations use them un-augmen
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Iterator
 
@@ -41,9 +45,11 @@ IMAGE_SOURCES = ("cifar10", "tiny-cifar")
 AUGMENTS = ("simclr", "crop-flip", "none")
 TEST_ORDER_SEED = 20260227  # fixed order of the test images (subsets and evaluation views use its prefixes)
 BANK_ORDER_SEED = 20260228  # fixed order of the training images for the k-NN memory bank (its prefixes)
+#: Augmentation strength (paper §4.2, SimCLR's values; :class:`~infogauss.data.augment.SimCLRAugment`).
+STRENGTH = {"crop_scale": (0.2, 1.0), "jitter": (0.8, 0.8, 0.8, 0.2), "jitter_p": 0.8, "gray_p": 0.2}
 _PARAMS = {
-    "cifar10": {"path": None, "download_root": None, "augment": "simclr", "train_classes": None},
-    "tiny-cifar": {"n": 512, "n_test": 128, "seed": 0, "augment": "simclr", "train_classes": None},
+    "cifar10": {"path": None, "download_root": None, "augment": "simclr", "train_classes": None, **STRENGTH},
+    "tiny-cifar": {"n": 512, "n_test": 128, "seed": 0, "augment": "simclr", "train_classes": None, **STRENGTH},
 }
 
 
@@ -104,16 +110,37 @@ def _load_cifar10(path, download_root, env):  # env: part of the cache key only
     return load_cifar10(path, download_root=download_root)
 
 
-def _augmenter(augment: str):
-    from infogauss.data.cifar import SimCLRAugment
+def _augmenter(augment: str, crop_scale=STRENGTH["crop_scale"], jitter=STRENGTH["jitter"],
+               jitter_p=STRENGTH["jitter_p"], gray_p=STRENGTH["gray_p"]):  # fmt: skip
+    """The augmentation ``augment`` at the given strength (``"crop-flip"``: no colour jitter, no grayscale)."""
+    from infogauss.data.augment import SimCLRAugment
 
-    if augment == "simclr":
-        return SimCLRAugment()
-    if augment == "crop-flip":
-        return SimCLRAugment(jitter_p=0.0, gray_p=0.0)
+    if augment not in AUGMENTS:
+        raise InputError(f"unknown augment {augment!r}; choose from {', '.join(AUGMENTS)}")
     if augment == "none":
         return None
-    raise InputError(f"unknown augment {augment!r}; choose from {', '.join(AUGMENTS)}")
+    scale = _numbers(crop_scale, "crop_scale", 2)
+    colour = _numbers(jitter, "jitter", 4)
+    for name, value in (("jitter_p", jitter_p), ("gray_p", gray_p)):
+        _numbers(value, name, 1)
+    if augment == "crop-flip":
+        jitter_p, gray_p = 0.0, 0.0
+    return SimCLRAugment(scale=scale, jitter=colour, jitter_p=float(jitter_p), gray_p=float(gray_p))
+
+
+def _numbers(value, name: str, count: int) -> tuple:
+    """``count`` finite numbers from a number, a sequence or the CLI's ``"0.2,1.0"`` / ``"[0.2, 1.0]"``."""
+    items = value.strip().strip("[]()").split(",") if isinstance(value, str) else value
+    items = [items] if count == 1 and not isinstance(items, list | tuple) else items
+    try:
+        out = tuple(float(v) for v in items)
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != count or not all(math.isfinite(v) for v in out):
+        example = {"crop_scale": "0.2,1.0", "jitter": "0.8,0.8,0.8,0.2"}.get(name, "0.5")
+        raise InputError(f"source parameter {name} must be {count} number(s), e.g. source.{name}={example}; "
+                         f"got {value!r}")  # fmt: skip
+    return out
 
 
 class ImageSource:
@@ -134,7 +161,8 @@ class ImageSource:
         self.name = name
         self.description = data.get("source", name)
         self.augment = augment
-        aug = _augmenter(augment)
+        strength = {k: v for k, v in (params or {}).items() if k in STRENGTH}
+        aug = _augmenter(augment, **strength)
         self._plain = aug is None
         self.channels_last = channels_last
         self.device = torch.device(device)
