@@ -233,9 +233,19 @@ class GaussianModel:
 
     @property
     def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of the covariance, descending (entries overflow to inf beyond ~1e308)."""
         lam, _, dmax = self._pca()
         with np.errstate(over="ignore"):
-            return lam * (self._unit * dmax) ** 2
+            return lam * np.float64(self._unit * dmax) ** 2
+
+    @property
+    def condition_number(self) -> float:
+        """Largest over smallest eigenvalue of the covariance (scale-free; inf when not resolvable in float64)."""
+        try:
+            lam = self._pca()[0]
+        except InputError:
+            return float("inf")
+        return float(lam[0] / lam[-1])
 
     @property
     def eigenvectors(self) -> np.ndarray:

@@ -66,11 +66,8 @@ def fit_run(args) -> int:
 
 
 def _condition(model) -> str:
-    try:
-        lam = model.eigenvalues
-    except InputError:
-        return "condition number beyond float64"
-    return f"condition number {lam[0] / lam[-1]:.4g}"
+    c = model.condition_number
+    return f"condition number {c:.4g}" if np.isfinite(c) else "condition number beyond float64"
 
 
 def score_arguments(parser) -> None:
