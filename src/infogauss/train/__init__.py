@@ -18,8 +18,14 @@ The data flow, nanoGPT-style:
 4. at epoch 0 (before training), every ``eval_every`` epochs and at the end: :func:`evaluate` — synthetic: held-out
    views of the test items; images: the un-augmented test images (the paper's "evaluated on the test set") —
    the Gaussianity report (:func:`infogauss.report.gaussianity_report`) plus alignment, uniformity potential,
-   ‖m(μ)‖ and cosine summaries; for images also k-NN accuracy and, supervised, test accuracy;
-5. with ``out``: ``config.json``, ``metrics.jsonl`` (one line per evaluation), ``checkpoint.pt`` (model,
+   ‖m(μ)‖ and cosine summaries; for images also k-NN accuracy and, supervised, test accuracy — one typed
+   :class:`~infogauss.train.evaluate.Evaluation` (``ev.backbone.raw.cv``, ``ev.head.normalized.ad_mean``,
+   ``ev.views.alignment``; ``ev.to_dict()`` is its JSON);
+5. after every epoch, a divergence check: a non-finite loss or weight, or the loss stuck at chance (log N) with
+   exploding weights, stops the run with :class:`TrainingDiverged` (an ``InputError`` naming lr, τ and the epoch;
+   no ``report.json``);
+6. with ``out``: ``config.json`` (the settings, plus the source's resolved parameters), ``metrics.jsonl`` (one
+   nested JSON line per evaluation), ``checkpoint.pt`` (model,
    optimiser, generator state, epoch, history; loaded with ``weights_only=True``) every ``checkpoint_every``
    epochs, and ``report.json`` (the last evaluation) at the end. Every file is written to a temporary name and
    renamed, so nothing is ever half-written.
@@ -32,9 +38,10 @@ Distributed: launched under ``torchrun`` (``WORLD_SIZE > 1``), the model is wrap
 the *global* batch (it must divide by the number of processes), every rank draws the same global batch and
 views from the same generator and keeps its slice, and the loss gathers the other ranks' embeddings with
 gradients, so a distributed run computes the same loss and gradients as one process on the whole batch.
-Rank 0 evaluates and writes.
+Rank 0 evaluates and writes; every rank's :class:`Run` holds rank 0's evaluations (sent as JSON).
 
-Images on CUDA: batches and ResNet weights are ``channels_last``; ``amp="auto"`` (the CIFAR presets) trains under
+Images: ``channels_last=True`` puts batches and ResNet weights in ``torch.channels_last`` (faster convolutions on
+CUDA; default off); ``amp="auto"`` (the CIFAR presets) trains under
 bf16 autocast on CUDA and in float32 on the CPU. Under autocast the convolutions and linear layers of the training
 steps compute in bf16 (float32 accumulation), so a CUDA run is not bit-comparable with a float32 run; the loss
 (InfoNCE, cross-entropy) and every evaluation are computed in float32. With ``WORLD_SIZE > 1`` on CUDA, BatchNorm
@@ -45,7 +52,6 @@ Errors: bad settings, missing or malformed data, a batch larger than the trainin
 
 CLI: ``infogauss train --preset laplace [--device cuda] [--out runs/laplace] [key=value ...]``;
 ``infogauss train --preset cifar-resnet18 [--data cifar10.npz] [objective=supervised] [width=32] ...``.
-
 
 Layout: :mod:`~infogauss.train.config` (``TrainConfig``: every knob, e.g. ``temperature`` τ; the presets),
 :mod:`~infogauss.train.loop` (the loop, divergence checks), :mod:`~infogauss.train.build` (source, encoder,
