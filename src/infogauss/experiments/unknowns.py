@@ -41,10 +41,10 @@ SCALES = {
         "seeds": 3,
     },
     "cpu": {
-        "about": "the paper's sizes (1024-d, 10k training / 5k test items, d = 256, N = 256); search grid 3 laws × "
-        "k in {1, 2, 3, 5, 10, 20, 51} × bias × 2 inits at epoch 0 (seed 0); the best match trained 10 epochs "
-        "(paper 100; also measured at 5), 3 seeds",
-        "source_params": {},
+        "about": "the paper's sizes for the search (1024-d, 5k test items, d = 256, N = 256); search grid 3 laws × "
+        "k in {1, 2, 3, 5, 10, 20, 51} × bias × 2 inits at epoch 0 (seed 0); the best match trained on 5k items "
+        "(paper 10k) for 10 epochs (paper 100; also measured at 5), 3 seeds",
+        "source_params": {"n_train": 5000},
         "k": [1, 2, 3, 5, 10, 20, 51],
         "d": 256,
         "batch_size": 256,
