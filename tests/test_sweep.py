@@ -52,6 +52,9 @@ def test_batched_equals_one_at_a_time():
     specs = [spec(seed=s, temperature=t) for s, t in ((0, 0.1), (1, 0.1), (2, 0.2))]
     specs.append(spec(seed=0, objective="vicreg"))
     together = run_sweep(specs, progress=False, measure_fn=cheap)
+    chunked = run_sweep(specs, progress=False, measure_fn=cheap, max_batch=2)  # batches of at most 2 runs
+    for a, b in zip(together, chunked, strict=True):
+        np.testing.assert_allclose(a.params["W1"].numpy(), b.params["W1"].numpy(), rtol=1e-5, atol=1e-6)
     for s, res in zip(specs, together, strict=True):
         (alone,) = run_sweep([s], progress=False, measure_fn=cheap)
         for key in res.params:

@@ -167,24 +167,31 @@ def batched_info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: torch.Tens
 # -- training ---------------------------------------------------------------------------------------------------
 
 
-def run_sweep(specs: list[RunSpec], progress: bool = True, device="cpu", measure_fn=None) -> list[RunResult]:
+def run_sweep(
+    specs: list[RunSpec], progress: bool = True, device="cpu", measure_fn=None, max_batch: int = 16
+) -> list[RunResult]:
     """Train and measure every run of ``specs``, grouped into batches of equal shapes; results in ``specs`` order.
 
     ``measure_fn(z, source) -> dict`` (default :func:`measure`) turns an embedding of the held-out data into numbers.
+    At most ``max_batch`` runs are trained at once (their sources are built per batch, so memory stays bounded).
     """
     from tqdm.auto import tqdm
 
+    from infogauss.data.synthetic import source_parameters
+
     specs = [s.validate() for s in specs]
     device = torch.device(device)
-    sources = [_source(s, device) for s in specs]
     groups: dict[tuple, list[int]] = {}
-    for i, (s, src) in enumerate(zip(specs, sources, strict=True)):
-        groups.setdefault(s.group_key(src.dim), []).append(i)
+    for i, s in enumerate(specs):
+        dim = int(s.source_params.get("dim", source_parameters(s.source)["dim"]))
+        groups.setdefault(s.group_key(dim), []).append(i)
+    batches = [idx[k : k + max_batch] for idx in groups.values() for k in range(0, len(idx), max_batch)]
     results: list[RunResult | None] = [None] * len(specs)
-    total = sum(max(1, specs[idx[0]].epochs if specs[idx[0]].encoder != "orthogonal" else 0) for idx in groups.values())
-    bar = tqdm(total=total, desc=f"sweep ({len(specs)} runs, {len(groups)} batches)", disable=not progress)
-    for idx in groups.values():
-        out = _train_group([specs[i] for i in idx], [sources[i] for i in idx], device, measure_fn or measure, bar)
+    total = sum(max(1, 0 if specs[b[0]].encoder == "orthogonal" else specs[b[0]].epochs) for b in batches)
+    bar = tqdm(total=total, desc=f"sweep ({len(specs)} runs, {len(batches)} batches)", disable=not progress)
+    for idx in batches:
+        sources = [_source(specs[i], device) for i in idx]
+        out = _train_group([specs[i] for i in idx], sources, device, measure_fn or measure, bar)
         for i, res in zip(idx, out, strict=True):
             results[i] = res
     bar.close()
