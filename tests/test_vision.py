@@ -138,10 +138,10 @@ def test_bf16_autocast(name, width, x):
 def test_errors():
     msg = _one_line_error(lambda: make_vision_encoder("densenet"), "unknown vision encoder 'densenet'")
     assert all(n in msg for n in VISION_ENCODERS)
-    _one_line_error(lambda: make_vision_encoder("resnet18", width=0), "width must be >= 1")
+    _one_line_error(lambda: make_vision_encoder("resnet18", width=0), "width must be an integer >= 1")
     _one_line_error(lambda: make_vision_encoder("resnet18", width=2.5), "width must be an integer")
     _one_line_error(lambda: make_vision_encoder("resnet18", out_dim=64), "out_dim only applies to the mlp")
     _one_line_error(lambda: make_vision_encoder("vit_tiny", width=100), "multiple of 64")
-    _one_line_error(lambda: make_vision_encoder("mlp", head_dim=1), "head_dim must be >= 2")
+    _one_line_error(lambda: make_vision_encoder("mlp", head_dim=1), "head_dim must be an integer >= 2")
     _one_line_error(lambda: make_vision_encoder("mlp", head_hidden=64), "head_hidden needs head_dim")
-    _one_line_error(lambda: make_vision_encoder("mlp", num_classes=1), "num_classes must be >= 2")
+    _one_line_error(lambda: make_vision_encoder("mlp", num_classes=1), "num_classes must be an integer >= 2")

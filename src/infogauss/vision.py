@@ -1,6 +1,7 @@
 r"""Image encoders for the CIFAR-10 experiments (paper §4.2): a two-layer MLP, CIFAR ResNets and small ViTs.
 
-Every encoder is a :class:`VisionEncoder` with the same interface as :class:`infogauss.encoders.Encoder`:
+Every encoder is a :class:`VisionEncoder`, an :class:`infogauss.encoders.Encoder` (one base, one projection head
+:class:`~infogauss.encoders.ProjectionHead` for synthetic and image encoders):
 
 - ``embed(x)`` — the backbone representation :math:`z = f(x)` (unnormalised; what the paper's diagnostics test);
 - ``project(x)`` — the projection head's output :math:`g(f(x))`, or ``embed(x)`` when there is no head;
@@ -59,6 +60,8 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
+from infogauss.checks import integer
+from infogauss.encoders import Encoder, ProjectionHead
 from infogauss.errors import InputError
 
 __all__ = ["VISION_ENCODERS", "VisionEncoder", "make_vision_encoder", "CifarResNet"]
@@ -68,8 +71,9 @@ DEFAULT_WIDTH = {"mlp": 512, "resnet18": 64, "resnet34": 64, "resnet50": 64, "vi
 _TIMM_NAME = {"vit_tiny": "vit_tiny_patch16_224", "vit_small": "vit_small_patch16_224"}
 
 
-class VisionEncoder(nn.Module):
-    """``backbone`` (the representation) + optional projection ``head`` + optional linear ``classifier``."""
+class VisionEncoder(Encoder):
+    """An image :class:`~infogauss.encoders.Encoder`: ``backbone`` + optional projection ``head`` + optional linear
+    ``classifier``; images are not flattened (the MLP's backbone flattens them itself)."""
 
     def __init__(
         self,
@@ -80,33 +84,7 @@ class VisionEncoder(nn.Module):
         classifier: nn.Module | None = None,
         name: str = "",
     ):
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-        self.classifier = classifier
-        self.out_dim = out_dim  # dimension of embed(x)
-        self.head_dim = head_dim  # dimension of project(x) when there is a head
-        self.num_classes = None if classifier is None else classifier.out_features
-        self.name = name
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Backbone representation ``(B, out_dim)``."""
-        return self.backbone(x)
-
-    def project(self, x: torch.Tensor) -> torch.Tensor:
-        """Projection-head output ``(B, head_dim)``, or the representation when there is no head."""
-        z = self.embed(x)
-        return z if self.head is None else self.head(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """What the loss sees: ``project(x)``, or logits ``(B, num_classes)`` when there is a classifier."""
-        h = self.project(x)
-        return h if self.classifier is None else self.classifier(h)
-
-    def representations(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``{"backbone": embed(x), "head": project(x)}`` in one pass (``"head"`` only when there is a head)."""
-        z = self.embed(x)
-        return {"backbone": z} if self.head is None else {"backbone": z, "head": self.head(z)}
+        super().__init__(backbone, head, out_dim, classifier=classifier, head_dim=head_dim, name=name, flatten=False)
 
 
 def make_vision_encoder(
@@ -134,11 +112,11 @@ def make_vision_encoder(
     """
     if name not in VISION_ENCODERS:
         raise InputError(f"unknown vision encoder {name!r}; choose from {', '.join(VISION_ENCODERS)}")
-    width = DEFAULT_WIDTH[name] if width is None else _int(width, "width", 1)
+    width = DEFAULT_WIDTH[name] if width is None else integer(width, "width", lo=1)
     if out_dim is not None and name != "mlp":
         raise InputError(f"out_dim only applies to the mlp encoder; {name}'s dimension follows from width")
     if name == "mlp":
-        dim = 128 if out_dim is None else _int(out_dim, "out_dim", 2)
+        dim = 128 if out_dim is None else integer(out_dim, "out_dim", lo=2)
         backbone: nn.Module = nn.Sequential(
             nn.Flatten(1), nn.Linear(3 * 32 * 32, width), nn.ReLU(inplace=True), nn.Linear(width, dim)
         )
@@ -164,14 +142,14 @@ def make_vision_encoder(
         dim = backbone.num_features
     head = None
     if head_dim is not None:
-        head_dim = _int(head_dim, "head_dim", 2)
-        hidden = dim if head_hidden is None else _int(head_hidden, "head_hidden", 1)
-        head = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, head_dim))
+        head_dim = integer(head_dim, "head_dim", lo=2)
+        hidden = dim if head_hidden is None else integer(head_hidden, "head_hidden", lo=1)
+        head = ProjectionHead(dim, head_dim, hidden)
     elif head_hidden is not None:
         raise InputError("head_hidden needs head_dim (the projection head's output dimension)")
     classifier = None
     if num_classes is not None:
-        classifier = nn.Linear(dim if head_dim is None else head_dim, _int(num_classes, "num_classes", 2))
+        classifier = nn.Linear(dim if head_dim is None else head_dim, integer(num_classes, "num_classes", lo=2))
     return VisionEncoder(backbone, dim, head, head_dim, classifier, name=name)
 
 
@@ -213,11 +191,3 @@ class CifarResNet(ResNet):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.constant_(m.weight, 1)
                 nn.init.constant_(m.bias, 0)
-
-
-def _int(x, what: str, lo: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, int | float) or float(x) != int(x):
-        raise InputError(f"{what} must be an integer, got {x!r}")
-    if int(x) < lo:
-        raise InputError(f"{what} must be >= {lo}, got {x}")
-    return int(x)
