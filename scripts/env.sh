@@ -1,27 +1,57 @@
 #!/usr/bin/env bash
 # Create or refresh the project's virtual environment (.venv) and activate it.
-# Sourced by scripts/main.sh and scripts/test.sh; re-installs only when pyproject.toml or
-# constraints.txt changed since the last install.
+# Sourced by scripts/main.sh, scripts/test.sh and scripts/gpu_check.sh; re-installs only when pyproject.toml,
+# constraints.txt or this file changed since the last install.
+#
+# Default: `pip install -c constraints.txt -e .[all,dev]` from the package index (everything the tests need; about
+# 3-4 minutes and 6 GB the first time, most of it torch's CUDA wheels).
+# INFOGAUSS_SYSTEM_TORCH=1: offline, for a machine whose python3 already holds torch (a GPU image without network):
+# the venv sees the system's packages (--system-site-packages) and only infogauss itself is installed
+# (--no-deps --no-index, seconds); missing optional packages are listed, not fatal.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/.venv"
-py="${PYTHON:-python3.11}"
-command -v "$py" >/dev/null 2>&1 || py=python3
+venv="${INFOGAUSS_VENV:-$root/.venv}"
+system_torch="${INFOGAUSS_SYSTEM_TORCH:-0}"
+if [ "$system_torch" = 1 ]; then
+    py="${PYTHON:-python3}"
+else
+    py="${PYTHON:-python3.11}"
+    command -v "$py" >/dev/null 2>&1 || py=python3
+fi
 if [ ! -x "$venv/bin/python" ]; then
     echo "[env] creating $venv" >&2
-    "$py" -m venv "$venv"
+    if [ "$system_torch" = 1 ]; then
+        "$py" -m venv --system-site-packages "$venv"
+    else
+        "$py" -m venv "$venv"
+    fi
 fi
 stamp="$venv/.infogauss-stamp"
 want="$(cat "$root/pyproject.toml" "$root/constraints.txt" "$root/scripts/env.sh" | sha256sum | cut -d' ' -f1)"
+want="$want-system_torch=$system_torch"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-    echo "[env] installing infogauss and its dependencies (about 2 minutes the first time)" >&2
     log="$venv/install.log"
-    if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip &&
-           "$venv/bin/python" -m pip install --disable-pip-version-check -c "$root/constraints.txt" \
-               -e "$root[dev,text]"; } >"$log" 2>&1; then
+    pip=("$venv/bin/python" -m pip install --disable-pip-version-check)
+    if [ "$system_torch" = 1 ]; then
+        echo "[env] installing infogauss only (offline, system packages)" >&2
+        _infogauss_install() { "${pip[@]}" --no-deps --no-index --no-build-isolation -e "$root"; }
+    else
+        echo "[env] installing infogauss and its dependencies (about 4 minutes the first time)" >&2
+        _infogauss_install() { "${pip[@]}" --upgrade pip && "${pip[@]}" -c "$root/constraints.txt" -e "$root[all,dev]"; }
+    fi
+    if ! _infogauss_install >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         echo "[env] installation failed; full log: $log" >&2
         exit 1
+    fi
+    if [ "$system_torch" = 1 ]; then
+        "$venv/bin/python" - >&2 <<'EOF' || true
+import importlib.util as u
+names = ["numpy", "scipy", "matplotlib", "tqdm", "sklearn", "torch", "torchvision", "timm", "pyarrow",
+         "safetensors", "sentence_transformers", "dask", "distributed", "pytest", "xdist"]
+missing = [n for n in names if u.find_spec(n) is None]
+print("[env] system packages missing (their tests and commands will skip or fail):", ", ".join(missing) or "none")
+EOF
     fi
     echo "$want" > "$stamp"
 fi
