@@ -160,13 +160,15 @@ def figures(rows, extras, folder):
         grid = np.full((len(ys), len(xs)), np.nan)
         fig, ax = plt.subplots(figsize=(1.6 * len(xs) + 2, 1.1 * len(ys) + 1.6))
         for r in sel:
-            i, j = ys.index(r["y"]), xs.index(r["x"])
-            grid[i, j] = r["delta_ad_mean"]
-            mark = "*" if r["induction_paper"] == "induced" else ""
-            ax.text(j, i, f"{r['before_ad_mean']:.3g}→{r['after_ad_mean']:.3g}{mark}", ha="center", va="center",
-                    fontsize=7)  # fmt: skip
+            grid[ys.index(r["y"]), xs.index(r["x"])] = r["delta_ad_mean"]
         lim = float(np.nanmax(np.abs(grid))) or 1.0
         im = ax.imshow(grid, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), aspect="auto")
+        for r in sel:
+            i, j = ys.index(r["y"]), xs.index(r["x"])
+            mark = "*" if r["induction_paper"] == "induced" else ""
+            color = "white" if abs(grid[i, j]) > 0.6 * lim else "black"
+            ax.text(j, i, f"{r['before_ad_mean']:.3g}→{r['after_ad_mean']:.3g}{mark}", ha="center", va="center",
+                    fontsize=7, color=color)  # fmt: skip
         ax.set_xticks(range(len(xs)), [str(x) for x in xs])
         ax.set_yticks(range(len(ys)), [str(y) for y in ys])
         ax.set(xlabel=sel[0]["x_name"], ylabel=sel[0]["y_name"],
