@@ -37,14 +37,14 @@ from collections.abc import Iterator
 
 import torch
 
+from infogauss.constants import TEST_ORDER_SEED
 from infogauss.errors import InputError
 
 __all__ = ["IMAGE_SOURCES", "AUGMENTS", "ImageSource", "make_image_source", "image_source_parameters"]
 
 IMAGE_SOURCES = ("cifar10", "tiny-cifar")
 AUGMENTS = ("simclr", "crop-flip", "none")
-TEST_ORDER_SEED = 20260227  # fixed order of the test images (subsets and evaluation views use its prefixes)
-BANK_ORDER_SEED = 20260228  # fixed order of the training images for the k-NN memory bank (its prefixes)
+BANK_ORDER_SEED = TEST_ORDER_SEED + 1  # fixed order of the training images for the k-NN memory bank (its prefixes)
 #: Augmentation strength (paper §4.2, SimCLR's values; :class:`~infogauss.data.augment.SimCLRAugment`).
 STRENGTH = {"crop_scale": (0.2, 1.0), "jitter": (0.8, 0.8, 0.8, 0.2), "jitter_p": 0.8, "gray_p": 0.2}
 _PARAMS = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments._output import REPORT_KEYS
 
 #: Report keys copied for each representation (the paper's six and the calibrated verdict).
@@ -161,4 +162,4 @@ def plot_curves(ax_row, curves: dict, label: str, style: str = "-", color=None) 
         ax.plot(curves["epoch"], ys, style, color=color, label=label, marker="o", ms=3)
         ax.set(title=titles[key], xlabel="epoch")
         if key == "ad_mean":
-            ax.axhline(0.752, color="grey", ls=":", lw=1)
+            ax.axhline(AD_THRESHOLD, color="grey", ls=":", lw=1)

@@ -17,6 +17,7 @@ tiny generated images, tiny widths.
 
 from __future__ import annotations
 
+from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import (
     PROVENANCE_NOTE,
@@ -161,7 +162,7 @@ def figures(rows, extras, folder):
     for ax, title in zip(axes, ("CV (Eq. 20)", "AD avg", "DP pass fraction"), strict=True):
         ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
         ax.set_title(title)
-    axes[1].axhline(0.752, color="grey", ls=":", lw=1)
+    axes[1].axhline(AD_THRESHOLD, color="grey", ls=":", lw=1)
     axes[0].legend(fontsize=8)
     fig.suptitle("Head output on the test images, end of training (seed 0)", fontsize=10)
     fig.tight_layout()

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
 from infogauss.experiments._common import Context, data_embeddings, grid_runs, laplace_grid, norm_mode, result_row
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
@@ -194,10 +195,10 @@ def figures(rows, extras, folder):
     for d in ds:
         ax[0].plot(ns, [by[(d, n)]["ad_mean"] for n in ns], "o-", label=f"d = {d}")
         ax[1].plot(ns, [by[(d, n)]["dp_pass_fraction"] for n in ns], "o-", label=f"d = {d}")
-    ax[0].axhline(0.752, color="C3", ls="--", lw=1)
-    ax[0].set(xlabel="batch size N", ylabel="mean AD statistic", title="AD avg (Gaussian below 0.752)")
+    ax[0].axhline(AD_THRESHOLD, color="C3", ls="--", lw=1)
+    ax[0].set(xlabel="batch size N", ylabel="mean AD statistic", title=f"AD avg (Gaussian below {AD_THRESHOLD:g})")
     ax[1].axhline(0.95, color="0.5", ls=":", lw=1)
-    ax[1].set(xlabel="batch size N", ylabel="fraction with p > 0.05", title="DP pass fraction", ylim=(0, 1.02))
+    ax[1].set(xlabel="batch size N", ylabel=f"fraction with p > {DP_ALPHA:g}", title="DP pass fraction", ylim=(0, 1.02))
     ax[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "fig3_normality.png", dpi=120)

@@ -21,6 +21,7 @@ import csv
 
 import numpy as np
 
+from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import PROVENANCE_NOTE, SMOKE_NOTE, image_row, on_generated_images, sizes
 from infogauss.experiments._common import Context, train, train_config
@@ -136,8 +137,9 @@ def notes(rows, rows_per_seed, settings):
                 f"Training length: {last.get('passes_at')} passes over the training set, below the paper's first "
                 "plotted epoch (10); the poster's values lie beyond this run's range."
             )
-        cross = next((r["epoch"] for r in rows if r.get("ad_mean") is not None and r["ad_mean"] < 0.752), None)
-        out.append(f"First evaluation with AD avg < 0.752: {'epoch ' + str(cross) if cross is not None else 'none'}.")
+        cross = next((r["epoch"] for r in rows if r.get("ad_mean") is not None and r["ad_mean"] < AD_THRESHOLD), None)
+        when = f"epoch {cross}" if cross is not None else "none"
+        out.append(f"First evaluation with AD avg < {AD_THRESHOLD:g}: {when}.")
     out += [
         "Assumptions (paper silent, paper.md §4.2(a)/§6.4): hidden width 512 and output 128, biases, PyTorch's default "
         "init; no projection head; SimCLR augmentations as for the ResNet (jitter probability 0.8); one-directional "
@@ -166,7 +168,7 @@ def figures(rows, extras, folder):
         if ref:
             ax.plot(list(ref), list(ref.values()), "x--", color="k", lw=0.8, label="paper (poster)")
         if key == "ad_mean":
-            ax.axhline(0.752, color="grey", ls=":", lw=1)
+            ax.axhline(AD_THRESHOLD, color="grey", ls=":", lw=1)
         ax.set_xscale("symlog", linthresh=1.0)
         ax.set_xlim(left=-0.1)
         ax.set(title=title, xlabel="passes over the training set (paper: epochs)")

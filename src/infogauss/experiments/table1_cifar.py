@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import (
     PROVENANCE_NOTE,
@@ -107,7 +108,8 @@ def tables(rows):
     d = Column("d", "d", "int")
     cap = (
         f"Paper values from {paper.SOURCE_TABLE1} (the paper does not say which layer). Pass = fraction of "
-        "coordinates with AD < 0.752 / DP p > 0.05; n = 10,000 test images at the cpu and paper scales."
+        f"coordinates with AD < {AD_THRESHOLD:g} / DP p > {DP_ALPHA:g}; n = 10,000 test images at the cpu and paper "
+        "scales."
     )
     main = Table("Projection-head output, unnormalised (the table's choice: what InfoNCE sees)",
                  [at, d, *REPORT_COLUMNS], rows, paper.TABLE1, caption=cap)  # fmt: skip
@@ -148,7 +150,8 @@ def notes(rows, rows_per_seed, settings):
         lower = "lower" if cc < cs else "not lower"
         out.append(
             f"Measured ({rep}): contrastive CV {cc:.3f} vs supervised {cs:.3f} — {lower}, as the paper expects a lower "
-            f"one; verdicts (AD avg < 0.752 and DP avg p > 0.05): contrastive {'✓' if vc else '✗'} (paper ✓), "
+            f"one; verdicts (AD avg < {AD_THRESHOLD:g} and DP avg p > {DP_ALPHA:g}): "
+            f"contrastive {'✓' if vc else '✗'} (paper ✓), "
             f"supervised {'✓' if vs else '✗'} (paper ✗)."
         )
     passes = con.get("passes")
@@ -164,7 +167,8 @@ def notes(rows, rows_per_seed, settings):
         f"A perfect Gaussian at n = 10,000 gives AD avg {null['ad_mean']}, AD pass "
         f"{100 * null['ad_pass_fraction']:.1f}%, DP avg p {null['dp_mean_p']}, DP pass "
         f"{100 * null['dp_pass_fraction']:.1f}% (paper.md §4.0). 'Gaussian?' is our reading of the paper's ✓/✗ "
-        "(AD avg < 0.752 and DP avg p > 0.05); 'calibrated' adds the pass-rate intervals and a combined p-value.",
+        f"(AD avg < {AD_THRESHOLD:g} and DP avg p > {DP_ALPHA:g}); 'calibrated' adds the pass-rate intervals and a "
+        "combined p-value.",
         "Assumptions (paper silent, paper.md §4.2(b)/§6.4): CIFAR stem (3×3 conv, no max-pool); random init for both "
         "models (not ImageNet-pretrained); SimCLR head 128-d; the supervised model has the same head, its classifier "
         "on the head output, and the same SimCLR augmentations (so the runs differ only in the objective); "

@@ -14,6 +14,7 @@ import tempfile
 
 import numpy as np
 
+from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
 from infogauss.experiments._common import Context, data_embeddings, result_row, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
@@ -127,8 +128,8 @@ def tables(rows):
         [at, *REPORT_COLUMNS],
         rows,
         paper.TABLE1,
-        caption=f"Paper values from {paper.SOURCE_TABLE1}. Pass = fraction of coordinates with AD < 0.752 "
-        "(AD) / DP p > 0.05 (DP).",
+        caption=f"Paper values from {paper.SOURCE_TABLE1}. Pass = fraction of coordinates with AD < {AD_THRESHOLD:g} "
+        f"(AD) / DP p > {DP_ALPHA:g} (DP).",
     )
     norm_cols = [Column("normalized_" + c.key, c.header, c.kind) for c in REPORT_COLUMNS if c.key != "cv"]
     normalized = Table(
@@ -156,7 +157,7 @@ def notes(rows, rows_per_seed, settings):
     agree = [r["name"] for r in compared if r["paper_verdict"] == paper.TABLE1[r["name"]]["paper_verdict"]]
     differ = [r["name"] for r in compared if r["name"] not in agree]
     out = [
-        f"Verdict (our rule: AD avg < 0.752 and DP avg p > 0.05) agrees with the paper's ✓/✗ for: "
+        f"Verdict (our rule: AD avg < {AD_THRESHOLD:g} and DP avg p > {DP_ALPHA:g}) agrees with the paper's ✓/✗ for: "
         f"{', '.join(agree) or 'none'}" + (f"; differs for: {', '.join(differ)}." if differ else "."),
         "What a perfect Gaussian gives under this protocol at n = 5000 (paper.md §4.0): AD avg "
         f"{null['ad_mean']}, AD pass {100 * null['ad_pass_fraction']:.1f}%, DP avg p {null['dp_mean_p']}, "
@@ -172,7 +173,8 @@ def notes(rows, rows_per_seed, settings):
         "only that it evaluates on the test set; the engine's numbers on augmented views are in the last table.",
         _views_note(rows),
         _gmm_binary_note(rows),
-        "'Gaussian?' is our reading of the paper's ✓/✗ (it gives no rule): AD avg < 0.752 and DP avg p > 0.05.",
+        f"'Gaussian?' is our reading of the paper's ✓/✗ (it gives no rule): AD avg < {AD_THRESHOLD:g} and DP avg p > "
+        f"{DP_ALPHA:g}.",
     ]
     return "\n\n".join(out)
 
@@ -259,7 +261,7 @@ def figures(rows, extras, folder):
         ax[0].plot(ep, [h["cv"] for h in hist], "o-")
         ax[0].set(title="CV (Eq. 20)", xlabel="epoch")
         ax[1].plot(ep, [h["ad_mean"] for h in hist], "o-")
-        ax[1].axhline(0.752, color="C3", ls="--", lw=1, label="0.752")
+        ax[1].axhline(AD_THRESHOLD, color="C3", ls="--", lw=1, label=f"{AD_THRESHOLD:g}")
         ax[1].set(title="AD avg", xlabel="epoch")
         ax[1].legend(fontsize=8)
         ax[2].plot(ep, [h["ad_pass_fraction"] for h in hist], "o-", label="AD pass")

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from infogauss.checks import integer, number, resolve_device
+from infogauss.constants import DEFAULT_TEMPERATURE
 from infogauss.errors import InputError
 
 __all__ = ["TrainConfig", "PRESETS", "OBJECTIVES", "preset", "source_parameters", "field_names"]
@@ -36,7 +37,7 @@ class TrainConfig:
     batch_size: int = 128  # N: global batch = number of pairs (supervised: images) per step (negatives: N - 1)
     epochs: int = 150
     steps_per_epoch: int | None = None  # None: a full pass; else the first batches of each epoch's permutation
-    temperature: float = 0.1  # tau; alpha = 1/tau
+    temperature: float = DEFAULT_TEMPERATURE  # tau; alpha = 1/tau (infogauss.constants: 0.1, the paper's)
     symmetric: bool = False  # NT-Xent (SimCLR) instead of Eq. 2
     optimizer: str = "adam"  # adam | adamw | sgd
     lr: float = 1e-3
