@@ -266,3 +266,8 @@ def test_divergence_is_an_input_error_of_its_own():
         train(tiny(lr=1e30), progress=False)
     assert isinstance(exc.value, InputError)
     train(tiny(lr=1e-2, epochs=1), progress=False)  # a large but sane lr is not "diverged"
+
+
+def test_report_phi_at_the_runs_temperature():
+    run = train(tiny(temperature=0.25, epochs=0), progress=False)
+    assert run.final.backbone.report["geometry"]["uniformity_potential"]["alpha"] == pytest.approx(4.0)

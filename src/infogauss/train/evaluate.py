@@ -236,7 +236,7 @@ def _evaluate_items(model, source, s: EvalSettings, seed: int) -> Evaluation:
     z1, z2 = forward_blocks(model.embed, x1, ITEM_BLOCK), forward_blocks(model.embed, x2, ITEM_BLOCK)
     h1, h2 = (z1, z2) if model.head is None else (model.head(z1).float(), model.head(z2).float())
     views = view_monitors(z1, z2, h1, h2, s, getattr(source, "eta2", None))
-    rep = _report(z1, pairs=z2)
+    rep = _report(z1, pairs=z2, temperature=s.temperature)  # the report's Φ at the run's own α = 1/τ
     return Evaluation(Representation.from_report(rep), int(z1.shape[0]), ROWS_VIEWS, views=views,
                       test_loss=views.test_infonce)  # fmt: skip
 
@@ -307,14 +307,14 @@ def _report(z: torch.Tensor, **kw) -> dict:
     from infogauss.report import gaussianity_report
 
     pairs = kw.pop("pairs", None)
-    pairs = None if pairs is None else pairs.double().cpu().numpy()
-    return to_jsonable(gaussianity_report(z.double().cpu().numpy(), pairs=pairs, progress=False, **kw).to_dict())
+    pairs = None if pairs is None else pairs.cpu().numpy()
+    return to_jsonable(gaussianity_report(z.cpu().numpy(), pairs=pairs, progress=False, **kw).to_dict())
 
 
 def _image_representation(z: torch.Tensor) -> Representation:
     """The protocol on coordinates (no projections, no geometry) of the rows of nonzero norm."""
     keep = z.norm(dim=1) > 0
-    return Representation.from_report(_report(z[keep], projections=0, geometry=False), int((~keep).sum()))
+    return Representation.from_report(_report(z[keep].double(), projections=0, geometry=False), int((~keep).sum()))
 
 
 @torch.no_grad()
