@@ -1,6 +1,6 @@
 """Speed of the paper's coordinate-normality protocol (§4.0, §7) against plain scipy, in the same process.
 
-    python benchmarks/bench_stats.py [--n 50000] [--d 512] [--repeat 3] [--threads T] [--skip-hz]
+    python benchmarks/bench_stats.py [--n 50000] [--d 512] [--repeat 3] [--threads T] [--skip-hz] [--device cuda]
 
 What it measures, on ``n × d`` float32 N(0,1) embeddings (seeded) and on their L2-row-normalised copy:
 
@@ -11,6 +11,10 @@ What it measures, on ``n × d`` float32 N(0,1) embeddings (seeded) and on their 
 - **baseline**: the plain scipy loop of the paper's recipe — ``scipy.stats.anderson(col, "norm")`` on each
   column (cast to float64: on a float32 column scipy computes A² in float32, ~1e-5 relative error) and one
   ``scipy.stats.normaltest(Z, axis=0)`` per embedding matrix (run once);
+- **fused**: ``infogauss.stats.normality_protocol`` — both tests in one pass over the columns (one conversion,
+  transposition and sort per column block), 2 calls;
+- ``--device cuda``: ours and fused also with float64 torch on that device (the data moved there first, not timed;
+  ``torch.cuda.synchronize`` before each clock);
 - the numbers of both are checked equal (A², K², p to 1e-9 relative) before any time is printed;
 - **Henze–Zirkler** (``infogauss.stats.henze_zirkler``) at n = 20,000, d = 64: time and peak extra resident
   memory (``/proc/self/clear_refs`` + ``VmHWM``), next to the 3.2 GB that an n×n float64 distance matrix
@@ -28,18 +32,43 @@ import warnings
 import numpy as np
 
 
-def protocol_ours(sets):
+def _clock(device):
+    if device is not None and str(device).startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+    return time.perf_counter(), time.process_time()
+
+
+def _numpy(v):
+    return v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+
+
+def protocol_ours(sets, device=None):
     from infogauss.stats import anderson_darling, dagostino_pearson
 
     out, times = {}, {}
     for name, z in sets.items():
-        t0, c0 = time.perf_counter(), time.process_time()
-        ad = anderson_darling(z)
-        t1, c1 = time.perf_counter(), time.process_time()
-        dp = dagostino_pearson(z)
-        t2, c2 = time.perf_counter(), time.process_time()
-        out[name] = (ad.statistic, ad.pvalue, dp.statistic, dp.pvalue)
+        t0, c0 = _clock(device)
+        ad = anderson_darling(z, device=device)
+        t1, c1 = _clock(device)
+        dp = dagostino_pearson(z, device=device)
+        t2, c2 = _clock(device)
+        out[name] = tuple(_numpy(v) for v in (ad.statistic, ad.pvalue, dp.statistic, dp.pvalue))
         times[f"AD {name}"], times[f"DP {name}"] = (t1 - t0, c1 - c0), (t2 - t1, c2 - c1)
+    return out, times
+
+
+def protocol_fused(sets, device=None):
+    from infogauss.stats import normality_protocol
+
+    out, times = {}, {}
+    for name, z in sets.items():
+        t0, c0 = _clock(device)
+        ad, dp = normality_protocol(z, device=device)
+        t1, c1 = _clock(device)
+        out[name] = tuple(_numpy(v) for v in (ad.statistic, ad.pvalue, dp.statistic, dp.pvalue))
+        times[f"AD+DP {name}"] = (t1 - t0, c1 - c0)
     return out, times
 
 
@@ -133,6 +162,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs of ours; the best is reported")
     ap.add_argument("--threads", type=int, default=None, help="threads for ours (default: all usable CPUs)")
     ap.add_argument("--skip-hz", action="store_true")
+    ap.add_argument("--device", default=None, help="also time ours and fused with torch on this device (e.g. cuda)")
     args = ap.parse_args()
     if args.threads:
         os.environ["INFOGAUSS_NUM_THREADS"] = str(args.threads)
@@ -147,8 +177,21 @@ def main():
     runs = [protocol_ours(sets) for _ in range(max(1, args.repeat))]
     ours, _ = runs[0]
     best = min(runs, key=lambda r: sum(w for w, _ in r[1].values()))[1]
+    fused_runs = [protocol_fused(sets) for _ in range(max(1, args.repeat))]
+    fused = min(fused_runs, key=lambda r: sum(w for w, _ in r[1].values()))[1]
+    extra = {"fused (1 pass)": _sum(fused.values())}
+    if args.device:
+        import torch
+
+        dev_sets = {k: torch.from_numpy(v).to(args.device) for k, v in sets.items()}
+        protocol_fused(dev_sets, args.device)  # warm-up (kernels, allocator)
+        for label, fn in ((f"ours ({args.device})", protocol_ours), (f"fused ({args.device})", protocol_fused)):
+            rs = [fn(dev_sets, args.device) for _ in range(max(1, args.repeat))]
+            check_equal(rs[0][0], ours)
+            extra[label] = min((_sum(r[1].values()) for r in rs), key=lambda t: t[0])
     ref, base = protocol_scipy(sets)
     worst = check_equal(ours, ref)
+    worst = max(worst, check_equal(fused_runs[0][0], ref))
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
@@ -159,8 +202,10 @@ def main():
     print(f"{'step':<16}" + f"{'scipy':>10}{'infogauss':>12}{'ratio':>10}" * 2)
     rows = [(k, base[k], best[k]) for k in base]
     rows.append(("protocol total", _sum(base.values()), _sum(best.values())))
+    total = _sum(base.values())
+    rows += [(f"total, {label}", total, t) for label, t in extra.items()]
     for k, (bw, bc), (ow, oc) in rows:
-        print(f"{k:<16}{bw:>10.3f}{ow:>12.3f}{bw / ow:>9.1f}x{bc:>10.3f}{oc:>12.3f}{bc / oc:>9.1f}x")
+        print(f"{k:<16}{bw:>10.3f}{ow:>12.3f}{bw / ow:>9.1f}x{bc:>10.3f}{oc:>12.3f}{bc / max(oc, 1e-9):>9.1f}x")
     print(f"results equal: max relative difference {worst:.1e} (A², K², p-values; checked at 1e-9)")
     print(
         f"ours, wall time of each of the {len(runs)} runs (s): "

@@ -218,3 +218,76 @@ def test_text_outputs(rng):
 def test_progress_bar_runs(rng, capsys):
     gaussianity_report(rng.normal(size=(100, 5)), projections=2, progress=True, **FAST)
     assert "column tests" in capsys.readouterr().err
+
+
+def test_typed_blocks_keep_dict_access(rng):
+    rep = gaussianity_report(rng.normal(size=(200, 6)), projections=3, **FAST)
+    assert rep.raw.ad_mean == rep.raw["ad_mean"] == rep.raw.get("ad_mean")
+    assert rep.raw.projections.k == rep.raw["projections"]["k"] == 3
+    assert "calibrated_pvalue" in rep.raw and "calibrated_pvalue" in rep.raw.keys()
+    assert rep.raw.get("no_such_key", 7) == 7
+    with pytest.raises(KeyError):
+        rep.raw["no_such_key"]
+    d = rep.raw.to_dict()
+    assert isinstance(d, dict) and isinstance(d["projections"], dict) and d["ad_mean"] == rep.raw.ad_mean
+    full = json.loads(_json(rep))
+    assert full["raw"]["projections"]["calibrated_verdict"] == rep.raw.projections.calibrated_verdict
+    assert full["verdict"]["pvalue"] == pytest.approx(rep.verdict.pvalue)
+    views = [rep.raw, rep.raw.projections, rep.normalized, rep.normalized.projections]
+    assert rep.verdict.pvalue == pytest.approx(min(1.0, 4 * min(v.calibrated_pvalue for v in views)))
+
+
+def test_uniformity_potential_at_the_runs_temperature(rng):
+    from infogauss.stats import uniformity_potential
+
+    x = rng.normal(size=(300, 8))
+    for tau in (0.1, 0.5):
+        rep = gaussianity_report(x, projections=0, null_reps=100, temperature=tau)
+        phi = rep.geometry["uniformity_potential"]
+        assert phi["alpha"] == pytest.approx(1 / tau)
+        assert phi["value"] == pytest.approx(uniformity_potential(x, 1 / tau), rel=1e-12)
+    with pytest.raises(InputError, match="temperature"):
+        gaussianity_report(x, temperature=0.0)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 2.0**-1060])
+def test_extreme_overall_scales(rng, scale):
+    import warnings
+
+    x = rng.normal(size=(300, 10))
+    ref = gaussianity_report(x, projections=4, null_reps=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / underflow warnings
+        rep = gaussianity_report(x * scale, projections=4, null_reps=100)
+    exact = scale == 2.0**-1060  # a power of two, but subnormal: the input itself lost digits
+    rtol = 1e-3 if exact else 1e-9
+    np.testing.assert_allclose(rep.per_coordinate["raw"]["ad_statistic"], ref.per_coordinate["raw"]["ad_statistic"],
+                               rtol=rtol)  # fmt: skip
+    assert rep.raw.cv == pytest.approx(ref.raw.cv, rel=rtol) and rep.dead_coordinates.size == 0
+    assert rep.normalized.ad_mean == pytest.approx(ref.normalized.ad_mean, rel=rtol)
+    assert rep.geometry["isotropy"]["effective_rank"] == pytest.approx(ref.geometry["isotropy"]["effective_rank"])
+
+
+def test_columns_on_very_different_scales(rng):
+    x = rng.normal(size=(400, 12))
+    y = x.copy()
+    y[:, 0] *= 1e10
+    y[:, 1] += 1e12
+    rep = gaussianity_report(y, projections=4, null_reps=100)  # no "covariance is singular", no dead columns
+    assert rep.dead_coordinates.size == 0 and rep.raw.tested == 12
+    ref = anderson_darling(x, axis=0).statistic
+    np.testing.assert_allclose(rep.per_coordinate["raw"]["ad_statistic"][[0, *range(2, 12)]], np.delete(ref, 1),
+                               rtol=1e-9)  # fmt: skip
+    assert rep.per_coordinate["raw"]["ad_statistic"][1] == pytest.approx(ref[1], rel=1e-3)  # 1e12 + z: ulp 1e-4
+    mp = rep.geometry["maxwell_poincare"]
+    assert "skipped" in mp or 0 <= mp["pvalue"] <= 1
+
+
+def test_view_null_option(rng):
+    x = rng.normal(size=(60, 5))
+    mc = gaussianity_report(x, **FAST)
+    assert mc.normalized.calibrated_null == "monte-carlo" == mc.raw.calibrated_null
+    plain = gaussianity_report(x, view_null="bonferroni", **FAST)
+    assert plain.normalized.calibrated_null == "bonferroni" == plain.raw.calibrated_null
+    with pytest.raises(InputError, match="view_null"):
+        gaussianity_report(x, view_null="exact")

@@ -100,3 +100,19 @@ def test_bad_input(x, message):
     with pytest.raises(InputError, match=message) as info:
         henze_zirkler(x)
     assert "\n" not in str(info.value)
+
+
+def test_refuses_n_at_most_d_plus_one(rng):
+    for n, d in [(9, 8), (21, 20)]:  # the old code returned a constant p (0.044, 0.011) for any data here
+        with pytest.raises(InputError, match=r"at least d \+ 2 samples") as info:
+            henze_zirkler(rng.normal(size=(n, d)))
+        assert "\n" not in str(info.value)
+
+
+def test_monte_carlo_pvalues_are_calibrated(rng):
+    res = [henze_zirkler(rng.normal(size=(40, 12)), method="monte-carlo", n_resamples=199) for _ in range(300)]
+    lo, hi = stats.binom.interval(0.99, 300, 0.05)
+    assert lo <= sum(r.pvalue <= 0.05 for r in res) <= hi
+    assert henze_zirkler(rng.lognormal(size=(40, 12)), method="monte-carlo", n_resamples=199).pvalue <= 0.05
+    with pytest.raises(InputError, match="method"):
+        henze_zirkler(rng.normal(size=(40, 3)), method="bootstrap")

@@ -78,3 +78,42 @@ def test_rejects_non_gaussian(rng):
 def test_bad_input():
     with pytest.raises(InputError, match="singular"):
         mardia(np.ones((20, 2)))
+
+
+def test_tensor_form_equals_pair_form(rng):
+    from infogauss.stats._backend import NUMPY
+    from infogauss.stats.multivariate._whiten import whitened
+    from infogauss.stats.multivariate.mardia import skewness_pairs, skewness_tensor
+
+    for n, d in [(300, 4), (90, 12), (40, 30)]:
+        y, ops = whitened(rng.gamma(2.0, size=(n, d)))
+        assert ops is NUMPY
+        a, b = skewness_tensor(y, ops, block=7), skewness_pairs(y, ops, block=13)
+        assert a == pytest.approx(b, rel=1e-10)
+        assert a / n**2 == pytest.approx(direct_mardia(y)[0], rel=1e-10)
+
+
+def test_refuses_n_at_most_d_plus_one(rng):
+    for n, d in [(9, 8), (21, 20), (8, 8)]:
+        with pytest.raises(InputError, match=r"at least d \+ 2 samples") as info:
+            mardia(rng.normal(size=(n, d)))
+        assert "\n" not in str(info.value)
+    assert 0 < mardia(rng.normal(size=(10, 8)), n_resamples=99).pvalue <= 1  # n = d + 2 works (Monte-Carlo)
+
+
+def test_monte_carlo_pvalues_are_calibrated(rng):
+    # (30, 10): the chi² skewness test is far off here (0% at 5%); the Monte-Carlo p-values are exact
+    assert mardia(rng.normal(size=(30, 10))).method == "monte-carlo"  # the auto rule
+    res = [mardia(rng.normal(size=(30, 10)), n_resamples=199) for _ in range(400)]
+    lo, hi = stats.binom.interval(0.99, 400, 0.05)
+    assert lo <= sum(r.skewness_pvalue <= 0.05 for r in res) <= hi
+    assert lo <= sum(r.kurtosis_pvalue <= 0.05 for r in res) <= hi
+    assert sum(r.skewness_pvalue < 0.05 for r in [mardia(rng.normal(size=(30, 10)), method="asymptotic")
+                                                    for _ in range(100)]) <= 1  # fmt: skip
+    assert mardia(rng.exponential(size=(30, 10)), n_resamples=199).skewness_pvalue < 0.05
+
+
+def test_runs_at_a_million_rows(rng):
+    x = rng.normal(size=(10**6, 3)).astype(np.float32)
+    res = mardia(x, method="asymptotic")  # O(n d³): a fraction of a second
+    assert 0 <= res.pvalue <= 1 and res.skewness < 1e-4

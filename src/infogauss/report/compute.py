@@ -22,10 +22,10 @@ from infogauss.report.null import (
     monte_carlo_pvalue,
     null_calibration,
     pass_interval,
-    sphere_affordable,
-    sphere_null,
+    view_null_affordable,
     view_statistic,
 )
+from infogauss.report.null import view_null as simulated_view_null
 from infogauss.report.results import GaussianityReport, ProjectionBlock, TestBlock, Verdict, ViewSummary, plain
 from infogauss.stats._validate import constant_columns
 
@@ -79,9 +79,9 @@ def gaussianity_report(
     temperature : float
         The run's InfoNCE temperature τ; the uniformity potential Φ (paper Eq. 4) is reported at α = 1/τ.
     view_null : {"auto", "monte-carlo", "bonferroni"}
-        Calibration of the normalised views' check (module doc): ``"auto"`` simulates it when
-        ``SPHERE_REPS · n · d <= SPHERE_BUDGET``, else uses ``min(1, 2q)`` as for the raw views (with a warning when
-        n >= d²/4, where that is known to be liberal).
+        Calibration of the views' checks (module doc): ``"auto"`` simulates their null at (n, d) when
+        ``SPHERE_REPS · n · d <= SPHERE_BUDGET`` (cached), else uses ``min(1, 2q)`` (with a warning when n >= d²/4,
+        where that is known to be liberal for the normalised views).
     name : str
         Name of the input in messages and in the report (the CLI passes the file path).
     """
@@ -110,12 +110,12 @@ def gaussianity_report(
     b = int(block) if block is not None else max(1, TEST_BYTES // (TEST_COPIES * 8 * n))
     arrays, n_passes = _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm)
     null = null_calibration(n, int(null_reps), NULL_SEED, dev)
-    sphere = _sphere(view_null, n, live.size, k, dev, null)
+    sims = _simulated(view_null, n, live.size, k, dev, null)
     views = {}
     for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
-        null_m = sphere if view == "normalized" else None
-        coord = _summarize(arrays["coord"][view], null, null_m, TestBlock)
-        proj = _summarize(arrays["proj"][view], null, null_m, ProjectionBlock)
+        sim = None if sims is None else {m: v for (name, m), v in sims.items() if name == view}
+        coord = _summarize(arrays["coord"][view], null, sim, TestBlock)
+        proj = _summarize(arrays["proj"][view], null, sim, ProjectionBlock)
         proj.k = k
         views[view] = ViewSummary(
             **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
@@ -176,19 +176,19 @@ def _check_options(Z, pairs, name, projections, block, memory, temperature, view
     return pairs
 
 
-def _sphere(view_null, n, m, k, dev, null):
-    """The normalised views' Monte-Carlo null {width: draws}, or None (Cauchy combination as it stands)."""
-    if view_null == "bonferroni" or (view_null == "auto" and not sphere_affordable(n, m)):
+def _simulated(view_null, n, m, k, dev, null):
+    """The views' Monte-Carlo nulls {(view, width): draws}, or None (then ``min(1, 2q)``)."""
+    if view_null == "bonferroni" or (view_null == "auto" and not view_null_affordable(n, m)):
         if view_null == "auto" and 4 * n >= m * m:
             warnings.warn(
-                f"gaussianity_report: the normalised views' check at n={n}, d={m} is not simulated (too large); "
-                "without its simulated null it is liberal when n >= d²/4. Pass "
+                f"gaussianity_report: the views' check at n={n}, d={m} is not simulated (too large); without its "
+                "simulated null the normalised views' check is liberal when n >= d²/4. Pass "
                 "view_null='monte-carlo' to simulate it anyway.",
                 stacklevel=3,
             )
         return None
     widths = tuple(sorted({m, *([k] if 0 < k <= m else [])}))
-    return sphere_null(n, m, widths, null.ad_passes, null.reps, SPHERE_REPS, NULL_SEED, dev)
+    return simulated_view_null(n, m, widths, null.ad_passes, null.reps, SPHERE_REPS, NULL_SEED, dev)
 
 
 def _verdict(views: dict) -> Verdict:
@@ -315,8 +315,8 @@ def _directions(d: int, k: int, seed: int) -> np.ndarray:
 
 
 def _summarize(a: dict, null: NullCalibration, sphere, cls):
-    """Paper aggregates plus the calibrated fields for one set of tested columns (``sphere``: the normalised views'
-    simulated null, or None)."""
+    """Paper aggregates plus the calibrated fields for one set of tested columns (``sphere``: the view's simulated
+    null {width: draws}, or None)."""
     ok = np.isfinite(a["ad_statistic"]) & np.isfinite(a["dp_pvalue"])
     m = int(ok.sum())
     ad, adp, dpp = a["ad_statistic"][ok], a["ad_pvalue"][ok], a["dp_pvalue"][ok]

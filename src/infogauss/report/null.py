@@ -1,5 +1,5 @@
-"""The report's simulated references: null pass rates of single coordinates, and the Monte-Carlo null of the
-normalised views' combined AD p-value (rows uniform on the sphere), both cached per process."""
+"""The report's simulated references: null pass rates of single coordinates, and the Monte-Carlo null of each view's
+calibrated statistic at the sample's own (n, d) (Gaussian rows, raw and normalised), both cached per process."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, NULL_S
 
 NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the pass-rate null is simulated at min(n, NULL_MAX_N)
-SPHERE_REPS = 399  # simulated samples behind a normalised view's calibrated p-value: (399 + 1)·0.01/4 = 1
-SPHERE_BUDGET = 5 * 10**8  # simulate the sphere null when SPHERE_REPS · n · d is at most this many numbers
+SPHERE_REPS = 399  # simulated samples behind a view's calibrated p-value: (399 + 1)·0.01/4 = 1, an exact level
+SPHERE_BUDGET = 5 * 10**8  # simulate the views' null when SPHERE_REPS · n · d is at most this many numbers
 TEST_BYTES = 256 * 2**20  # memory for one block of tested columns and the tests' temporaries
 TEST_COPIES = 8  # float64 copies of a tested block alive at once: the block + ~6 in anderson_darling (measured)
 
@@ -40,10 +40,9 @@ class NullCalibration:
 
 def coordinate_tests(x: np.ndarray, device):
     """AD statistic, AD p-value, DP statistic, DP p-value for every column of ``x`` (numpy float64 arrays)."""
-    from infogauss.stats import anderson_darling, dagostino_pearson
+    from infogauss.stats import normality_protocol
 
-    ad = anderson_darling(x, axis=0, device=device)
-    dp = dagostino_pearson(x, axis=0, device=device)
+    ad, dp = normality_protocol(x, axis=0, device=device)
     return tuple(as_numpy(v) for v in (ad.statistic, ad.pvalue, dp.statistic, dp.pvalue))
 
 
@@ -107,31 +106,33 @@ def view_statistic(ad: np.ndarray, adp: np.ndarray, null_passes: int, null_reps:
     return min(combine(adp), pass_pvalue(ad.size, passes, null_passes, null_reps))
 
 
-def sphere_affordable(n: int, d: int, reps: int = SPHERE_REPS) -> bool:
-    """Whether the sphere null at (n, d) is within :data:`SPHERE_BUDGET` simulated numbers."""
+def view_null_affordable(n: int, d: int, reps: int = SPHERE_REPS) -> bool:
+    """Whether the views' simulated null at (n, d) is within :data:`SPHERE_BUDGET` simulated numbers."""
     return reps * n * d <= SPHERE_BUDGET
 
 
 @functools.lru_cache(maxsize=16)
-def sphere_null(n, d, widths, null_passes, null_reps, reps=SPHERE_REPS, seed=NULL_SEED, device=None):
-    """Null law of a normalised view's :func:`view_statistic`: ``reps`` samples of n rows uniform on S^{d-1}
-    (normalised N(0, I_d) rows); for each width m in ``widths`` the statistic of the first m coordinates. By rotation
-    invariance the first k coordinates have the law of k orthonormal projections.
-    Returns {m: sorted array of ``reps`` statistics}."""
+def view_null(n, d, widths, null_passes, null_reps, reps=SPHERE_REPS, seed=NULL_SEED, device=None):
+    """Null laws of :func:`view_statistic` at the sample's own (n, d): ``reps`` N(0, I_d) samples of n rows, tested
+    raw and normalised (rows then uniform on S^{d-1}); for each width m in ``widths`` the statistic of the first m
+    coordinates. By rotation invariance the first k coordinates have the law of k orthonormal projections.
+    Returns {("raw" | "normalized", m): sorted array of ``reps`` statistics}."""
     from infogauss.stats import anderson_darling
 
     rng = np.random.default_rng([seed, n, d])
     step = max(1, TEST_BYTES // (TEST_COPIES * 8 * n * d))
-    out = {m: [] for m in widths}
+    out = {(view, m): [] for view in ("raw", "normalized") for m in widths}
     for r0 in range(0, reps, step):
         c = min(step, reps - r0)
         z = rng.standard_normal((c, n, d))
-        z /= np.sqrt(np.einsum("cij,cij->ci", z, z))[:, :, None]
-        res = anderson_darling(z.transpose(1, 0, 2).reshape(n, c * d), axis=0, device=device)
-        a, p = as_numpy(res.statistic).reshape(c, d), as_numpy(res.pvalue).reshape(c, d)
-        for m in widths:
-            out[m] += [view_statistic(a[i, :m], p[i, :m], null_passes, null_reps) for i in range(c)]
-    return {m: np.sort(np.array(v)) for m, v in out.items()}
+        for view in ("raw", "normalized"):
+            if view == "normalized":
+                z /= np.sqrt(np.einsum("cij,cij->ci", z, z))[:, :, None]
+            res = anderson_darling(z.transpose(1, 0, 2).reshape(n, c * d), axis=0, device=device)
+            a, p = as_numpy(res.statistic).reshape(c, d), as_numpy(res.pvalue).reshape(c, d)
+            for m in widths:
+                out[view, m] += [view_statistic(a[i, :m], p[i, :m], null_passes, null_reps) for i in range(c)]
+    return {key: np.sort(np.array(v)) for key, v in out.items()}
 
 
 def monte_carlo_pvalue(p: float, draws: np.ndarray) -> float:

@@ -45,7 +45,7 @@ class TestBlock(_Fields):
     ``calibrated_pvalue`` is the p-value of the view's calibrated check (see :mod:`infogauss.report`);
     ``calibrated_null`` says how it was calibrated: ``"bonferroni"`` (``2 · min`` of the Cauchy combination of the
     per-column AD p-values and the AD pass count's p-value) or ``"monte-carlo"`` (that minimum's simulated null at the
-    sample's own (n, d), for normalised rows)."""
+    sample's own (n, d))."""
 
     __test__ = False  # not a pytest class
     tested: int

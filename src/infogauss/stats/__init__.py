@@ -7,6 +7,7 @@ Univariate normality tests (one file each under ``univariate/``), over an ``axis
 - :func:`dagostino_pearson` — K² omnibus test (D'Agostino & Pearson 1973), equal to ``scipy.stats.normaltest``;
   the paper's second coordinate test (pass: p > 0.05).
 - :func:`epps_pulley` — characteristic-function test (Epps & Pulley 1983), the statistic of LeJEPA's SIGReg.
+- :func:`normality_protocol` — AD and DP together in one pass over the columns (the paper's protocol).
 
 Multivariate normality tests (``multivariate/``), computed in blocks so memory stays O(n * block):
 :func:`mardia`, :func:`henze_zirkler`.
@@ -17,7 +18,8 @@ Geometry of the embedding cloud (``geometry.py``): :func:`norm_cv` (paper Eq. 20
 :func:`effective_rank`.
 
 Projections and combination: :func:`maxwell_poincare` (paper Lemma 3 / Thm 2), :func:`random_orthonormal`,
-:func:`cauchy_combination` (one p-value valid under dependence).
+:func:`cauchy_combination` (one p-value; exact for independent p-values, asymptotically valid in the tail under
+dependence).
 """
 
 from importlib import import_module
@@ -28,6 +30,7 @@ _WHERE = {
     "anderson_darling": "univariate.anderson_darling",
     "dagostino_pearson": "univariate.dagostino_pearson",
     "epps_pulley": "univariate.epps_pulley",
+    "normality_protocol": "univariate.protocol",
     "mardia": "multivariate.mardia",
     "henze_zirkler": "multivariate.henze_zirkler",
     "norm_cv": "geometry",

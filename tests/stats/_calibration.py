@@ -1,6 +1,6 @@
 """Null calibration of every test: the rejection rate on true Gaussian data at 5% and 1%, with 99% binomial intervals.
 
-Run (slow; prints a Markdown table): ``python tests/stats/calibration.py [--tests ad,dp,ep,hz,mardia] [--reps R]``.
+Run (slow; prints a Markdown table): ``python tests/stats/_calibration.py [--tests ad,dp,ep,hz,mardia] [--reps R]``.
 ``tests/stats/test_calibration.py`` checks a fast subset in CI and the whole grid under ``-m slow``.
 """
 
@@ -74,8 +74,11 @@ def row(name: str, n, d, p: np.ndarray) -> str:
 
 
 def reps_for(test: str, n: int, reps: int) -> int:
-    if test == "hz":  # O(n² d) per replicate
-        return min(reps, 2000 if n <= 200 else 1000 if n <= 1000 else 200)
+    """Fewer replicates where one evaluation is expensive (HZ: O(n² d); Mardia: O(n d³))."""
+    if test == "hz":
+        return min(reps, 2000 if n <= 50 else 1000 if n <= 200 else 300 if n <= 1000 else 100)
+    if test == "mardia":
+        return min(reps, 2000 if n <= 200 else 1000 if n <= 1000 else 300)
     return reps
 
 
