@@ -10,7 +10,8 @@ import torch
 from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
 from infogauss.experiments._output import REPORT_KEYS
-from infogauss.experiments.ood import auroc, corrupt, load_fashion_mnist, to_cifar_format
+from infogauss.experiments.ood import corrupt, load_fashion_mnist, to_cifar_format
+from infogauss.ood import auroc
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,8 @@ def test_principal_axes_expose_a_bimodal_direction_that_zca_axes_spread_out(rng)
 
 
 def test_rank_deficient_features_are_whitened_in_their_span(rng):
-    from infogauss.experiments.whitening import whiten, whitening_rows
+    from infogauss.experiments.whitening import whitening_rows
+    from infogauss.whitening import whiten
 
     # a 6 -> 16 linear "projection head" on Gaussian inputs, stored in float32: rank 6, rounding noise elsewhere
     Z = (rng.normal(size=(3000, 6)) @ rng.normal(size=(6, 16)) + 1.0).astype(np.float32).astype(np.float64)
@@ -154,7 +156,8 @@ def test_rank_deficient_features_are_whitened_in_their_span(rng):
 
 
 def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
-    from infogauss.experiments.whitening import whiten, whitening_rows
+    from infogauss.experiments.whitening import whitening_rows
+    from infogauss.whitening import whiten
 
     d, n = 8, 2000
     A = rng.normal(size=(d, d))
@@ -181,7 +184,7 @@ def test_density_scores_match_scipy(rng):
     from scipy.spatial.distance import mahalanobis
     from scipy.stats import multivariate_normal
 
-    from infogauss.experiments.ood import DensityScores
+    from infogauss.ood import DensityScores
 
     y = np.repeat([0, 1, 2], 100)
     Z = rng.normal(size=(300, 4)) + 3.0 * np.eye(4)[y]
@@ -196,7 +199,7 @@ def test_density_scores_match_scipy(rng):
 
 
 def test_typicality_flags_points_near_the_mode_that_the_likelihood_prefers(rng):
-    from infogauss.experiments.ood import DensityScores
+    from infogauss.ood import DensityScores
 
     d = 32
     Z = rng.normal(size=(4000, d))

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from infogauss.errors import InputError
+
 BLOCK_BYTES = 64 * 2**20  # bytes of float64 read at a time by column_ranges
 
 
@@ -61,3 +63,36 @@ def data_dtype(Z) -> np.dtype:
     except TypeError:
         return np.dtype(np.float64)
     return dt if np.issubdtype(dt, np.number) else np.dtype(np.float64)
+
+
+def dead_coordinates(Z) -> np.ndarray:
+    """Indices of the dead (constant) columns of ``Z`` (``(n, d)``) by the rule of :mod:`infogauss.columns` (range
+    at the rounding level of the column's own magnitude, in the data's own dtype). A memory map is read in blocks.
+    Drop them (``Z[:, np.setdiff1d(np.arange(d), dead)]``) or fit with shrinkage."""
+    if not isinstance(Z, np.ndarray) or not np.issubdtype(Z.dtype, np.floating):
+        from infogauss.stats._validate import samples
+
+        Z = samples(Z, min_n=2, what="Z")
+    if Z.ndim != 2:
+        raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {Z.shape}")
+    if Z.shape[0] < 2:
+        raise InputError(f"Z: needs at least 2 rows, got {Z.shape[0]}")
+    lo, hi = column_ranges(Z)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise InputError("Z: contains NaN or Inf values; remove or impute them first")
+    return constant_columns(lo, hi, data_dtype(Z))
+
+
+def centre_and_unit(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mid-range of every column and the largest half-range (the one overall scale), overflow-free."""
+    centre = lo / 2.0 + hi / 2.0
+    unit = float(np.max(hi / 2.0 - lo / 2.0))
+    return centre, unit
+
+
+def standardisation(lo, hi, d) -> tuple[np.ndarray, float]:
+    """``centre_and_unit`` of the column ranges, refusing data whose every column is constant (nothing to model)."""
+    centre, unit = centre_and_unit(lo, hi)
+    if not unit > 0:
+        raise InputError(f"covariance is singular: all {d} columns are constant, so there is nothing to model")
+    return centre, unit

@@ -2,8 +2,8 @@ r"""Use: a Gaussian model of embeddings — likelihood, Mahalanobis distance, wh
 
 The paper (§5) argues that InfoNCE representations are close to Gaussian, which makes closed-form density
 quantities available. :class:`GaussianModel` is that model, fitted by maximum likelihood (optionally with
-covariance shrinkage) and decomposed once, at fit time, as :math:`\Sigma = V \Lambda V^\top` (``numpy.linalg.eigh``,
-float64). Every quantity below is computed from ``(mu, V, Lambda)``:
+covariance shrinkage). Whitening uses the eigen-decomposition :math:`\Sigma = V \Lambda V^\top` (``numpy.linalg.eigh``,
+float64); the densities use the scale-free form described under *Numerics*:
 
 - whitening as in Whitened CLIP (Betser, Levi & Gilboa 2025; paper §5.1), row-vector convention:
   :math:`y = (x - \mu)\, V \Lambda^{-1/2}` — on the fitting set ``y`` has zero mean and identity covariance;
@@ -48,65 +48,39 @@ surrogate of images and captions", ICML 2025.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from infogauss.columns import column_ranges, constant_columns, data_dtype
+from infogauss.columns import column_ranges, constant_columns, data_dtype, dead_coordinates, standardisation
 from infogauss.errors import InputError
-from infogauss.moments import SHRINKAGE_METHODS, MomentAccumulator, check_shrinkage, shrinkage_intensity
+from infogauss.io import row_blocks
+from infogauss.model_file import FORMAT, FORMATS, is_model_file, read_model_file
+from infogauss.moments import (
+    SHRINKAGE_METHODS,
+    MomentAccumulator,
+    auto_shrinkage,
+    check_shrinkage,
+    shrink,
+    shrinkage_intensity,
+)
 from infogauss.outputs import atomic_write
 from infogauss.stats._validate import samples
 
-__all__ = ["GaussianModel", "MomentAccumulator", "dead_coordinates", "SHRINKAGE_METHODS", "FORMAT"]
+__all__ = [
+    "GaussianModel",
+    "MomentAccumulator",
+    "dead_coordinates",
+    "is_model_file",
+    "SHRINKAGE_METHODS",
+    "FORMAT",
+    "FORMATS",
+]
 
-FORMAT = "infogauss.GaussianModel/2"
-FORMATS = ("infogauss.GaussianModel/1", FORMAT)
 BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when a memory-mapped file is streamed
 _LOG_2PI = math.log(2.0 * math.pi)
 _EPS = np.finfo(np.float64).eps
-
-
-def dead_coordinates(Z) -> np.ndarray:
-    """Indices of the dead (constant) columns of ``Z`` (``(n, d)``) by the rule of :mod:`infogauss.columns` (range
-    at the rounding level of the column's own magnitude, in the data's own dtype). A memory map is read in blocks.
-    Drop them (``Z[:, np.setdiff1d(np.arange(d), dead)]``) or fit with shrinkage."""
-    if not isinstance(Z, np.ndarray) or not np.issubdtype(Z.dtype, np.floating):
-        Z = samples(Z, min_n=2, what="Z")
-    if Z.ndim != 2:
-        raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {Z.shape}")
-    if Z.shape[0] < 2:
-        raise InputError(f"Z: needs at least 2 rows, got {Z.shape[0]}")
-    lo, hi = column_ranges(Z)
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-        raise InputError("Z: contains NaN or Inf values; remove or impute them first")
-    return constant_columns(lo, hi, data_dtype(Z))
-
-
-def _centre_and_unit(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float]:
-    """Mid-range of every column and the largest half-range (the one overall scale), overflow-free."""
-    centre = lo / 2.0 + hi / 2.0
-    unit = float(np.max(hi / 2.0 - lo / 2.0))
-    return centre, unit
-
-
-def _auto(fit, n: int, d: int):
-    """``shrinkage="auto"``: ``fit(None)`` when ``n >= 2d`` and the covariance is non-singular, else
-    ``fit("ledoit-wolf")``."""
-    if n >= 2 * d:
-        try:
-            return fit(None)
-        except InputError:  # singular: rank-deficient features, dead coordinates
-            pass
-    return fit("ledoit-wolf")
-
-
-def _shrink(s: np.ndarray, intensity: float) -> np.ndarray:
-    from sklearn.covariance import shrunk_covariance
-
-    return s.copy() if intensity == 0.0 else shrunk_covariance(s, intensity)
 
 
 def _singular_message(rank, d, dead, n_samples, method, intensity) -> str:
@@ -270,19 +244,19 @@ class GaussianModel:
             raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
         n, d = x.shape
         if method == "auto":
-            return _auto(lambda m: cls.fit(Z, m), n, d)
+            return auto_shrinkage(lambda m: cls.fit(Z, m), n, d)
         if method is None and n <= d:
             raise _shape_refusal(n, d)
         from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
         lo, hi = x.min(axis=0), x.max(axis=0)
         dead = constant_columns(lo, hi, dtype)
-        centre, unit = _all_constant_check(lo, hi, d)
+        centre, unit = standardisation(lo, hi, d)
         xs = x / unit - centre / unit
         est = {"ledoit-wolf": LedoitWolf, "oas": OAS}.get(method, EmpiricalCovariance)(store_precision=False).fit(xs)
         cov, intensity = est.covariance_, float(getattr(est, "shrinkage_", 0.0))
         if isinstance(method, float):
-            cov, intensity = _shrink(cov, method), method
+            cov, intensity = shrink(cov, method), method
         return cls._build(centre, unit, est.location_, cov, n, method, intensity, dead)
 
     @classmethod
@@ -312,9 +286,9 @@ class GaussianModel:
         if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             raise InputError("Z: contains NaN or Inf values; remove or impute them first")
         dead = constant_columns(lo, hi, data_dtype(Z))
-        centre, unit = _all_constant_check(lo, hi, d)
+        centre, unit = standardisation(lo, hi, d)
         acc = MomentAccumulator()
-        for b in row_blocks(Z, "fit", progress):
+        for b in row_blocks(Z, "fit", progress, BLOCK_BYTES):
             acc.update(b / unit - centre / unit)
         return cls.from_moments(acc, shrinkage=method, standardized=(centre, unit), dead=dead)
 
@@ -327,7 +301,9 @@ class GaussianModel:
         if acc.n < 2:
             raise InputError(f"needs at least 2 rows to fit a Gaussian, got {acc.n}")
         if method == "auto":
-            return _auto(lambda m: cls.from_moments(acc, m, standardized=standardized, dead=dead), acc.n, acc.dim)
+            return auto_shrinkage(
+                lambda m: cls.from_moments(acc, m, standardized=standardized, dead=dead), acc.n, acc.dim
+            )
         if method is None and acc.n <= acc.dim:
             raise _shape_refusal(acc.n, acc.dim)
         s = acc.covariance
@@ -336,7 +312,7 @@ class GaussianModel:
             dead = constant_columns(acc.mean - sd, acc.mean + sd)
         centre, unit = standardized if standardized is not None else (np.zeros(acc.dim), 1.0)
         intensity = 0.0 if method is None else shrinkage_intensity(acc, method)
-        return cls._build(centre, unit, acc.mean, _shrink(s, intensity), acc.n, method, intensity, dead)
+        return cls._build(centre, unit, acc.mean, shrink(s, intensity), acc.n, method, intensity, dead)
 
     @classmethod
     def _build(cls, centre, unit, mean, cov, n, method, intensity, dead) -> GaussianModel:
@@ -452,7 +428,7 @@ class GaussianModel:
     @classmethod
     def load(cls, path) -> GaussianModel:
         """Read a model written by :meth:`save`; a missing, corrupt or foreign file raises :class:`InputError`."""
-        a = _read_model_file(path)
+        a = read_model_file(path)
         try:
             n = int(a["n_samples"])
             meta = dict(n_samples=None if n < 0 else n, shrinkage=float(a["shrinkage"]),
@@ -469,56 +445,3 @@ class GaussianModel:
     def __repr__(self) -> str:
         shr = "none" if self.shrinkage_method == "none" else f"{self.shrinkage_method}:{self.shrinkage:.3g}"
         return f"GaussianModel(dim={self.dim}, n_samples={self.n_samples}, shrinkage={shr})"
-
-
-def is_model_file(path) -> bool:
-    """True when ``path`` is an ``.npz`` written by :meth:`GaussianModel.save` (any format version)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return "format" in z.files and str(z["format"]) in FORMATS
-    except Exception:  # not a zip, not numpy, unreadable: not a model
-        return False
-
-
-def _read_model_file(path) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such model file; create one with `infogauss fit EMB --out {p.name}`")
-    try:
-        z = np.load(p, allow_pickle=False)
-    except Exception as exc:  # zipfile, pickle refusal, truncated data ...
-        msg = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise InputError(f"{path}: cannot read the model file (corrupt or not a .npz model?): {msg}") from None
-    if not hasattr(z, "files"):  # a .npy array, not an .npz archive
-        raise InputError(f"{path}: holds one array, not a model; create a model with `infogauss fit EMB --out M.npz`")
-    try:
-        with z:
-            fmt = str(z["format"]) if "format" in z.files else None
-            if fmt not in FORMATS:
-                raise InputError(f"{path}: not an infogauss Gaussian model file (expected format {FORMAT})")
-            return {k: z[k] for k in z.files}
-    except InputError:
-        raise
-    except Exception as exc:  # pickle refusal, truncated members, missing keys ...
-        msg = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise InputError(f"{path}: cannot read the model file (corrupt or not a .npz model?): {msg}") from None
-
-
-def _all_constant_check(lo, hi, d) -> tuple[np.ndarray, float]:
-    centre, unit = _centre_and_unit(lo, hi)
-    if not unit > 0:
-        raise InputError(f"covariance is singular: all {d} columns are constant, so there is nothing to model")
-    return centre, unit
-
-
-def row_blocks(Z, desc: str, progress: bool = True):
-    """Float64 row blocks of ``Z`` of about :data:`BLOCK_BYTES` (a memory map stays on disk), with a progress bar
-    on stderr when there are several."""
-    from tqdm import tqdm
-
-    from infogauss.io import row_block
-
-    step = row_block(Z.shape[1], 8, BLOCK_BYTES)
-    starts = range(0, Z.shape[0], step)
-    for r0 in tqdm(starts, desc=desc, unit="block", disable=not progress or len(starts) < 2, file=sys.stderr):
-        yield np.asarray(Z[r0 : r0 + step], dtype=np.float64)

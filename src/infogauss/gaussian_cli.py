@@ -12,6 +12,7 @@ import numpy as np
 from infogauss import gaussian, options, outputs
 from infogauss.errors import InputError
 from infogauss.gaussian import GaussianModel, is_model_file
+from infogauss.io import row_blocks
 from infogauss.moments import check_shrinkage
 
 SCORE_COLUMNS = ("log_likelihood", "mahalanobis")
@@ -116,7 +117,7 @@ def score_run(args) -> int:
             f"{args.embeddings}: has {Z.shape[1]} columns but the model {args.model} has dimension {model.dim}; "
             "score embeddings from the same encoder"
         )
-    blocks = gaussian.row_blocks(Z, "score", not args.quiet)
+    blocks = row_blocks(Z, "score", not args.quiet, gaussian.BLOCK_BYTES)
     m2 = np.concatenate([model.mahalanobis_squared(b) for b in blocks])
     ll = -0.5 * (model.dim * np.log(2 * np.pi) + model.logdet + m2)
     _write_scores(out, ll, np.sqrt(m2))

@@ -121,6 +121,19 @@ def row_block(d: int, itemsize: int = 8, budget: int = CHECK_BLOCK_BYTES) -> int
     return max(1, budget // max(1, d * itemsize))
 
 
+def row_blocks(Z, desc: str, progress: bool = True, block_bytes: int = CHECK_BLOCK_BYTES):
+    """Float64 row blocks of ``Z`` of about ``block_bytes`` (a memory map stays on disk), with a progress bar on
+    stderr when there are several."""
+    import sys
+
+    from tqdm import tqdm
+
+    step = row_block(Z.shape[1], 8, block_bytes)
+    starts = range(0, Z.shape[0], step)
+    for r0 in tqdm(starts, desc=desc, unit="block", disable=not progress or len(starts) < 2, file=sys.stderr):
+        yield np.asarray(Z[r0 : r0 + step], dtype=np.float64)
+
+
 def _first_nonfinite_row(x: np.ndarray) -> int | None:
     step = row_block(x.shape[1], x.dtype.itemsize)
     for r0 in range(0, x.shape[0], step):

@@ -139,3 +139,20 @@ def check_shrinkage(shrinkage):
     if not 0.0 <= s <= 1.0:
         raise InputError(f"shrinkage {s} is outside [0, 1]; use a number between 0 (none) and 1 (isotropic)")
     return s
+
+
+def auto_shrinkage(fit, n: int, d: int):
+    """``shrinkage="auto"``: ``fit(None)`` when ``n >= 2d`` and the covariance is non-singular, else
+    ``fit("ledoit-wolf")``."""
+    if n >= 2 * d:
+        try:
+            return fit(None)
+        except InputError:  # singular: rank-deficient features, dead coordinates
+            pass
+    return fit("ledoit-wolf")
+
+
+def shrink(s: np.ndarray, intensity: float) -> np.ndarray:
+    from sklearn.covariance import shrunk_covariance
+
+    return s.copy() if intensity == 0.0 else shrunk_covariance(s, intensity)

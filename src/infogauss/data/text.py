@@ -140,3 +140,36 @@ def wordnet_texts(pos: str = "nvar", *, style: str = "definition", unique: bool 
     ``unique=True`` drops repeated texts (a few hundred synsets share a definition), keeping the first."""
     texts = [gloss_text(g, style) for g in load_wordnet_glosses(pos, **kwargs)]
     return list(dict.fromkeys(texts)) if unique else texts
+
+
+# ---------------------------------------------------------------------------------------------- corpora
+
+CORPORA = ("builtin", "wordnet")
+
+
+def builtin_sentences(n: int, seed: int) -> list[str]:
+    """``n`` distinct template sentences (subject, verb, object, place): a corpus that needs no download."""
+    subjects = "the cat|a dog|my neighbour|the committee|a small bird|the engineer|our teacher|a farmer|the pilot"
+    verbs = "watched|repaired|crossed|ignored|painted|described|followed|avoided|sold|found"
+    objects = "the bridge|a red apple|the long report|an empty house|a broken window|the morning news|a wooden boat"
+    places = "yesterday|in the rain|near the station|after lunch|at the market|before dawn"
+    combos = [
+        f"{s.capitalize()} {v} {o} {p}."
+        for s in subjects.split("|")
+        for v in verbs.split("|")
+        for o in objects.split("|")
+        for p in places.split("|")
+    ]
+    idx = np.random.default_rng(seed).choice(len(combos), size=min(n, len(combos)), replace=False)
+    return [combos[i] for i in np.sort(idx)]
+
+
+def corpus_texts(corpus: str, n: int, seed: int = 0, *, lexname: str | None = None) -> list[str]:
+    """``n`` texts of ``corpus``: ``"builtin"`` (:func:`builtin_sentences`) or ``"wordnet"`` (a random subset of
+    the glosses, :func:`wordnet_texts`; ``lexname`` restricts it to one category, e.g. ``"noun.animal"``)."""
+    if corpus == "builtin":
+        return builtin_sentences(n, seed)
+    if corpus == "wordnet":
+        lexnames = None if lexname is None else [lexname]
+        return wordnet_texts(lexnames=lexnames, limit=n, seed=seed)
+    raise InputError(f"unknown corpus {corpus!r}; choose from {', '.join(CORPORA)}")

@@ -10,7 +10,8 @@ in-distribution classes 0–4 **only** (``train_classes``): classes 5–9 are un
 supervised one has no label outside 0–4. Features: the projection-head output
 (top-level keys, as in table1-cifar) and the pooled backbone (``backbone_*`` keys), un-augmented images, eval mode.
 
-Scores, from :class:`infogauss.gaussian.GaussianModel` fitted on the **training** features of classes 0–4
+Scores (:class:`infogauss.ood.DensityScores`), from :class:`infogauss.gaussian.GaussianModel` fitted on the
+**training** features of classes 0–4
 (``shrinkage="auto"``: Ledoit–Wolf when n < 2d or the covariance is singular — the head output of a 64→64→128 head
 has rank ≤ 64):
 
@@ -58,6 +59,7 @@ from infogauss.experiments._cifar import (
 )
 from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.ood import SCORES, DensityScores, auroc
 
 TITLE = "Gaussian log-likelihood / Mahalanobis as OOD detectors: contrastive vs supervised CIFAR-10 encoders"
 
@@ -65,7 +67,6 @@ DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 IN_CLASSES = (0, 1, 2, 3, 4)
-SCORES = ("loglik", "mahalanobis", "class_mahalanobis", "typicality")
 CORRUPTIONS = {  # severity 1..5
     "noise": (0.04, 0.08, 0.12, 0.18, 0.26),  # std of added Gaussian pixel noise (pixels in [0, 1])
     "blur": (0.5, 1.0, 1.5, 2.0, 3.0),  # std (pixels) of the Gaussian blur kernel
@@ -179,40 +180,12 @@ def corrupt(x: torch.Tensor, kind: str, severity: int, seed: int = 0) -> torch.T
 # ---------------------------------------------------------------------------------------------- features, scores
 
 
-class DensityScores:
-    """OOD scores from features of in-distribution training images ``Z`` with labels ``y`` (higher = more OOD)."""
+def _bank_order(source) -> torch.Tensor:
+    """The fixed random order of the training images that ``source.bank_images`` follows (the same permutation,
+    rebuilt from its public seed)."""
+    from infogauss.data.images import BANK_ORDER_SEED
 
-    def __init__(self, Z: np.ndarray, y: np.ndarray):
-        from infogauss.gaussian import GaussianModel
-
-        self.model = GaussianModel.fit(Z, shrinkage="auto")
-        self.shrinkage = self.model.shrinkage_method
-        classes = np.unique(y)
-        self.class_means = np.stack([Z[y == c].mean(axis=0) for c in classes])
-        centred = Z - self.class_means[np.searchsorted(classes, y)]
-        self.tied = GaussianModel.fit(centred, shrinkage="auto")
-        self.shell = float(np.median(self.model.mahalanobis_squared(Z)))  # ~ d for a Gaussian: the thin shell
-
-    def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        ll = self.model.log_likelihood(X)
-        d2 = self.model.mahalanobis_squared(X)
-        m2 = np.stack([self.tied.mahalanobis_squared(X - mu + self.tied.mean) for mu in self.class_means])
-        return {
-            "loglik": -ll,
-            "mahalanobis": np.sqrt(d2),
-            "class_mahalanobis": np.sqrt(m2.min(axis=0)),
-            "typicality": np.abs(d2 - self.shell),
-            "_ll": ll,
-            "_m2": d2,
-        }
-
-
-def auroc(score_in: np.ndarray, score_out: np.ndarray) -> float:
-    """AUROC of separating OOD (positive) from in-distribution by ``score`` (higher = more OOD)."""
-    from sklearn.metrics import roc_auc_score
-
-    y = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]
-    return float(roc_auc_score(y, np.r_[score_in, score_out]))
+    return torch.randperm(len(source.train_set), generator=torch.Generator().manual_seed(BANK_ORDER_SEED))
 
 
 def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
@@ -221,7 +194,8 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
 
     norm = source.test_set.normalize
     train_x, train_y = source.train_set.x, source.train_set.y
-    idx = source._bank_order if settings["fit_n"] is None else source._bank_order[: settings["fit_n"]]
+    idx = _bank_order(source)
+    idx = idx if settings["fit_n"] is None else idx[: settings["fit_n"]]
     keep = idx[torch.isin(train_y[idx].cpu(), torch.tensor(IN_CLASSES)).to(idx.device)]
     fit = representations(model, train_x[keep], norm)
     fit_y = train_y[keep].cpu().numpy()

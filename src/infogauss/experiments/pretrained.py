@@ -39,6 +39,7 @@ import math
 
 import numpy as np
 
+from infogauss.data.text import builtin_sentences, corpus_texts  # noqa: F401 (builtin_sentences kept importable here)
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN
 from infogauss.experiments._common import Context
@@ -121,10 +122,10 @@ def table2_diagnostics(
     negative-pair cosines for figures.
     """
     from infogauss.errors import InputError
-    from infogauss.experiments.whitening import negative_cosines, whiten
     from infogauss.gaussian import dead_coordinates
     from infogauss.io import as_embedding_matrix
     from infogauss.report import gaussianity_report
+    from infogauss.whitening import negative_cosines, whiten
 
     Z = np.asarray(as_embedding_matrix(Z, what="Z"), dtype=np.float64)
     n, d = Z.shape
@@ -206,31 +207,10 @@ def _mean_kurtosis(X: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------- corpus
 
 
-def builtin_sentences(n: int, seed: int) -> list[str]:
-    """``n`` distinct template sentences (subject, verb, object, place): a corpus that needs no download."""
-    subjects = "the cat|a dog|my neighbour|the committee|a small bird|the engineer|our teacher|a farmer|the pilot"
-    verbs = "watched|repaired|crossed|ignored|painted|described|followed|avoided|sold|found"
-    objects = "the bridge|a red apple|the long report|an empty house|a broken window|the morning news|a wooden boat"
-    places = "yesterday|in the rain|near the station|after lunch|at the market|before dawn"
-    combos = [
-        f"{s.capitalize()} {v} {o} {p}."
-        for s in subjects.split("|")
-        for v in verbs.split("|")
-        for o in objects.split("|")
-        for p in places.split("|")
-    ]
-    idx = np.random.default_rng(seed).choice(len(combos), size=min(n, len(combos)), replace=False)
-    return [combos[i] for i in np.sort(idx)]
-
-
 def _texts(s: dict, seed: int, narrow: bool = False) -> list[str]:
-    if s["corpus"] == "builtin":
-        return builtin_sentences(s["n"], seed)
-    from infogauss.data.text import wordnet_texts
-
     if narrow:
-        return wordnet_texts(lexnames=[s["narrow"]], limit=s["narrow_n"], seed=seed)
-    return wordnet_texts(limit=s["n"], seed=seed)
+        return corpus_texts(s["corpus"], s["narrow_n"], seed, lexname=s["narrow"])
+    return corpus_texts(s["corpus"], s["n"], seed)
 
 
 def _embed(s: dict, texts: list[str], ctx: Context) -> np.ndarray:

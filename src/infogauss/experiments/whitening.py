@@ -3,7 +3,7 @@ r"""Figs. 9–10: negative-pair cosines and uniformity before and after whitenin
 The paper (App. E.2, Figs. 9–10) shows that whitening pushes the cosine similarities of negative pairs towards 0
 ("enhanced uniformity") for unnormalised features, and gives "a modest but consistent improvement" for normalised
 ones. Its whitening procedure is not specified; we use W-CLIP's (paper §5.1): ``y = (x - mu) V Lambda^{-1/2}``
-(:meth:`infogauss.gaussian.GaussianModel.whiten`), fitted on the same set, after dropping numerically dead
+(:func:`infogauss.whitening.whiten`, rank-aware), fitted on the same set, after dropping numerically dead
 coordinates; Ledoit–Wolf shrinkage when n < 2d or when the plain covariance is singular (the row says which).
 
 Encoders (the paper's CLIP / DINO checkpoints are not available offline):
@@ -37,14 +37,13 @@ from infogauss.errors import InputError
 from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN, on_generated_images
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
+from infogauss.whitening import negative_cosines, whiten
 
 TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP whitening (CIFAR encoder, MiniLM text)"
 
 DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 VARIANTS = ("raw", "whitened", "zca", "normalized", "normalized_whitened", "normalized_zca")
-NEG_PAIRS = 20000
 SPIKY_KURTOSIS = 100.0  # whitened components with excess kurtosis above this are spikes (a rarely active unit)
-RANK_RTOL = 1e-9  # principal variances below this fraction of the largest are numerically zero (float32 features)
 UNIFORMITY_ROWS = 4000  # rows for the O(n^2) uniformity (a fixed random subset when n is larger)
 
 SCALES = {
@@ -75,43 +74,6 @@ SCALES = {
 
 
 # ---------------------------------------------------------------------------------------------- measurements
-
-
-def whiten(X: np.ndarray, fit_rows=None, axes: str = "pca") -> tuple[np.ndarray, dict]:
-    """W-CLIP whitening of ``X`` fitted on ``X[fit_rows]`` (default: ``X`` itself); returns ``(Y, info)``.
-
-    ``axes``: ``"pca"`` (W-CLIP) or ``"zca"`` (:meth:`~infogauss.gaussian.GaussianModel.whiten`). Rank-deficient
-    features (a 64 → 128 linear projection head spans at most 64 dimensions) are whitened inside the span of their
-    covariance — principal directions with variance below ``RANK_RTOL`` times the largest are dropped first, since
-    whitening would blow their rounding noise up to unit variance — so PCA-whitened rows have ``rank`` columns.
-    ``shrinkage="auto"`` within that span: plain covariance when the fitted rows number at least 2·rank and it is
-    non-singular, Ledoit–Wolf otherwise. ``info``: ``whitening_shrinkage`` and ``whitening_rank``.
-    """
-    from infogauss.gaussian import GaussianModel
-
-    F = X if fit_rows is None else X[fit_rows]
-    mu = F.mean(axis=0)
-    lam, V = np.linalg.eigh(np.cov(F - mu, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1]))
-    lam, V = lam[::-1], V[:, ::-1]
-    rank = int(np.sum(lam > RANK_RTOL * max(lam[0], 0.0)))
-    if rank == 0:
-        raise InputError("every coordinate is constant; nothing to whiten")
-    P = V[:, :rank]  # the span (all of it when full rank: a rotation, which whitening undoes)
-    model = GaussianModel.fit((F - mu) @ P, shrinkage="auto")
-    Y = model.whiten((X - mu) @ P, axes=axes)
-    if axes == "zca":
-        Y = Y @ P.T  # back to the input's axes
-    return Y, {"whitening_shrinkage": model.shrinkage_method, "whitening_rank": rank}
-
-
-def negative_cosines(X: np.ndarray, seed: int, pairs: int = NEG_PAIRS) -> np.ndarray:
-    """Cosines of ``pairs`` random pairs of distinct rows of ``X`` (negatives, paper Figs. 9–10)."""
-    rng = np.random.default_rng([seed, 9])
-    n = X.shape[0]
-    i = rng.integers(0, n, pairs)
-    j = (i + rng.integers(1, n, pairs)) % n
-    U = X / np.linalg.norm(X, axis=1, keepdims=True)
-    return np.einsum("ij,ij->i", U[i], U[j])
 
 
 def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> tuple[list[dict], dict]:
@@ -183,11 +145,14 @@ def hidden_unit_activity(head, backbone: np.ndarray) -> np.ndarray:
 
 
 def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
-    from infogauss.experiments import pretrained
+    from infogauss.data.text import corpus_texts
+    from infogauss.embed import embed_texts
 
-    texts = pretrained._texts({**s, "narrow": None}, ctx.seed)
+    texts = corpus_texts(s["corpus"], s["n"], ctx.seed)
     domain = "WordNet glosses (all POS)" if s["corpus"] == "wordnet" else "template sentences"
-    return pretrained._embed(s, texts, ctx), domain
+    Z = embed_texts(s["model"], texts, batch_size=s["batch_size"], device=ctx.device, normalize=False,
+                    progress=ctx.progress)  # fmt: skip
+    return Z.astype(np.float64), domain
 
 
 def run_seed(ctx: Context):
