@@ -107,23 +107,19 @@ def curve(history: list, keys=("cv", "ad_mean", "dp_pass_fraction", "knn_accurac
     return out
 
 
-@torch.no_grad()
 def representations(model, images: torch.Tensor, normalize, block: int = 1000) -> dict[str, np.ndarray]:
     """``{"backbone", "head"}`` float64 features of ``images`` (uint8, or float in [0, 1]; ``(n, 3, H, W)``), each
     block normalised with ``normalize`` (the data set's channel normalisation), eval mode, float32 forward."""
-    was = model.training
-    model.eval()
+    from infogauss.train.evaluate import eval_mode
+
     device = next(model.parameters()).device
     out: dict[str, list] = {}
-    try:
+    with eval_mode(model, device.type):
         for i in range(0, images.shape[0], block):
             xb = images[i : i + block].to(device)
             xb = xb.float().div(255.0) if xb.dtype == torch.uint8 else xb.float()
             for k, v in model.representations(normalize(xb)).items():
-                if k in ("backbone", "head"):
-                    out.setdefault(k, []).append(v.float().cpu())
-    finally:
-        model.train(was)
+                out.setdefault(k, []).append(v.float().cpu())
     return {k: torch.cat(v).double().numpy() for k, v in out.items()}
 
 

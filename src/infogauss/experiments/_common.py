@@ -76,16 +76,12 @@ def test_views(run, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     return embed(run.model, x1), embed(run.model, x2)
 
 
-@torch.no_grad()
 def embed(model, x: torch.Tensor, block: int = 4096) -> np.ndarray:
     """``model.embed`` over row blocks, as a float64 numpy array (eval mode, restored afterwards)."""
-    was = model.training
-    model.eval()
-    try:
-        parts = [model.embed(x[i : i + block]).double().cpu() for i in range(0, x.shape[0], block)]
-    finally:
-        model.train(was)
-    return torch.cat(parts).numpy()
+    from infogauss.train.evaluate import eval_mode, forward_blocks
+
+    with eval_mode(model, x.device.type):
+        return forward_blocks(model.embed, x, block).double().cpu().numpy()
 
 
 @torch.no_grad()
