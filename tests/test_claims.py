@@ -128,3 +128,11 @@ def test_where_rule_counts_only_cells_with_something_to_induce():
 def test_e0_distance_is_zero_at_the_paper_state():
     assert unknowns.e0_distance(unknowns.E0) == pytest.approx(0.0)
     assert unknowns.e0_distance({**unknowns.E0, "cv": 0.36 * 2.0}) == pytest.approx(0.6931, rel=1e-3)
+
+
+def test_run_nothing_mode_only_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFOGAUSS_RUNS_ROOT", str(tmp_path / "runs"))
+    monkeypatch.setenv("INFOGAUSS_RUN_MISSING", "0")
+    rows = reproduce("claims", "smoke", 1, tmp_path / "claims", progress=False)
+    assert {r["verdict_paper"] for r in rows} == {"not run at this scale"}
+    assert not (tmp_path / "runs").exists()

@@ -11,9 +11,9 @@ command that regenerates it.
 A result is used when it ran at the chosen scale or a larger one (smoke < cpu < paper). A missing one is run at the
 chosen scale when it is cheap (the synthetic experiments); the CIFAR-10 / pretrained ones (tens of minutes to hours
 on a CPU) are reported "not run at this scale" unless ``$INFOGAUSS_RUN_MISSING=1`` or
-``python -m infogauss.experiments.claims --run-missing``. Each claim's rule is a small function in
-:mod:`infogauss.experiments.claim_rules`, stated in its ``rule`` text; none was tuned toward the paper's
-trained numbers.
+``python -m infogauss.experiments.claims --run-missing`` (``$INFOGAUSS_RUN_MISSING=0``: run nothing, only read).
+Each claim's rule is a small function in :mod:`infogauss.experiments.claim_rules`, stated in its ``rule`` text;
+none was tuned toward the paper's trained numbers.
 """
 
 from __future__ import annotations
@@ -67,15 +67,16 @@ def read_result(folder: Path, scale: str):
     return rows, meta
 
 
-def gather(scale: str, root: Path, run_missing: bool, progress: bool, seeds: int) -> dict:
-    """Experiment name -> (rows, settings) or a reason string; runs the missing cheap ones (all with run_missing)."""
+def gather(scale: str, root: Path, run_missing: bool | None, progress: bool, seeds: int) -> dict:
+    """Experiment name -> (rows, settings) or a reason string. ``run_missing``: True runs every missing experiment,
+    None (default) the missing cheap ones, False none (only what is already there is read)."""
     from infogauss.experiments import reproduce
 
     needed = dict.fromkeys(e for c, _ in CLAIMS for e in c.experiments)
     out: dict = {}
     for name in needed:
         got = read_result(root / name, scale)
-        if got is None and (name not in EXPENSIVE or run_missing):
+        if got is None and run_missing is not False and (name not in EXPENSIVE or run_missing):
             reproduce(name, scale, SEEDS.get(name, seeds), root / name, progress=progress)
             got = read_result(root / name, scale)
         out[name] = got if got is not None else "not run at this scale"
@@ -90,7 +91,7 @@ def command(name: str, scale: str, root: Path, seeds: int) -> str:
 def run_seed(ctx: Context):
     scale = ctx.settings["scale"]
     root = runs_root()
-    run_missing = os.environ.get("INFOGAUSS_RUN_MISSING", "") == "1"
+    run_missing = {"1": True, "0": False}.get(os.environ.get("INFOGAUSS_RUN_MISSING", ""))
     got = gather(scale, root, run_missing, ctx.progress, int(ctx.settings.get("seeds", 1)))
     rows = []
     for claim, rule in CLAIMS:
