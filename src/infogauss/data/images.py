@@ -156,7 +156,7 @@ class ImageSource:
     num_classes = 10
 
     def __init__(self, name, data, *, seed=0, device="cpu", augment="simclr", channels_last=False, params=None):
-        from infogauss.data.cifar import CifarViews
+        from infogauss.data.views import CifarViews
 
         self.name = name
         self.description = data.get("source", name)
@@ -200,7 +200,7 @@ class ImageSource:
     def test_views(self, n: int, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Two augmented views ``(x1, x2)`` of each of the first ``n`` test images, in batches, drawn from ``seed``
         (the same views at every call)."""
-        from infogauss.data.cifar import CifarViews
+        from infogauss.data.views import CifarViews
 
         n = min(n, self.n_test)
         sub = CifarViews(self.test_set.x[:n], self.test_set.y[:n], device=self.device, seed=seed,
