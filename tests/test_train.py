@@ -271,3 +271,17 @@ def test_divergence_is_an_input_error_of_its_own():
 def test_report_phi_at_the_runs_temperature():
     run = train(tiny(temperature=0.25, epochs=0), progress=False)
     assert run.final.backbone.report["geometry"]["uniformity_potential"]["alpha"] == pytest.approx(4.0)
+
+
+def test_evaluation_is_typed_and_round_trips_through_json(tmp_path):
+    from infogauss.train import Evaluation
+
+    run = train(tiny(out=str(tmp_path / "run"), epochs=1), progress=False)
+    final = run.final
+    line = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert line["backbone"]["raw"]["cv"] == final.backbone.raw.cv  # nested JSON, no prefix-built keys
+    assert line["views"]["alignment"] == final.views.alignment and "head_cv" not in line and "cv" not in line
+    assert Evaluation.from_dict(line) == final and Evaluation.from_dict(final.to_dict()) == final
+    head = final.headline()
+    assert head["cv"] == final.backbone.raw.cv and head["epoch"] == 1 and "augmented" in head["measured_on"]
+    assert final["cv"] == head["cv"] and "knn_accuracy" not in final  # read-only mapping view of the headline

@@ -162,6 +162,7 @@ class Evaluation:
             out.update(alignment=self.views.alignment, uniformity_potential=self.views.uniformity_potential,
                        mean_embedding_norm=self.views.mean_embedding_norm)  # fmt: skip
         out.update(test_loss=self.test_loss, knn_accuracy=self.knn_accuracy, test_accuracy=self.test_accuracy)
+        out["measured_on"] = self.rows  # which rows cv ... paper_verdict describe (augmented views or test images)
         return {k: v for k, v in out.items() if v is not None}
 
     # Read-only mapping view of :meth:`headline` (``ev["cv"]``, ``ev.get("knn_accuracy")``), for one-line summaries.
