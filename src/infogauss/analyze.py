@@ -2,14 +2,16 @@
 
 Usage::
 
-    infogauss analyze PATH [--pairs PATH2] [--out DIR] [--key NAME] [--projections K] [--device cpu|cuda]
-                           [--seed S] [--block B] [--memory MIB] [--no-plots]
-    infogauss analyze --demo [--out DIR] [--seed S] [--no-plots]
+    infogauss analyze PATH [--pairs PATH2] [--out DIR] [--key NAME] [--projections K] [--device auto|cpu|cuda]
+                           [--seed S] [--block B] [--memory MIB] [--no-plots] [--quiet]
+    infogauss analyze --demo [--out DIR] [--seed S] [--no-plots] [--quiet]
 
 Writes ``DIR/report.json`` (:meth:`GaussianityReport.to_dict`), ``DIR/report.md``, ``DIR/coordinates.csv``
 (per-coordinate A², AD p, DP K², DP p, raw and normalised) and the PNGs of :mod:`infogauss.plots`, and prints a short
 table. Everything is written to a temporary folder beside ``DIR`` and moved into place at the end, so an error leaves
-no half-written report. Default ``DIR``: ``runs/analyze/<file stem>`` (``runs/demo`` for ``--demo``).
+no half-written report. Default ``DIR``: ``runs/analyze/<file stem>`` (``runs/demo`` for ``--demo``). Before any work
+``DIR`` is checked (writable, holds no input where the report writes) and locked against a second run
+(:class:`infogauss.outputs.RunLock`).
 
 **The demo** (``--demo``, about 15 s on 2 CPU cores) analyses three generated sets of n = 5000 embeddings in
 d = 256, chosen to show what the protocol can and cannot tell apart (details in :func:`demo_datasets`):
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infogauss import outputs
+from infogauss import options, outputs
 from infogauss.checks import integer, resolve_device
 from infogauss.errors import InputError
 
@@ -57,7 +59,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("path", nargs="?", help="embedding file: .npy .npz .pt .pth .safetensors .csv .parquet")
     parser.add_argument("--demo", action="store_true", help="analyse the built-in demo sets instead of a file")
     parser.add_argument("--pairs", metavar="PATH2", help="second view (positive pairs in rows), same shape as PATH")
-    parser.add_argument("--out", metavar="DIR", help="output folder (default runs/analyze/<stem>, runs/demo)")
+    options.add_out(parser, "dir", "report.json, report.md, coordinates.csv, PNGs (default runs/analyze/<stem>, "
+                    "runs/demo)", default="")  # fmt: skip
     parser.add_argument("--key", metavar="NAME", help="array/tensor name inside .npz/.pt/.safetensors files")
     parser.add_argument(
         "--projections", type=int, metavar="K", help="random orthonormal directions to test (default min(d, 256))"
@@ -68,12 +71,13 @@ def add_arguments(parser) -> None:
         default=None,
         help="run the tests with torch on this device (default: numpy on the CPU)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the projections and subsamples (default 0)")
+    options.add_seed(parser, help="seed of the projections and subsamples")
     parser.add_argument("--block", type=int, metavar="B", help="columns tested at once (default: fit 256 MiB)")
     parser.add_argument(
         "--memory", type=int, metavar="MIB", help="MiB of columns staged per pass over a large file (default 1024)"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    options.add_quiet(parser)
 
 
 def run(args) -> int:
@@ -152,7 +156,8 @@ def _report(Z, pairs, args, name: str):
 
     memory = None if args.memory is None else args.memory * 2**20
     return gaussianity_report(Z, pairs, projections=args.projections, seed=args.seed, device=args.device,
-                              block=args.block, memory=memory, name=name)  # fmt: skip
+                              block=args.block, memory=memory, name=name,
+                              progress=False if args.quiet else None)  # fmt: skip
 
 
 def demo_datasets(seed: int = 0, n: int = 5000, d: int = 256) -> dict:
