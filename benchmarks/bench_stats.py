@@ -155,6 +155,29 @@ def _peak_rss_kib():
     return _status_kib("VmHWM:")
 
 
+def print_table(args, base, best, extra, worst, runs):
+    from infogauss.stats.univariate._common import _n_threads
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(
+        f"\ncoordinate normality, {args.n} x {args.d} float32, raw + L2-normalised; {_n_threads()} threads for "
+        f"ours, {cpus} CPUs usable, load average {os.getloadavg()[0]:.1f} (1 min)"
+    )
+    print(f"{'':<16}{'wall time (s)':^34}{'CPU time (s, all threads)':^34}")
+    print(f"{'step':<16}" + f"{'scipy':>10}{'infogauss':>12}{'ratio':>10}" * 2)
+    rows = [(k, base[k], best[k]) for k in base]
+    rows.append(("protocol total", _sum(base.values()), _sum(best.values())))
+    total = _sum(base.values())
+    rows += [(f"total, {label}", total, t) for label, t in extra.items()]
+    for k, (bw, bc), (ow, oc) in rows:
+        print(f"{k:<16}{bw:>10.3f}{ow:>12.3f}{bw / ow:>9.1f}x{bc:>10.3f}{oc:>12.3f}{bc / max(oc, 1e-9):>9.1f}x")
+    print(f"results equal: max relative difference {worst:.1e} (A², K², p-values; checked at 1e-9)")
+    print(
+        f"ours, wall time of each of the {len(runs)} runs (s): "
+        + ", ".join(f"{_sum(r[1].values())[0]:.3f}" for r in runs)
+    )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=50_000)
@@ -166,7 +189,6 @@ def main():
     args = ap.parse_args()
     if args.threads:
         os.environ["INFOGAUSS_NUM_THREADS"] = str(args.threads)
-    from infogauss.stats.univariate._common import _n_threads
 
     hz = None if args.skip_hz else hz_benchmark()  # first: its peak memory is measured from a small RSS
 
@@ -193,24 +215,7 @@ def main():
     worst = check_equal(ours, ref)
     worst = max(worst, check_equal(fused_runs[0][0], ref))
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(
-        f"\ncoordinate normality, {args.n} x {args.d} float32, raw + L2-normalised; {_n_threads()} threads for "
-        f"ours, {cpus} CPUs usable, load average {os.getloadavg()[0]:.1f} (1 min)"
-    )
-    print(f"{'':<16}{'wall time (s)':^34}{'CPU time (s, all threads)':^34}")
-    print(f"{'step':<16}" + f"{'scipy':>10}{'infogauss':>12}{'ratio':>10}" * 2)
-    rows = [(k, base[k], best[k]) for k in base]
-    rows.append(("protocol total", _sum(base.values()), _sum(best.values())))
-    total = _sum(base.values())
-    rows += [(f"total, {label}", total, t) for label, t in extra.items()]
-    for k, (bw, bc), (ow, oc) in rows:
-        print(f"{k:<16}{bw:>10.3f}{ow:>12.3f}{bw / ow:>9.1f}x{bc:>10.3f}{oc:>12.3f}{bc / max(oc, 1e-9):>9.1f}x")
-    print(f"results equal: max relative difference {worst:.1e} (A², K², p-values; checked at 1e-9)")
-    print(
-        f"ours, wall time of each of the {len(runs)} runs (s): "
-        + ", ".join(f"{_sum(r[1].values())[0]:.3f}" for r in runs)
-    )
+    print_table(args, base, best, extra, worst, runs)
 
     if hz is not None:
         print("\nHenze-Zirkler, n = 20,000, d = 64 (float64, blocks of 1024 rows)")

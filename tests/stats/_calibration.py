@@ -76,7 +76,7 @@ def row(name: str, n, d, p: np.ndarray) -> str:
 def reps_for(test: str, n: int, reps: int) -> int:
     """Fewer replicates where one evaluation is expensive (HZ: O(n² d); Mardia: O(n d³))."""
     if test == "hz":
-        return min(reps, 2000 if n <= 50 else 1000 if n <= 200 else 300 if n <= 1000 else 100)
+        return min(reps, 2000 if n <= 50 else 1000 if n <= 200 else 200 if n <= 1000 else 60)
     if test == "mardia":
         return min(reps, 2000 if n <= 200 else 1000 if n <= 1000 else 300)
     return reps

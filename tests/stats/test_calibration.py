@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 from _calibration import D_GRID, N_GRID, acceptance, multivariate_pvalues, univariate_pvalues
 
 

@@ -46,9 +46,9 @@ coordinates.
   The simulated null is that of *independent* coordinates; coordinates of a Gaussian with a non-diagonal covariance
   are each exactly Gaussian but dependent, which the Cauchy part tolerates (asymptotically in the tail, see
   :func:`~infogauss.stats.cauchy_combination`) and the pass count does not (its spread widens). The simulation is done
-  when it costs at most :data:`SPHERE_BUDGET` simulated numbers (``view_null="auto"``; about 4 s at (5000, 256) on 2
-  cores); beyond, or with ``view_null="bonferroni"``, ``calibrated_pvalue = min(1, 2q)``: conservative for the raw
-  views, and for the normalised views fine while n < d²/4 (measured; a warning otherwise).
+  when it costs at most :data:`SPHERE_BUDGET` simulated numbers (``view_null="auto"``; 2·10⁸, about 2 s on 2
+  cores, e.g. (5000, 100)); beyond, or with ``view_null="bonferroni"``, ``calibrated_pvalue = min(1, 2q)``:
+  conservative for the raw views, and for the normalised views fine while n < d²/4 (measured; a warning otherwise).
   ``calibrated_verdict = calibrated_pvalue >= CALIBRATED_ALPHA`` (0.01); ``calibrated_null`` says which null was
   used. The pass fractions' intervals above are for reading.
 - ``verdict`` (the whole report): ``pvalue = min(1, 4 · min of the four views' calibrated p-values)`` (Bonferroni,

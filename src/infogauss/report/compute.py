@@ -1,4 +1,4 @@
-"""The computation behind :func:`~infogauss.report.gaussianity_report`: passes over the rows, column tests, summaries."""
+"""The computation behind :func:`~infogauss.report.gaussianity_report`: passes over the rows, tests, summaries."""
 
 from __future__ import annotations
 
@@ -111,15 +111,7 @@ def gaussianity_report(
     arrays, n_passes = _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm)
     null = null_calibration(n, int(null_reps), NULL_SEED, dev)
     sims = _simulated(view_null, n, live.size, k, dev, null)
-    views = {}
-    for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
-        sim = None if sims is None else {m: v for (name, m), v in sims.items() if name == view}
-        coord = _summarize(arrays["coord"][view], null, sim, TestBlock)
-        proj = _summarize(arrays["proj"][view], null, sim, ProjectionBlock)
-        proj.k = k
-        views[view] = ViewSummary(
-            **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
-        )
+    views = _views(arrays, null, sims, norms, unit_norms, k)
     samples = {"norms": norms[sub], "rows": sub, "qq": qq_samples(sample, norms[sub], arrays, P), **geo_arrays}
     settings = {
         "seed": seed,
@@ -174,6 +166,20 @@ def _check_options(Z, pairs, name, projections, block, memory, temperature, view
     if view_null not in VIEW_NULLS:
         raise InputError(f"view_null: must be one of {VIEW_NULLS}, got {view_null!r}")
     return pairs
+
+
+def _views(arrays, null, sims, norms, unit_norms, k) -> dict:
+    """The two :class:`ViewSummary` blocks (coordinates and projections of the raw and the normalised rows)."""
+    views = {}
+    for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
+        sim = None if sims is None else {m: v for (name, m), v in sims.items() if name == view}
+        coord = _summarize(arrays["coord"][view], null, sim, TestBlock)
+        proj = _summarize(arrays["proj"][view], null, sim, ProjectionBlock)
+        proj.k = k
+        views[view] = ViewSummary(
+            **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
+        )
+    return views
 
 
 def _simulated(view_null, n, m, k, dev, null):

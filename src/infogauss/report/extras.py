@@ -9,7 +9,9 @@ import numpy as np
 from infogauss.errors import InputError
 from infogauss.report.results import plain
 
-PAIRWISE_ROWS = 1000  # rows of the geometry subsample for the O(rows²) extras (uniformity, Φ, cosines, Maxwell-Poincaré)
+PAIRWISE_ROWS = (
+    1000  # rows of the geometry subsample for the O(rows²) extras (uniformity, Φ, cosines, Maxwell-Poincaré)
+)
 
 
 def qq_samples(sample, sub_norms, arrays, P) -> dict:

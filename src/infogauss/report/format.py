@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, REPORT_ALPHA
 
+
 def summary_table(rep) -> str:
     """A short fixed-width table for the terminal."""
     head = f"{'':24s}{'CV':>8s}{'AD mean':>9s}{'AD pass':>9s}{'null 99%':>14s}{'DP mean p':>11s}"
@@ -40,7 +41,8 @@ def to_markdown(rep) -> str:
     )
     md += ["", "## The paper's protocol (Tables 1-2)", ""]
     md.append(
-        f"| embeddings | tested | CV | AD avg (<{AD_THRESHOLD}) | AD pass % | DP avg p (>{DP_ALPHA}) | DP pass % | Gaussian? |"
+        f"| embeddings | tested | CV | AD avg (<{AD_THRESHOLD}) | AD pass % | DP avg p (>{DP_ALPHA}) | DP pass % "
+        "| Gaussian? |"
     )
     md.append("|---|---|---|---|---|---|---|---|")
     for name, view in (("raw", rep.raw), ("normalized", rep.normalized)):
@@ -82,7 +84,6 @@ def to_markdown(rep) -> str:
         md.append("")
     md += ["## Settings", "", "```", *(f"{k}: {v}" for k, v in rep.settings.items()), "```", ""]
     return "\n".join(md)
-
 
 
 def _num(x, w):
@@ -159,7 +160,11 @@ def _geometry_rows(g: dict):
     u = g["uniformity_t2"]
     yield "uniformity log E exp(−2‖û_i−û_j‖²)", f(u["value"]), f"{f(u['uniform_sphere'])} for uniform on the sphere"
     phi = g["uniformity_potential"]
-    yield f"Φ (α = 1/τ = {phi['alpha']:g}, Eq. 4)", f(phi["value"]), f"{f(phi['uniform_sphere'])} for uniform on the sphere"
+    yield (
+        f"Φ (α = 1/τ = {phi['alpha']:g}, Eq. 4)",
+        f(phi["value"]),
+        f"{f(phi['uniform_sphere'])} for uniform on the sphere",
+    )
     m = g["mean_embedding_norm"]
     yield "‖m(μ)‖ (Prop. 1)", f(m["value"]), f"≈ {f(m['uniform_sphere'])} (1/√rows) for uniform"
     for kind in ("positive", "negative"):

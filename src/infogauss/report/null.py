@@ -13,7 +13,7 @@ from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, NULL_S
 NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the pass-rate null is simulated at min(n, NULL_MAX_N)
 SPHERE_REPS = 399  # simulated samples behind a view's calibrated p-value: (399 + 1)·0.01/4 = 1, an exact level
-SPHERE_BUDGET = 5 * 10**8  # simulate the views' null when SPHERE_REPS · n · d is at most this many numbers
+SPHERE_BUDGET = 2 * 10**8  # simulate the views' null when SPHERE_REPS · n · d is at most this many numbers (~2 s)
 TEST_BYTES = 256 * 2**20  # memory for one block of tested columns and the tests' temporaries
 TEST_COPIES = 8  # float64 copies of a tested block alive at once: the block + ~6 in anderson_darling (measured)
 

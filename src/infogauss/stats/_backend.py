@@ -96,7 +96,12 @@ class TorchOps:
         import torch
 
         self.t = torch
-        self.eigh, self.eigvalsh, self.where, self.clip = torch.linalg.eigh, torch.linalg.eigvalsh, torch.where, torch.clip
+        self.eigh, self.eigvalsh, self.where, self.clip = (
+            torch.linalg.eigh,
+            torch.linalg.eigvalsh,
+            torch.where,
+            torch.clip,
+        )
         self.exp, self.sqrt, self.svdvals, self.xlogy = torch.exp, torch.sqrt, torch.linalg.svdvals, torch.special.xlogy
 
     def normalize(self, x):

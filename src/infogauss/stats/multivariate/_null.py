@@ -16,6 +16,7 @@ import numpy as np
 from infogauss.constants import NULL_SEED
 
 N_RESAMPLES = 999  # (R + 1)·α is an integer at α = 0.05, 0.01, 0.001: the Monte-Carlo test's level is exact there
+BUDGET = 2 * 10**10  # method="auto" simulates when n_resamples x (multiply-adds of one evaluation) <= this (~10 s)
 
 
 @functools.lru_cache(maxsize=64)
@@ -34,3 +35,20 @@ def two_sided_pvalue(stat: float, draws: np.ndarray) -> float:
     """Twice the smaller Monte-Carlo tail, at most 1."""
     lower = (1 + np.count_nonzero(draws <= stat)) / (draws.size + 1)
     return float(min(1.0, 2 * min(lower, upper_pvalue(stat, draws))))
+
+
+def auto_method(name: str, n: int, d: int, off: bool, flops: float, n_resamples: int) -> str:
+    """``"monte-carlo"`` where the asymptotic law is ``off`` and ``n_resamples · flops <= BUDGET``, else
+    ``"asymptotic"`` (with a warning when it is off but too costly to simulate)."""
+    if not off:
+        return "asymptotic"
+    if n_resamples * flops <= BUDGET:
+        return "monte-carlo"
+    import warnings
+
+    warnings.warn(
+        f"{name}: the asymptotic p-value's size is off at n={n}, d={d} (see the docstring's table) and a Monte-Carlo "
+        f"null would take ~{n_resamples * flops:.1e} operations; pass method='monte-carlo' to simulate it anyway",
+        stacklevel=3,
+    )
+    return "asymptotic"

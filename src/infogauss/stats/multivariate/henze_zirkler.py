@@ -8,7 +8,7 @@ from scipy.stats import norm
 
 from infogauss.errors import InputError
 from infogauss.stats._result import TestResult
-from infogauss.stats.multivariate._null import N_RESAMPLES, null_draws, upper_pvalue
+from infogauss.stats.multivariate._null import N_RESAMPLES, auto_method, null_draws, upper_pvalue
 from infogauss.stats.multivariate._whiten import offdiag_sum, whitened
 
 METHODS = ("auto", "asymptotic", "monte-carlo")
@@ -54,14 +54,14 @@ def henze_zirkler(x, *, block=1024, device=None, method="auto", n_resamples=N_RE
     n, d = y.shape
     excess = _excess(y, block, ops)
     if method == "auto":
-        method = "monte-carlo" if use_monte_carlo(n, d) else "asymptotic"
+        method = auto_method("henze_zirkler", n, d, use_monte_carlo(n, d), n * n * d, int(n_resamples))
     if method == "monte-carlo":
         return TestResult(1 + excess, upper_pvalue(excess, null_draws(_core, n, d, int(n_resamples))[:, 0]))
     return TestResult(1 + excess, lognormal_pvalue(excess, n, d))
 
 
 def use_monte_carlo(n: int, d: int) -> bool:
-    """The ``method="auto"`` rule (see :func:`henze_zirkler`)."""
+    """Where the lognormal p-value is off (the ``method="auto"`` rule, see :func:`henze_zirkler`)."""
     return d > 8
 
 

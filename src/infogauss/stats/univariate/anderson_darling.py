@@ -40,6 +40,14 @@ def anderson_darling(x, axis=0, *, device=None) -> TestResult:
     the 5% critical value for large n; rejecting when p < 0.05 is the same test up to the ~1e-3 accuracy
     of the approximation.)
 
+    Size (% of N(0, 1) samples rejected at 5% / 1%; ``python tests/stats/_calibration.py --tests ad``: 4e4
+    columns per n, seed [1, n]; 99% half-width ≈ 0.28 / 0.13 points)::
+
+        n        8            20           50           200          1000         5000
+        5% / 1%  4.86 / 0.94  5.05 / 0.96  4.90 / 0.96  4.92 / 0.96  4.99 / 0.99  4.89 / 1.03
+
+    Every cell is within the 99% binomial interval of its nominal rate.
+
     Parameters
     ----------
     x : array_like or torch.Tensor
