@@ -148,7 +148,8 @@ class ImageSource:
 
     Attributes: ``name``, ``kind = "images"``, ``description`` (where the data came from, for reports),
     ``n_train``, ``n_test``, ``dim`` (3·32·32), ``num_classes``, ``eta2 = None`` (unknown for images),
-    ``train_set`` and ``test_set`` (:class:`~infogauss.data.cifar.CifarViews`; the test set in its fixed order).
+    ``train_set`` and ``test_set`` (:class:`~infogauss.data.cifar.CifarViews`; the test set in its fixed order),
+    ``bank_order`` (the fixed random order of the training images that :meth:`bank_images` takes prefixes of).
     """
 
     kind = "images"
@@ -172,7 +173,7 @@ class ImageSource:
         order = torch.randperm(len(data["y_test"]), generator=torch.Generator().manual_seed(TEST_ORDER_SEED))
         self.test_set = CifarViews(data["x_test"][order], data["y_test"][order], device=self.device,
                                    seed=TEST_ORDER_SEED, augment=aug, channels_last=channels_last)  # fmt: skip
-        self._bank_order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(BANK_ORDER_SEED))
+        self.bank_order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(BANK_ORDER_SEED))
         self.n_train, self.n_test = len(self.train_set), len(self.test_set)
         self.dim = 3 * 32 * 32
 
@@ -194,7 +195,7 @@ class ImageSource:
 
     def bank_images(self, n: int | None = None, block: int = 1000) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """``n`` training images (default all; a fixed random subset otherwise), normalised, not augmented."""
-        idx = self._bank_order[: self.n_train if n is None else min(n, self.n_train)]
+        idx = self.bank_order[: self.n_train if n is None else min(n, self.n_train)]
         yield from self._plain_blocks(self.train_set, idx, block)
 
     def test_views(self, n: int, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
