@@ -230,6 +230,10 @@ CASES += [
     ("reproduce-out-proc", ["reproduce", "fig3", "--scale", "smoke", "--out", "/proc/rep"], "cannot write"),
     ("reproduce-out-foreign", ["reproduce", "fig3", "--scale", "smoke", "--out", "{ws}/resultsdir"], "not an infog"),
     ("reproduce-model", [*REPRO, "fig3", "--model", "x"], "--model"),
+    ("reproduce-setting", [*REPRO, "fig3", "train.bogus=1"], "unknown setting"),
+    ("reproduce-setting-group", [*REPRO, "fig3", "train=1"], "group of settings"),
+    ("reproduce-setting-type", [*REPRO, "fig3", "d=x"], "d must be a number"),
+    ("reproduce-setting-kv", [*REPRO, "fig3", "epochs"], "key=value"),
     ("reproduce-data", [*REPRO, "fig3", "--data", "{ws}/good.npy"], "--data"),
     ("unknown-option", ["fit", "{ws}/good.npy", "--out", "{ws}/m2.npz", "--bogus"], "unrecognized"),
 ]

@@ -300,3 +300,15 @@ def test_checks():
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+def test_reproduce_settings_overrides():
+    from infogauss.options import apply_settings
+
+    base = {"about": "x", "d": [4], "lr": 0.1, "train": {"epochs": 1, "eval_every": 1}, "flag": False}
+    new = apply_settings(base, ["d=8,16", "train.epochs=3", "lr=1e-2", "flag=true"])
+    assert new == {"about": "x", "d": [8, 16], "lr": 0.01, "train": {"epochs": 3, "eval_every": 1}, "flag": True}
+    assert base["train"]["epochs"] == 1  # a copy
+    for bad, msg in (("about=y", "unknown setting"), ("train.epochs=1.5", "integer"), ("nope.x=1", "unknown")):
+        with pytest.raises(InputError, match=msg):
+            apply_settings(base, [bad])

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
               "use: score embeddings under a fitted Gaussian model"),
     "embed": ("infogauss.embed_cli", "add_arguments", "run", "use: extract embeddings from a pretrained encoder"),
 }  # fmt: skip
-INTERMIXED = ("train",)  # verbs whose key=value settings may appear between options
+INTERMIXED = ("train", "reproduce")  # verbs whose key=value settings may appear between options
 
 
 def _version() -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 
+from infogauss.errors import InputError
+
 EXAMPLES = {
     "analyze": "infogauss analyze emb.npy --out runs/emb\n  infogauss analyze --demo --out runs/demo",
     "fit": "infogauss fit emb.npy --out model.npz --shrinkage auto",
@@ -68,3 +70,64 @@ def add_quiet(parser) -> None:
 def add_overrides(parser, help: str) -> None:
     """``key=value`` settings, accepted anywhere on the line (the CLI parses with ``parse_intermixed_args``)."""
     parser.add_argument("overrides", nargs="*", metavar="key=value", help=help)
+
+
+def parse_value(raw: str, kind, key: str):
+    """The value of ``key=raw`` as ``kind`` (``bool``, ``int``, ``float``, ``str``; ``None``: guessed); ``none`` /
+    ``null`` give ``None``. A value of the wrong type is an :class:`InputError` naming ``key``."""
+    text = raw.strip()
+    low = text.lower()
+    if low in ("none", "null"):
+        return None
+    if kind is bool or (kind is None and low in ("true", "false")):
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise InputError(f"{key} must be true or false, got {raw!r}")
+    if kind is str or (isinstance(kind, str) and kind.startswith("str")):
+        return text
+    for cast in (int, float):
+        try:
+            value = cast(text)
+        except ValueError:
+            continue
+        if kind is int and cast is float:
+            if not value.is_integer():
+                raise InputError(f"{key} must be an integer, got {raw!r}")
+            return int(value)
+        return float(value) if kind is float or (isinstance(kind, str) and "float" in kind) else value
+    if kind is None:
+        return text  # a string source parameter (e.g. source.scale_per=feature)
+    raise InputError(f"{key} must be a number, got {raw!r}")
+
+
+def apply_settings(settings: dict, items: list[str]) -> dict:
+    """A copy of ``settings`` with ``key=value`` items applied: a top-level key, or ``outer.inner`` for a value inside
+    a dict-valued setting. Each value is parsed as the type of the value it replaces (a list from comma-separated
+    items); unknown keys are an :class:`InputError` that lists the known ones."""
+    import copy
+
+    out = copy.deepcopy(settings)
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"expected key=value, got {item!r}")
+        key, raw = (t.strip() for t in item.split("=", 1))
+        where, name = out, key
+        if "." in key:
+            outer, name = key.split(".", 1)
+            where = out.get(outer)
+            if not isinstance(where, dict):
+                raise InputError(f"unknown setting {key!r}; settings: {', '.join(k for k in out if k != 'about')}")
+        if name not in where or name == "about":
+            known = ", ".join(k for k in where if k != "about")
+            raise InputError(f"unknown setting {key!r}; settings: {known}")
+        old = where[name]
+        if isinstance(old, dict):
+            raise InputError(f"{key} is a group of settings; set one of them, e.g. {key}.{next(iter(old), 'KEY')}=...")
+        if isinstance(old, list):
+            kind = type(old[0]) if old else None
+            where[name] = [parse_value(v, kind, key) for v in raw.split(",") if v.strip()]
+        else:
+            where[name] = parse_value(raw, None if old is None else type(old), key)
+    return out

@@ -31,6 +31,7 @@ import importlib
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from infogauss import options, outputs
@@ -76,6 +77,7 @@ def reproduce(
     echo=None,
     models=(),
     data=None,
+    overrides=(),
 ) -> list[dict]:
     """Run experiment ``name`` at ``scale`` over ``seeds`` seeds; write results to ``out``; return the rows.
 
@@ -83,6 +85,8 @@ def reproduce(
     ``data``: a local CIFAR-10 (``.npz`` or torchvision folder) for experiments with ``DATA = "cifar10"``; default
     ``$INFOGAUSS_CIFAR10``, else ``../shared/data/cifar10.npz``.
     ``echo`` (default: no printing) receives the Markdown report once it is written.
+    ``overrides``: ``key=value`` changes to the scale's settings (:func:`infogauss.options.apply_settings`, e.g.
+    ``epochs=3`` or ``train.epochs=3``), recorded in ``settings.json``.
     """
     from infogauss.checks import resolve_device
 
@@ -105,10 +109,12 @@ def reproduce(
             raise InputError(f"--data {data}: no such file or folder; give a CIFAR-10 .npz or torchvision root")
         data = str(Path(data).resolve())
     resolve_device(device)  # a one-line error for cuda without CUDA, before any work
+    settings = options.apply_settings(module.SCALES[scale], list(overrides))
     out = Path(out) if out is not None else Path("runs") / name
     _check_out(out, data, models)  # fail before hours of training, not after
+    job = Job(name, scale, settings, seeds, out, progress, device, models, data, tuple(overrides))
     with outputs.RunLock(out):
-        return _run(module, name, scale, seeds, out, progress, device, echo, models, data)
+        return _run(module, job, echo)
 
 
 def _check_out(out: Path, data, models) -> None:
@@ -121,16 +127,31 @@ def _check_out(out: Path, data, models) -> None:
     _output.check_out_dir(out)
 
 
-def _run(module, name, scale, seeds, out, progress, device, echo, models, data) -> list[dict]:
+@dataclass(frozen=True)
+class Job:
+    """One checked ``reproduce`` request: what to run, at which settings, where to write."""
+
+    name: str
+    scale: str
+    settings: dict
+    seeds: int
+    out: Path
+    progress: bool
+    device: str
+    models: tuple
+    data: str | None
+    overrides: tuple
+
+
+def _run(module, job: Job, echo) -> list[dict]:
     from infogauss.experiments import _output
     from infogauss.experiments._common import Context
 
-    settings = module.SCALES[scale]
-
+    name, scale, settings, seeds, out = job.name, job.scale, job.settings, job.seeds, job.out
     t0 = time.perf_counter()
     rows_per_seed, extras = [], None
     for seed in range(seeds):
-        rows, ext = module.run_seed(Context(settings, seed, progress, device, models, data))
+        rows, ext = module.run_seed(Context(settings, seed, job.progress, job.device, job.models, job.data))
         rows_per_seed.append(rows)
         extras = ext if extras is None else extras
     rows = _output.aggregate(rows_per_seed)
@@ -141,10 +162,11 @@ def _run(module, name, scale, seeds, out, progress, device, echo, models, data) 
         "scale": scale,
         "seeds": list(range(seeds)),
         "elapsed_s": round(elapsed, 1),
-        "device": device,
+        "device": job.device,
         "settings": settings,
-        "models": list(models),
-        "data": data,
+        "overrides": list(job.overrides),
+        "models": list(job.models),
+        "data": job.data,
         "python": platform.python_version(),
         "torch": _version("torch"),
         "numpy": _version("numpy"),
@@ -211,6 +233,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     options.add_quiet(parser)
+    options.add_overrides(parser, "change the scale's settings, anywhere on the line, e.g. train.epochs=3 (the "
+                          "settings are listed in results.md)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -227,6 +251,6 @@ def run(args: argparse.Namespace) -> int:
     experiment(args.name)  # unknown name -> InputError before anything else
     reproduce(
         args.name, args.scale, seeds, args.out or None, progress=not args.quiet, device=args.device, echo=print,
-        models=args.model, data=args.data,
+        models=args.model, data=args.data, overrides=args.overrides,
     )  # fmt: skip
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from infogauss import options, outputs
 from infogauss.checks import integer
 from infogauss.errors import InputError
+from infogauss.options import parse_value
 from infogauss.train.config import PRESETS, TrainConfig, preset, source_parameters
 from infogauss.train.loop import train
 
@@ -122,13 +123,13 @@ def parse_overrides(items: list[str], base: TrainConfig) -> dict:
         key, raw = item.split("=", 1)
         key = key.strip()
         if key.startswith("source."):
-            source_params[key[len("source.") :]] = _parse_value(raw, None, key)
+            source_params[key[len("source.") :]] = parse_value(raw, None, key)
             continue
         if key not in fields or key in ("source_params", "out"):
             hint = " (use --out)" if key == "out" else ""
             raise InputError(f"unknown option {key!r}{hint}; valid: {', '.join(_field_names()[:-1])}, source.KEY")
         default = getattr(base, key)
-        changes[key] = _parse_value(raw, type(default) if default is not None else fields[key].type, key)
+        changes[key] = parse_value(raw, type(default) if default is not None else fields[key].type, key)
     if "source" in changes and changes["source"] != base.source:
         # another source: keep the preset's source parameters that it also has (dim, n_train, n_test, seed)
         from infogauss.data.images import IMAGE_SOURCES
@@ -140,34 +141,6 @@ def parse_overrides(items: list[str], base: TrainConfig) -> dict:
             source_params = {k: v for k, v in source_params.items() if k in valid or k in explicit}
     changes["source_params"] = source_params
     return changes
-
-
-def _parse_value(raw: str, kind, key: str):
-    text = raw.strip()
-    low = text.lower()
-    if low in ("none", "null"):
-        return None
-    if kind is bool or (kind is None and low in ("true", "false")):
-        if low in ("true", "1", "yes"):
-            return True
-        if low in ("false", "0", "no"):
-            return False
-        raise InputError(f"{key} must be true or false, got {raw!r}")
-    if kind is str or (isinstance(kind, str) and kind.startswith("str")):
-        return text
-    for cast in (int, float):
-        try:
-            value = cast(text)
-        except ValueError:
-            continue
-        if kind is int and cast is float:
-            if not value.is_integer():
-                raise InputError(f"{key} must be an integer, got {raw!r}")
-            return int(value)
-        return float(value) if kind is float or (isinstance(kind, str) and "float" in kind) else value
-    if kind is None:
-        return text  # a string source parameter (e.g. source.scale_per=feature)
-    raise InputError(f"{key} must be a number, got {raw!r}")
 
 
 def _fmt(k, v) -> str:
