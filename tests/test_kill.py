@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -62,7 +63,13 @@ def test_train_killed_then_resumed_leaves_nothing_behind(tmp_path):
     while not (out / "config.json").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # wait for training to start, then kill at a random moment of it
     _kill_after(proc, float(rng.uniform(0.0, 3.0)))
-    assert main(argv) == 0
+    old = os.umask(0o022)
+    try:
+        assert main(argv) == 0
+    finally:
+        os.umask(old)
     report = json.loads((out / "report.json").read_text())
     assert report["epoch"] == 3
     assert _leftovers(tmp_path) == []
+    for f in ("config.json", "metrics.jsonl", "report.json", "checkpoint.pt"):  # umask 022: 0644 files
+        assert stat.S_IMODE((out / f).stat().st_mode) == 0o644, f
