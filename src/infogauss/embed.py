@@ -7,9 +7,11 @@ Library::
     (2, 384)
     >>> F = embed_images("timm:resnet34", paths, weights="resnet34.safetensors", normalize=False)  # doctest: +SKIP
 
-CLI: ``infogauss embed --model NAME --input FILE --out EMB.npy [--batch-size B] [--device auto|cpu|cuda]
-[--normalize/--no-normalize] [--weights FILE]``. ``FILE`` is a ``.txt`` file with one text per line (text models),
-or a directory of images / a ``.txt`` list of image paths (image models; directories are read in sorted order).
+CLI (:mod:`infogauss.embed_cli`): ``infogauss embed FILE --model NAME --out EMB.npy [--batch-size B]
+[--device auto|cpu|cuda] [--normalize/--no-normalize] [--weights FILE] [--force] [--quiet]``. ``FILE`` is a ``.txt``
+file with one text per line (text models), or a directory of images / a ``.txt`` list of image paths (image models;
+directories are read in sorted order); ``--input FILE`` still works. The encoder backends are in
+:mod:`infogauss.encoder_backends`.
 
 Nothing is downloaded at run time (``HF_HUB_OFFLINE=1``). ``NAME`` may be:
 
