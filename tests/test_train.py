@@ -283,5 +283,16 @@ def test_evaluation_is_typed_and_round_trips_through_json(tmp_path):
     assert line["views"]["alignment"] == final.views.alignment and "head_cv" not in line and "cv" not in line
     assert Evaluation.from_dict(line) == final and Evaluation.from_dict(final.to_dict()) == final
     head = final.headline()
-    assert head["cv"] == final.backbone.raw.cv and head["epoch"] == 1 and "augmented" in head["measured_on"]
+    assert head["cv"] == final.data.raw.cv and head["epoch"] == 1 and head["measured_on"].startswith("test data")
     assert final["cv"] == head["cv"] and "knn_accuracy" not in final  # read-only mapping view of the headline
+
+
+def test_synthetic_evaluation_reports_the_test_data_too():
+    # Table 1's quantity: the protocol on the un-augmented test items, beside the augmented views' numbers.
+    from infogauss.experiments._common import data_embeddings, data_report
+
+    run = train(tiny(epochs=1), progress=False)
+    final = run.final
+    assert final.data.d == 4 and final.data.report["n"] == 64 and final.data.raw.cv != final.backbone.raw.cv
+    assert final.data.raw.cv == pytest.approx(data_report(data_embeddings(run))["raw"]["cv"], rel=1e-12)
+    assert final.headline()["cv"] == final.data.raw.cv and final.headline()["measured_on"] == "test data, not augmented"

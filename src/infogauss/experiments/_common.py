@@ -87,20 +87,13 @@ def embed(model, x: torch.Tensor, block: int = 4096) -> np.ndarray:
 @torch.no_grad()
 def data_embeddings(run, n: int | None = None) -> np.ndarray:
     """Unnormalised representations of the held-out *data* (the first ``n`` test items, default all): what
-    "evaluated on the test set" means here.
-
-    A datum is a test item for the Laplace, binary and Gaussian-channel sources (no augmentation), and for the GMM a
-    draw from the item's mixture component (the GMM source's base item is the component mean, so one view is one
-    datum; drawn with :data:`infogauss.train.EVAL_SEED`). The engine's :func:`~infogauss.train.evaluate` instead
-    tests the first of two *augmented* views; rows keep both (see :func:`result_row`).
+    "evaluated on the test set" means here (:func:`infogauss.train.evaluate.test_data`: a test item, for the GMM
+    one draw from the item's component). The engine's evaluation reports them as ``entry.data``; its
+    ``entry.backbone`` tests the first of two *augmented* views; rows keep both (see :func:`result_row`).
     """
-    from infogauss.data.synthetic import make_generator
-    from infogauss.train import EVAL_SEED
+    from infogauss.train.evaluate import test_data
 
-    x0 = run.source.test if n is None else run.source.test[:n]
-    if run.source.name == "gmm":
-        x0 = run.source.view(x0, make_generator(EVAL_SEED, x0.device))
-    return embed(run.model, x0)
+    return embed(run.model, test_data(run.source, n))
 
 
 def data_report(z: np.ndarray) -> dict:

@@ -10,6 +10,8 @@
   (paper Eq. 2 / NT-Xent as trained), alignment E[u·v] (Eq. 4, 6), the uniformity potential Φ at α = 1/τ (Eq. 4),
   ‖m(μ)‖, cosine summaries, and for synthetic sources with known η₂ the alignment bound η₂ + (1 − η₂)‖m‖²
   (Prop. 1) and the population loss −α·alignment + Φ (Eq. 4);
+- ``data`` (synthetic sources): the protocol on the un-augmented test data (:func:`test_data`; Table 1's
+  quantity), coordinates only;
 - ``test_loss``; images also ``knn_accuracy`` (:func:`knn_accuracy`) and, supervised, ``test_accuracy``.
 
 What the protocol is measured on (``Evaluation.rows``): synthetic sources — the first of two augmented views of the
@@ -29,8 +31,8 @@ import torch
 from infogauss.constants import DEFAULT_TEMPERATURE, EVAL_SEED
 from infogauss.outputs import to_jsonable
 
-__all__ = ["Scores", "Representation", "ViewMonitors", "Evaluation", "evaluate", "knn_accuracy", "EVAL_SEED",
-           "KNN_NEIGHBOURS", "KNN_TEMPERATURE"]  # fmt: skip
+__all__ = ["Scores", "Representation", "ViewMonitors", "Evaluation", "evaluate", "test_data", "knn_accuracy",
+           "EVAL_SEED", "KNN_NEIGHBOURS", "KNN_TEMPERATURE"]  # fmt: skip
 
 KNN_NEIGHBOURS = 200  # k of the k-NN monitor (Wu et al. 2018, as in SimCLR/MoCo CIFAR monitors)
 KNN_TEMPERATURE = 0.1  # votes weighted by exp(cos / 0.1) (Wu et al. 2018)
@@ -38,6 +40,7 @@ EVAL_BLOCK = 1000  # images per forward pass in evaluations
 ITEM_BLOCK = 4096  # synthetic items per forward pass
 ROWS_VIEWS = "first of two augmented views of the test items"
 ROWS_IMAGES = "test images, not augmented"
+ROWS_DATA = "test data, not augmented"
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -131,6 +134,7 @@ class Evaluation:
     n: int  # rows measured
     rows: str  # what ``backbone`` / ``head`` were measured on
     head: Representation | None = None  # the projection head's output (image encoders with a head)
+    data: Representation | None = None  # synthetic: the un-augmented test data (Table 1's quantity), coordinates
     views: ViewMonitors | None = None
     test_loss: float | None = None  # test InfoNCE, or cross-entropy for objective=supervised
     knn_accuracy: float | None = None
@@ -141,28 +145,30 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for k in ("backbone", "head", "views"):
+        for k in ("backbone", "head", "data", "views"):
             out[k] = None if out[k] is None else out[k].to_dict()
         return to_jsonable(out)
 
     @classmethod
     def from_dict(cls, d: dict) -> Evaluation:
-        parts = {"backbone": Representation.from_dict, "head": Representation.from_dict,
-                 "views": ViewMonitors.from_dict}  # fmt: skip
+        rep = Representation.from_dict
+        parts = {"backbone": rep, "head": rep, "data": rep, "views": ViewMonitors.from_dict}
         return cls(**{k: (parts[k](v) if k in parts and v is not None else v) for k, v in d.items()})
 
     def headline(self) -> dict:
-        """The numbers of a one-line summary: the protocol on the backbone's unnormalised rows (and the head's),
-        the view monitors, the losses and accuracies (``None`` left out)."""
+        """The numbers of a one-line summary: the protocol on the unnormalised test data (synthetic: ``data``,
+        Table 1's quantity; images: the backbone on the test images) and on the head, the view monitors, the
+        losses and accuracies (``None`` left out); ``measured_on`` says which rows the protocol's numbers describe."""
         keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict")
-        out = {"epoch": self.epoch, **{k: getattr(self.backbone.raw, k) for k in keys}}
+        main = self.data if self.data is not None else self.backbone
+        out = {"epoch": self.epoch, **{k: getattr(main.raw, k) for k in keys}}
         if self.head is not None:
             out.update({"head_" + k: getattr(self.head.raw, k) for k in keys})
         if self.views is not None:
             out.update(alignment=self.views.alignment, uniformity_potential=self.views.uniformity_potential,
                        mean_embedding_norm=self.views.mean_embedding_norm)  # fmt: skip
         out.update(test_loss=self.test_loss, knn_accuracy=self.knn_accuracy, test_accuracy=self.test_accuracy)
-        out["measured_on"] = self.rows  # which rows cv ... paper_verdict describe (augmented views or test images)
+        out["measured_on"] = ROWS_DATA if self.data is not None else self.rows
         return {k: v for k, v in out.items() if v is not None}
 
     # Read-only mapping view of :meth:`headline` (``ev["cv"]``, ``ev.get("knn_accuracy")``), for one-line summaries.
@@ -238,8 +244,20 @@ def _evaluate_items(model, source, s: EvalSettings, seed: int) -> Evaluation:
     h1, h2 = (z1, z2) if model.head is None else (model.head(z1).float(), model.head(z2).float())
     views = view_monitors(z1, z2, h1, h2, s, getattr(source, "eta2", None))
     rep = _report(z1, pairs=z2, temperature=s.temperature)  # the report's Φ at the run's own α = 1/τ
-    return Evaluation(Representation.from_report(rep), int(z1.shape[0]), ROWS_VIEWS, views=views,
+    z0 = forward_blocks(model.embed, test_data(source, s.n, seed), ITEM_BLOCK)
+    data = Representation.from_report(_report(z0.double(), projections=0, geometry=False))
+    return Evaluation(Representation.from_report(rep), int(z1.shape[0]), ROWS_VIEWS, views=views, data=data,
                       test_loss=views.test_infonce)  # fmt: skip
+
+
+def test_data(source, n: int | None = None, seed: int = EVAL_SEED) -> torch.Tensor:
+    """The first ``n`` held-out *data* of a synthetic source (default all), not augmented: what "evaluated on the
+    test set" means for Table 1. A datum is a test item, except for the GMM, whose base item is its component's
+    mean: there one draw from the item's component (one view, drawn with ``seed``) is the datum."""
+    from infogauss.data.synthetic import make_generator
+
+    x0 = source.test if n is None else source.test[:n]
+    return source.view(x0, make_generator(seed, x0.device)) if source.name == "gmm" else x0
 
 
 def _evaluate_images(model, source, s: EvalSettings, seed: int) -> Evaluation:
