@@ -49,17 +49,19 @@ coordinates.
   when it costs at most :data:`SPHERE_BUDGET` simulated numbers (``view_null="auto"``; 2·10⁸, about 2 s on 2
   cores, e.g. (5000, 100)); beyond, or with ``view_null="bonferroni"``, ``calibrated_pvalue = min(1, 2q)``:
   conservative for the raw views, and for the normalised views fine while n < d²/4 (measured; a warning otherwise).
-  ``calibrated_verdict = calibrated_pvalue >= CALIBRATED_ALPHA`` (0.01); ``calibrated_null`` says which null was
-  used. The pass fractions' intervals above are for reading.
+  ``calibrated_verdict = calibrated_pvalue > CALIBRATED_ALPHA`` (0.01; a Monte-Carlo test rejects at p <= α);
+  ``calibrated_null`` says which null was used. The simulated null is fixed (seeded) and cached, so the rate of a
+  given installation is the null's 1% quantile, exact on average over seeds and within about ±0.5 points of 1% for
+  any one seed (the 4th of 399 draws). The pass fractions' intervals above are for reading.
 - ``verdict`` (the whole report): ``pvalue = min(1, 4 · min of the four views' calibrated p-values)`` (Bonferroni,
-  valid whatever the strong dependence between the views), ``gaussian = pvalue >= REPORT_ALPHA`` (0.01). Measured
-  false-alarm rates on Gaussian samples are in the README's calibration table (``tests/stats/calibration.py``).
+  valid whatever the strong dependence between the views), ``gaussian = pvalue > REPORT_ALPHA`` (0.01). Measured
+  false-alarm rates on Gaussian samples are in the README's calibration table (``tests/stats/_calibration.py``).
   With n in the tens of thousands every real embedding fails these verdicts: they are tests, not similarity scores.
 
-**Dead coordinates** (numerically constant columns: range at most ``sqrt(d·eps)`` × the largest range or
-``1e-12`` × its own largest |value| are reported
-(``dead_coordinates``; each column judged against its own values, so columns on very different scales do not make
-each other dead; ``constant_columns(..., per_column=True)``) and left out of all
+**Dead coordinates** (numerically constant columns: range 0, or at most ``1e-12`` × the column's own largest
+|value|, i.e. rounding noise of a constant; each column is judged on its own, so columns on very different scales do
+not make each other dead: ``infogauss.stats._validate.constant_columns(..., per_column=True)``) are reported
+(``dead_coordinates``) and left out of all
 coordinate tests; they stay in the norms and projections, where a constant adds nothing. Rows of zero norm cannot
 be normalised: they raise :class:`~infogauss.errors.InputError`.
 

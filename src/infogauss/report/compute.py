@@ -205,7 +205,7 @@ def _verdict(views: dict) -> Verdict:
             ps[f"{view} projections"] = s.projections.calibrated_pvalue
     finite = [p for p in ps.values() if p == p]
     p = min(1.0, len(finite) * min(finite)) if finite else float("nan")
-    return Verdict(p, REPORT_ALPHA, bool(p >= REPORT_ALPHA), ps)
+    return Verdict(p, REPORT_ALPHA, bool(p > REPORT_ALPHA), ps)  # rejected at p <= alpha (Monte-Carlo p-values)
 
 
 def _norm_cv(r: np.ndarray) -> float:
@@ -348,5 +348,5 @@ def _summarize(a: dict, null: NullCalibration, sphere, cls):
     if sphere is not None and m in sphere and a["ad_statistic"].size == m:
         p, how = monte_carlo_pvalue(q, sphere[m]), "monte-carlo"
     s["calibrated_pvalue"], s["calibrated_null"] = p, how
-    s["calibrated_verdict"] = bool(m and p >= CALIBRATED_ALPHA)
+    s["calibrated_verdict"] = bool(m and p > CALIBRATED_ALPHA)  # a Monte-Carlo test rejects at p <= alpha
     return cls(**plain(s))

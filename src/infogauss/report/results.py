@@ -87,7 +87,7 @@ class ViewSummary(TestBlock):
 @dataclass
 class Verdict(_Fields):
     """The whole report's calibrated verdict: ``pvalue = min(1, 4 · min of the four views' calibrated p-values)``
-    (Bonferroni over raw / normalised × coordinates / projections), ``gaussian = pvalue >= alpha``."""
+    (Bonferroni over raw / normalised × coordinates / projections), ``gaussian = pvalue > alpha``."""
 
     pvalue: float
     alpha: float
