@@ -53,6 +53,11 @@ def on_generated_images(settings: dict) -> bool:
     return settings.get("train", {}).get("source") == "tiny-cifar"
 
 
+def join_notes(notes: list[str], settings: dict) -> str:
+    """An experiment's notes, then the data provenance and, at smoke scale, the generated-images warning."""
+    return "\n\n".join([*notes, PROVENANCE_NOTE, *([SMOKE_NOTE] if on_generated_images(settings) else [])])
+
+
 def same_initialisation(cfg) -> bool:
     """Whether the supervised and contrastive models of ``cfg`` start from identical weights (shared layers)."""
     from infogauss.train import build_model

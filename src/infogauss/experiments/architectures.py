@@ -20,10 +20,8 @@ from __future__ import annotations
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import (
-    PROVENANCE_NOTE,
-    SMOKE_NOTE,
     image_row,
-    on_generated_images,
+    join_notes,
     same_initialisation,
     sizes,
 )
@@ -140,11 +138,8 @@ def notes(rows, rows_per_seed, settings):
         "Every encoder uses the Table 1 protocol unchanged (no per-architecture tuning: same Adam settings, no "
         "warm-up or schedule — ViTs usually get both, so their accuracy here is not what they can reach). "
         "Assumptions as in table1-cifar.",
-        PROVENANCE_NOTE,
     ]
-    if on_generated_images(settings):
-        out.append(SMOKE_NOTE)
-    return "\n\n".join(out)
+    return join_notes(out, settings)
 
 
 def figures(rows, extras, folder):

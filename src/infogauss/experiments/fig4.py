@@ -23,7 +23,7 @@ import numpy as np
 
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import PROVENANCE_NOTE, SMOKE_NOTE, image_row, on_generated_images, sizes
+from infogauss.experiments._cifar import image_row, join_notes, sizes
 from infogauss.experiments._common import Context, train, train_config
 from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
 
@@ -144,11 +144,8 @@ def notes(rows, rows_per_seed, settings):
         "Assumptions (paper silent, paper.md §4.2(a)/§6.4): hidden width 512 and output 128, biases, PyTorch's default "
         "init; no projection head; SimCLR augmentations as for the ResNet (jitter probability 0.8); one-directional "
         "InfoNCE (Eq. 2); standard CIFAR normalisation; the poster's first CV point taken as epoch 10.",
-        PROVENANCE_NOTE,
     ]
-    if on_generated_images(settings):
-        out.append(SMOKE_NOTE)
-    return "\n\n".join(out)
+    return join_notes(out, settings)
 
 
 def figures(rows, extras, folder):

@@ -27,11 +27,9 @@ import numpy as np
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
 from infogauss.experiments._cifar import (
-    PROVENANCE_NOTE,
-    SMOKE_NOTE,
     curve,
     image_row,
-    on_generated_images,
+    join_notes,
     plot_curves,
     same_initialisation,
     sizes,
@@ -175,11 +173,8 @@ def notes(rows, rows_per_seed, settings):
         "one-directional InfoNCE (Eq. 2); no LR schedule; SimCLR jitter probability 0.8; standard CIFAR "
         "normalisation; evaluation in eval mode (BatchNorm running statistics), float32, on un-augmented test images, "
         "all coordinates tested (dead coordinates excluded).",
-        PROVENANCE_NOTE,
     ]
-    if on_generated_images(settings):
-        out.append(SMOKE_NOTE)
-    return "\n\n".join(out)
+    return join_notes(out, settings)
 
 
 def figures(rows, extras, folder):
