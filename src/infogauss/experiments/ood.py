@@ -180,22 +180,13 @@ def corrupt(x: torch.Tensor, kind: str, severity: int, seed: int = 0) -> torch.T
 # ---------------------------------------------------------------------------------------------- features, scores
 
 
-def _bank_order(source) -> torch.Tensor:
-    """The fixed random order of the training images that ``source.bank_images`` follows (the same permutation,
-    rebuilt from its public seed)."""
-    from infogauss.data.images import BANK_ORDER_SEED
-
-    return torch.randperm(len(source.train_set), generator=torch.Generator().manual_seed(BANK_ORDER_SEED))
-
-
 def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
     """AUROCs and shift statistics of one trained model, for both representations (``backbone_`` prefixed)."""
     from scipy import stats
 
     norm = source.test_set.normalize
     train_x, train_y = source.train_set.x, source.train_set.y
-    idx = _bank_order(source)
-    idx = idx if settings["fit_n"] is None else idx[: settings["fit_n"]]
+    idx = source.bank_order if settings["fit_n"] is None else source.bank_order[: settings["fit_n"]]
     keep = idx[torch.isin(train_y[idx].cpu(), torch.tensor(IN_CLASSES)).to(idx.device)]
     fit = representations(model, train_x[keep], norm)
     fit_y = train_y[keep].cpu().numpy()
