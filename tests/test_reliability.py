@@ -213,18 +213,20 @@ def test_stale_temporaries_of_dead_runs_are_removed_by_the_next_run(tmp_path, em
     path, _ = emb
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)
-    stale_dir = tmp_path / f".r{outputs.TMP_TAG}{pid}-0badc0de"
+    stale_dir = outputs.temp_path(tmp_path / "r", pid=pid)
     stale_dir.mkdir()
     (stale_dir / "report.json").write_text("{")
-    stale_file = tmp_path / f".m.npz{outputs.TMP_TAG}{pid}-12345678"
+    stale_file = outputs.temp_path(tmp_path / "m.npz", pid=pid)
     stale_file.write_bytes(b"half")
-    live = tmp_path / f".x{outputs.TMP_TAG}{os.getppid()}-abcdef01"  # a live process's: kept
+    live = outputs.temp_path(tmp_path / "x", pid=os.getppid())  # a live process's: kept
     live.write_bytes(b"in progress")
+    remote = tmp_path / f".y{outputs.TMP_TAG}otherhost-{pid}-abcdef01"  # another machine's: cannot tell, kept
+    remote.write_bytes(b"maybe in progress")
     other = tmp_path / ".r.tmp-zzz"  # not our pattern: kept
     other.mkdir()
     assert main(["analyze", str(path), "--out", str(tmp_path / "r"), "--no-plots"]) == 0
     assert not stale_dir.exists() and not stale_file.exists()
-    assert live.exists() and other.exists()
+    assert live.exists() and other.exists() and remote.exists()
 
 
 def test_outputs_honour_the_umask(tmp_path, emb):

@@ -5,9 +5,9 @@ Every verb writes through this module, so the same guarantees hold everywhere:
 - **Atomic.** :func:`atomic_write` / :func:`write_text` / :func:`write_json` write a temporary file beside the target
   and ``os.replace`` it over the target; :func:`atomic_dir` builds a whole folder beside its target and moves it in
   at the end. A crash (even ``kill -9``) leaves the target as it was: never half-written.
-- **One temporary name.** Temporaries are called ``.NAME.infogauss-tmp-<pid>-<random>`` (:func:`temp_path`). The
-  next write into the same parent folder removes those whose process is gone (:func:`remove_stale`) — only this
-  pattern, only dead owners, never anything else.
+- **One temporary name.** Temporaries are called ``.NAME.infogauss-tmp-<host>-<pid>-<random>`` (:func:`temp_path`).
+  The next write into the same parent folder removes those of this machine whose process is gone
+  (:func:`remove_stale`) — only this pattern, only dead owners, never anything else.
 - **The umask is honoured.** Files come out ``0666 & ~umask`` (0644 under umask 022), folders ``0777 & ~umask``
   (0755), like files written by ``open``; ``tempfile``'s private 0600 / 0700 modes never reach the user.
 - **Checked before any work.** :func:`check_writable` refuses an output that cannot be written (``/proc/x``, below a
@@ -41,7 +41,8 @@ from infogauss.errors import InputError
 
 TMP_TAG = ".infogauss-tmp-"
 LOCK_SUFFIX = ".infogauss-lock"
-_TMP_RE = re.compile(r"^\..+\.infogauss-tmp-(\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
+HOST_TAG = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"  # temporaries of other machines are kept
+_TMP_RE = re.compile(r"^\..+\.infogauss-tmp-([A-Za-z0-9]+)-(\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
 
 
 # ---------------------------------------------------------------------------------------------- modes
@@ -73,10 +74,11 @@ def dir_mode() -> int:
 # ---------------------------------------------------------------------------------------------- temporaries
 
 
-def temp_path(target, suffix: str = "") -> Path:
-    """``PARENT/.NAME.infogauss-tmp-<pid>-<random><suffix>``: the one name of this project's temporaries."""
+def temp_path(target, suffix: str = "", pid: int | None = None) -> Path:
+    """``PARENT/.NAME.infogauss-tmp-<host>-<pid>-<random><suffix>``: the one name of this project's temporaries."""
     target = Path(target)
-    return target.parent / f".{target.name}{TMP_TAG}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+    pid = os.getpid() if pid is None else pid
+    return target.parent / f".{target.name}{TMP_TAG}{HOST_TAG}-{pid}-{secrets.token_hex(4)}{suffix}"
 
 
 def pid_alive(pid: int) -> bool:
@@ -95,8 +97,9 @@ def pid_alive(pid: int) -> bool:
 def remove_stale(parent) -> list[Path]:
     """Remove this project's temporaries in ``parent`` whose owning process is gone; returns what was removed.
 
-    Only names matching ``.NAME.infogauss-tmp-<pid>-<hex>`` are considered, and only when ``<pid>`` is not a live
-    process (a killed run). Anything else in ``parent`` is never touched.
+    Only names matching ``.NAME.infogauss-tmp-<host>-<pid>-<hex>`` are considered, only those made on this machine
+    (``<host>``: a shared folder may hold another machine's live run), and only when ``<pid>`` is not a live process
+    (a killed run). Anything else in ``parent`` is never touched.
     """
     removed = []
     try:
@@ -105,7 +108,7 @@ def remove_stale(parent) -> list[Path]:
         return removed
     for entry in entries:
         m = _TMP_RE.match(entry.name)
-        if m is None or int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1))):
+        if m is None or m.group(1) != HOST_TAG or int(m.group(2)) == os.getpid() or pid_alive(int(m.group(2))):
             continue
         path = Path(entry.path)
         try:
