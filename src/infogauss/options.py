@@ -67,6 +67,18 @@ def add_quiet(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def add_cifar_data(parser, note: str = "") -> None:
+    """``--data PATH``: a local CIFAR-10 ``.npz`` or torchvision root (default ``$INFOGAUSS_CIFAR10``, else
+    ``../shared/data/cifar10.npz``)."""
+    parser.add_argument("--data", default=None, metavar="PATH",
+                        help="a local CIFAR-10 .npz or torchvision root (default $INFOGAUSS_CIFAR10, else "
+                        f"../shared/data/cifar10.npz){note}")  # fmt: skip
+
+
+def add_list(parser, what: str) -> None:
+    parser.add_argument("--list", action="store_true", help=f"list the {what} and exit")
+
+
 def add_overrides(parser, help: str) -> None:
     """``key=value`` settings, accepted anywhere on the line (the CLI parses with ``parse_intermixed_args``)."""
     parser.add_argument("overrides", nargs="*", metavar="key=value", help=help)

@@ -224,14 +224,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pretrained: also measure this encoder (any `infogauss embed --model` name; image encoders embed CIFAR-10 "
         "test images, text encoders the text corpus); repeatable",
     )
-    parser.add_argument(
-        "--data",
-        default=None,
-        metavar="PATH",
-        help="CIFAR-10 experiments: a local CIFAR-10 .npz (format of shared/data/README.md) or torchvision root; "
-        "default $INFOGAUSS_CIFAR10, else ../shared/data/cifar10.npz",
-    )
-    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    options.add_cifar_data(parser, " for the CIFAR-10 experiments (format of shared/data/README.md)")
+    options.add_list(parser, "experiments")
     options.add_quiet(parser)
     options.add_overrides(parser, "change the scale's settings, anywhere on the line, e.g. train.epochs=3 (the "
                           "settings are listed in results.md)")  # fmt: skip

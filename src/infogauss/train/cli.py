@@ -31,13 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "resumes when it holds a checkpoint)", default="")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="seed of the data and the model; same as seed=")
     parser.add_argument("--resume", default=None, help="checkpoint file to resume from (default: OUT/checkpoint.pt)")
-    parser.add_argument(
-        "--data",
-        default=None,
-        help="CIFAR-10 file (.npz) or torchvision root for source=cifar10 (default: $INFOGAUSS_CIFAR10, else "
-        "../shared/data/cifar10.npz); same as source.path=...",
-    )
-    parser.add_argument("--list", action="store_true", help="list the presets and the options, then exit")
+    options.add_cifar_data(parser, " for source=cifar10; same as source.path=...")
+    options.add_list(parser, "presets, the options and each source's parameters")
     options.add_quiet(parser)
     options.add_overrides(parser, "settings anywhere on the line, e.g. d=64 batch_size=32 temperature=0.2 "
                           "source.A=0.8 (source parameters take the prefix 'source.'); see --list")  # fmt: skip
