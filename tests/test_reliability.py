@@ -327,3 +327,46 @@ def test_embed_modality_is_checked_against_the_encoder(tmp_path, capsys, monkeyp
     err = _err(capsys)
     assert "text encoder" in err and "cannot embed images" in err and "no such" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]
+
+
+def test_atomic_writes_leave_the_target_untouched_on_error(tmp_path):
+    target = tmp_path / "t.bin"
+    target.write_bytes(b"old")
+
+    def boom(fh):
+        fh.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        outputs.atomic_write(target, boom)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "keep.txt").write_text("old")
+    with pytest.raises(RuntimeError), outputs.atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "keep.txt").write_text("new")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old" and (tmp_path / "d" / "keep.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "t.bin"]
+
+
+def test_lock_holds_pid_and_host_and_is_exclusive(tmp_path):
+    with outputs.RunLock(tmp_path / "run") as lock:
+        assert lock.path.read_text().split() == [str(os.getpid()), socket.gethostname()]
+        with pytest.raises(InputError, match=f"pid {os.getpid()}"):
+            outputs.RunLock(tmp_path / "run").acquire()
+    with outputs.RunLock(tmp_path / "run"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    with outputs.RunLock(tmp_path / "a" / "b" / "run"):  # parents it made go again when they stay empty
+        assert (tmp_path / "a" / "b").is_dir()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refuse_input_as_output_folder_containment(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "emb.npy").write_bytes(b"x")
+    with pytest.raises(InputError, match="contains the input"):
+        outputs.refuse_input_as_output(tmp_path / "runs", [tmp_path / "runs" / "emb.npy"], kind="dir")
+    outputs.refuse_input_as_output(tmp_path / "other", [tmp_path / "runs" / "emb.npy"], kind="dir")
+    with pytest.raises(InputError, match="is the input"):  # through a symlink
+        (tmp_path / "alias.npy").symlink_to(tmp_path / "runs" / "emb.npy")
+        outputs.refuse_input_as_output(tmp_path / "alias.npy", [tmp_path / "runs" / "emb.npy"])
