@@ -98,3 +98,20 @@ def test_no_bias_stays_zero_and_normal_init():
                        measure_fn=cheap)  # fmt: skip
     w = res.params["W1"]
     assert abs(float(w.std()) * 20 - 1) < 0.02  # N(0, 1/400)
+
+
+def test_init_offset_decouples_the_encoder_from_the_data():
+    """With the engine's seeding (offset 0) the CPU init replays the source's stream: weights correlate with the GMM
+    means. Any other offset gives independent weights (the sweep experiments use one)."""
+    from infogauss.data.synthetic import make_source
+
+    params = {"dim": 64, "n_train": 64, "n_test": 64, "components": 8}
+    means = make_source("gmm", seed=0, **params).means.flatten().numpy()
+
+    def corr(offset):
+        s = spec(source="gmm", source_params=params, d=16, epochs=0, init_offset=offset)
+        (res,) = run_sweep([s], progress=False, measure_fn=cheap)
+        return float(np.corrcoef(res.params["W1"].T[:8].flatten().numpy(), means)[0, 1])
+
+    assert abs(corr(0)) > 0.2
+    assert abs(corr(7919)) < 0.15

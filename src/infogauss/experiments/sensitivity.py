@@ -25,7 +25,7 @@ import numpy as np
 
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
-from infogauss.experiments.induction import change_columns, seeds_of, summary_row
+from infogauss.experiments.induction import INIT_OFFSET, change_columns, seeds_of, summary_row
 
 TITLE = "Sensitivity: ΔAD of InfoNCE training over two-factor grids of the synthetic sources (heat maps)"
 
@@ -94,7 +94,7 @@ def cell(pair: str, xv, yv, s: dict, seed: int):
     sizes = dict(s["sizes"])
     epochs = s["epochs"][source] if isinstance(s["epochs"], dict) else s["epochs"]
     kw = dict(source=source, seed=seed, d=s["d"], hidden=s["hidden"], batch_size=s["batch_size"][source],
-              epochs=epochs, name=f"{pair}:{xv},{yv}")  # fmt: skip
+              epochs=epochs, name=f"{pair}:{xv},{yv}", init_offset=INIT_OFFSET)  # fmt: skip
     (xk, _), (yk, _) = s["pairs"][pair]
     if pair == "binary_k":
         kw["source_params"] = binary_params(sizes, yv, int(xv))

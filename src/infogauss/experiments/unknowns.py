@@ -20,7 +20,7 @@ import math
 
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
-from infogauss.experiments.induction import change_columns, seeds_of, summary_row
+from infogauss.experiments.induction import INIT_OFFSET, change_columns, seeds_of, summary_row
 
 TITLE = "Unknowns of the Binary source inferred from the paper's untrained state (E0), then trained"
 
@@ -90,7 +90,7 @@ def run_seed(ctx: Context):
     from infogauss.sweep import RunSpec, run_sweep
 
     s = ctx.settings
-    common = dict(source="binary", d=s["d"], batch_size=s["batch_size"])
+    common = dict(source="binary", d=s["d"], batch_size=s["batch_size"], init_offset=INIT_OFFSET)
     grid = [(law, k, bias, init) for law in LAWS for k in s["k"] for bias in (True, False) for init in INITS]
     specs = [RunSpec(source_params=binary_params(s["source_params"], law, k), bias=bias, init=init, epochs=0,
                      seed=100 * ctx.seed, name=f"{law}_k{k}_{'bias' if bias else 'nobias'}_{init}", **common)
