@@ -296,3 +296,10 @@ def test_synthetic_evaluation_reports_the_test_data_too():
     assert final.data.d == 4 and final.data.report["n"] == 64 and final.data.raw.cv != final.backbone.raw.cv
     assert final.data.raw.cv == pytest.approx(data_report(data_embeddings(run))["raw"]["cv"], rel=1e-12)
     assert final.headline()["cv"] == final.data.raw.cv and final.headline()["measured_on"] == "test data, not augmented"
+
+
+def test_validate_normalises_integral_floats_and_refuses_strings():
+    cfg = tiny(epochs=2.0, batch_size=32.0).validate()
+    assert cfg.epochs == 2 and isinstance(cfg.epochs, int) and isinstance(cfg.batch_size, int)
+    with pytest.raises(InputError, match="epochs must be an integer"):
+        tiny(epochs="2").validate()

@@ -241,3 +241,15 @@ def test_augmentation_strength_is_a_source_parameter(tmp_path, capsys):
     assert resolved["jitter_p"] == 0.6 and resolved["augment"] == "simclr"
     assert main([*args[:-1], "source.gray_p=1.5"]) == 2
     assert "gray_p" in capsys.readouterr().err
+
+
+def test_channels_last_is_a_config_field():
+    cfg = tiny(channels_last=True)
+    model = build_model(cfg)
+    assert model.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not build_model(tiny()).backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    run = train(cfg, progress=False)
+    x = next(iter(run.source.batches(32, 0, steps=1)))[0]
+    assert x.is_contiguous(memory_format=torch.channels_last) and math.isfinite(run.epoch_losses[0])
+    with pytest.raises(InputError, match="channels_last must be true or false"):
+        tiny(channels_last="yes").validate()
