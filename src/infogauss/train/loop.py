@@ -242,9 +242,7 @@ def check_divergence(setup: Setup, state: TrainState) -> None:
         why = f"the loss is stuck at chance, {last:.4g} = log {math.exp(chance):.0f}, and the weights exploded"
     else:
         return
-    if setup.out is not None and setup.rank == 0:
-        (setup.out / "report.json").unlink(missing_ok=True)
-    raise TrainingDiverged(
+    raise TrainingDiverged(  # report.json was removed when the run started (start_files): none claims success
         f"training diverged in epoch {state.epoch} ({why}) with lr={cfg.lr:g} and temperature tau={cfg.temperature:g}"
         f"; lower lr (the presets use {TrainConfig.lr:g}) or raise the temperature; no report was written"
     )
