@@ -65,12 +65,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--projections", type=int, metavar="K", help="random orthonormal directions to test (default min(d, 256))"
     )
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default=None,
-        help="run the tests with torch on this device (default: numpy on the CPU)",
-    )
+    options.add_device(parser, default=None, help="run the tests with torch on auto, cpu or cuda (default: numpy)")
     options.add_seed(parser, help="seed of the projections and subsamples")
     parser.add_argument("--block", type=int, metavar="B", help="columns tested at once (default: fit 256 MiB)")
     parser.add_argument(

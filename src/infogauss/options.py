@@ -53,9 +53,18 @@ def add_out(parser, kind: str, what: str, default: str | None = None) -> None:
                         help=f"output {'folder' if kind == 'dir' else 'file'}: {what}")  # fmt: skip
 
 
+def device_name(text: str) -> str:
+    """An ``argparse`` type: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (lower-cased)."""
+    name = text.strip().lower()
+    base, _, index = name.partition(":")
+    if name in ("auto", "cpu", "cuda") or (base == "cuda" and index.isdigit()):
+        return name
+    raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu or cuda (cuda:N for one GPU)")
+
+
 def add_device(parser, default: str | None = "auto", help: str | None = None) -> None:
-    """``--device {auto,cpu,cuda}`` (``auto``: CUDA when available)."""
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=default,
+    """``--device {auto,cpu,cuda}`` (``auto``: CUDA when available; ``cuda:N`` is accepted too)."""
+    parser.add_argument("--device", type=device_name, default=default, metavar="{auto,cpu,cuda}",
                         help=help or "auto (default: CUDA when available), cpu or cuda")  # fmt: skip
 
 
