@@ -239,8 +239,41 @@ CASES += [
 ]
 
 
+def _train_key_cases() -> list:
+    """Every ``train`` key=value option with a value of the wrong type and one out of range."""
+    import dataclasses
+
+    from infogauss.train.config import TrainConfig
+
+    cases = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("source_params", "out"):
+            continue
+        kind = str(f.type)
+        if kind == "bool":
+            values = ["maybe"]
+        elif kind.startswith("int"):
+            values = ["abc", "1.5", "-7"]
+        elif kind.startswith("float"):
+            values = ["abc", "nan", "inf", "-1"]
+        else:
+            values = ["nope"]
+        cases += [(f"train-{f.name}={v}", [*TRAIN, "--preset", "smoke", f"{f.name}={v}"], f.name) for v in values]
+    return cases
+
+
+CASES += _train_key_cases()
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    import infogauss.train.cli as tcli
+
+    monkeypatch.setattr(tcli, "train", lambda *a, **k: pytest.fail("bad input reached training"))
+
+
 @pytest.mark.parametrize(("argv", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input(workspace, capsys, argv, fragment):
+def test_bad_input(workspace, capsys, no_training, argv, fragment):
     ws = workspace
     link = ws / "link.npz"
     if any("link.npz" in a for a in argv) and not link.exists():
@@ -260,4 +293,4 @@ def test_the_suite_covers_every_verb():
 
     verbs = {c[1][0] for c in CASES}
     assert verbs == set(COMMANDS)
-    assert len(CASES) >= 150
+    assert len(CASES) >= 250
