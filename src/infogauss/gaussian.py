@@ -62,8 +62,10 @@ from infogauss.moments import (
     MomentAccumulator,
     auto_shrinkage,
     check_shrinkage,
+    shape_refusal,
     shrink,
     shrinkage_intensity,
+    singular_message,
 )
 from infogauss.outputs import atomic_write
 from infogauss.stats._validate import samples
@@ -81,32 +83,6 @@ __all__ = [
 BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when a memory-mapped file is streamed
 _LOG_2PI = math.log(2.0 * math.pi)
 _EPS = np.finfo(np.float64).eps
-
-
-def _singular_message(rank, d, dead, n_samples, method, intensity) -> str:
-    shown = ", ".join(str(i) for i in dead[:10]) + (" ..." if len(dead) > 10 else "")
-    dead_txt = f"; dead (constant) coordinates: {shown}" if len(dead) else ""
-    if method == "none":
-        if len(dead):
-            cause = " or drop the dead coordinates"
-        elif n_samples is not None and n_samples <= d:
-            cause = " or give more rows than dimensions"
-        else:  # enough rows: the features themselves live in a subspace (e.g. a low-rank projection head)
-            cause = f" or keep the top {rank} principal components"
-        fix = "pass shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto)" + cause
-    elif method == "fixed" and intensity < 1.0:
-        more = min(1.0, max(0.1, 2 * intensity))
-        fix = f"pass a larger fixed shrinkage than {intensity:g}, e.g. shrinkage={more:g} (CLI: --shrinkage {more:g})"
-    else:
-        fix = "no shrinkage helps: the data have no spread to shrink toward; check the input"
-    return f"covariance is singular (rank {rank} of {d}{dead_txt}); {fix}"
-
-
-def _shape_refusal(n: int, d: int) -> InputError:
-    return InputError(
-        f"covariance is singular (rank {n - 1} of {d} at most: {n} rows for {d} dimensions); pass "
-        "shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto) or give more rows than dimensions"
-    )
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -172,7 +148,7 @@ class GaussianModel:
             live_rank = np.linalg.matrix_rank(S[np.ix_(live, live)] / np.outer(D[live], D[live])) if live.any() else 0
             if dead.size == 0:
                 dead = np.flatnonzero(~live)
-            raise InputError(_singular_message(int(live_rank), d, dead, n_samples, shrinkage_method, shrinkage))
+            raise InputError(singular_message(int(live_rank), d, dead, n_samples, shrinkage_method, shrinkage))
         self._centre, self._unit, self._m, self._S, self._D = centre, unit, m, S, D
         self._K = U / np.sqrt(rho)  # standardised, scaled rows @ K = whitened (correlation axes)
         self._U, self._rho = U, rho
@@ -246,7 +222,7 @@ class GaussianModel:
         if method == "auto":
             return auto_shrinkage(lambda m: cls.fit(Z, m), n, d)
         if method is None and n <= d:
-            raise _shape_refusal(n, d)
+            raise shape_refusal(n, d)
         from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
         lo, hi = x.min(axis=0), x.max(axis=0)
@@ -281,7 +257,7 @@ class GaussianModel:
         method = check_shrinkage(shrinkage)
         n, d = Z.shape
         if method is None and n <= d:
-            raise _shape_refusal(n, d)
+            raise shape_refusal(n, d)
         lo, hi = column_ranges(Z, BLOCK_BYTES)
         if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             raise InputError("Z: contains NaN or Inf values; remove or impute them first")
@@ -305,7 +281,7 @@ class GaussianModel:
                 lambda m: cls.from_moments(acc, m, standardized=standardized, dead=dead), acc.n, acc.dim
             )
         if method is None and acc.n <= acc.dim:
-            raise _shape_refusal(acc.n, acc.dim)
+            raise shape_refusal(acc.n, acc.dim)
         s = acc.covariance
         if dead is None:
             sd = np.sqrt(np.clip(np.diag(s), 0.0, None))

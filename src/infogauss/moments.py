@@ -156,3 +156,32 @@ def shrink(s: np.ndarray, intensity: float) -> np.ndarray:
     from sklearn.covariance import shrunk_covariance
 
     return s.copy() if intensity == 0.0 else shrunk_covariance(s, intensity)
+
+
+# ---------------------------------------------------------------------------------------------- messages
+
+
+def singular_message(rank, d, dead, n_samples, method, intensity) -> str:
+    shown = ", ".join(str(i) for i in dead[:10]) + (" ..." if len(dead) > 10 else "")
+    dead_txt = f"; dead (constant) coordinates: {shown}" if len(dead) else ""
+    if method == "none":
+        if len(dead):
+            cause = " or drop the dead coordinates"
+        elif n_samples is not None and n_samples <= d:
+            cause = " or give more rows than dimensions"
+        else:  # enough rows: the features themselves live in a subspace (e.g. a low-rank projection head)
+            cause = f" or keep the top {rank} principal components"
+        fix = "pass shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto)" + cause
+    elif method == "fixed" and intensity < 1.0:
+        more = min(1.0, max(0.1, 2 * intensity))
+        fix = f"pass a larger fixed shrinkage than {intensity:g}, e.g. shrinkage={more:g} (CLI: --shrinkage {more:g})"
+    else:
+        fix = "no shrinkage helps: the data have no spread to shrink toward; check the input"
+    return f"covariance is singular (rank {rank} of {d}{dead_txt}); {fix}"
+
+
+def shape_refusal(n: int, d: int) -> InputError:
+    return InputError(
+        f"covariance is singular (rank {n - 1} of {d} at most: {n} rows for {d} dimensions); pass "
+        "shrinkage='ledoit-wolf' or 'auto' (CLI: --shrinkage auto) or give more rows than dimensions"
+    )
