@@ -2,8 +2,10 @@ r"""Mergeable moments of row blocks, and the covariance shrinkage they determine
 
 :class:`MomentAccumulator` holds float64 first, second and the fourth-order moments the Ledoit–Wolf intensity needs,
 merged with the pairwise update of Chan, Golub & LeVeque (1979) and Pébay (2008); :func:`shrinkage_intensity` computes
-scikit-learn's Ledoit–Wolf / OAS intensities from them; :func:`check_shrinkage` reads a user's shrinkage option.
-Used by :meth:`infogauss.gaussian.GaussianModel.fit_stream`.
+scikit-learn's Ledoit–Wolf / OAS intensities from them; :func:`check_shrinkage` reads a user's shrinkage option,
+:func:`auto_shrinkage` decides ``"auto"``, :func:`shrink` applies an intensity, and :func:`singular_message` /
+:func:`shape_refusal` say what to change when a covariance is singular. Used by
+:class:`infogauss.gaussian.GaussianModel`.
 
 References: Chan, Golub & LeVeque, "Updating formulae and a pairwise algorithm for computing sample variances" (1979);
 Pébay, Sandia report SAND2008-6212 (2008); Ledoit & Wolf, J. Multivar. Anal. 88 (2004); Chen, Wiesel, Eldar & Hero,
