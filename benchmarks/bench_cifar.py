@@ -13,6 +13,7 @@ batch 512 (``--batch``), two views per image: RandomResizedCrop(32, scale 0.2-1)
 Printed: augmentation alone; the training step (augmentation + forward/backward + Adam) with both pipelines, with
 their ratio, seconds per epoch of 50,000 images, and peak memory (CUDA: ``torch.cuda.max_memory_allocated`` of the
 step; CPU: the process's peak resident set, which only grows). img/s counts **both views** (one CIFAR image = 2 img).
+Each number is the best of ``--repeat`` timed blocks (use 3 or more on a shared machine; the medians are in the JSON).
 ``--variants`` also times the device pipeline in float32, bf16 autocast, channels_last and both, as ratios to
 float32. ``--json PATH`` writes every number (``scripts/gpu_check.sh`` reads it).
 
@@ -97,6 +98,7 @@ def parse(argv):
     ap.add_argument("--batch", type=int, default=512, help="images per step (each gives two views); default 512")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement (cuda 30, cpu 2)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps first (cuda 5, cpu 1)")
+    ap.add_argument("--repeat", type=int, default=None, help="timed blocks, best reported (cuda 3, cpu 1)")
     ap.add_argument("--width", type=int, default=None, help="ResNet-18 base width (cuda 64, cpu 16)")
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (cuda: on)")
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="(cuda: on)")
@@ -104,13 +106,14 @@ def parse(argv):
     ap.add_argument("--no-loader", action="store_true", help="skip the DataLoader baseline")
     ap.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores - 1, at most 16)")
     ap.add_argument("--data", default=None, help="CIFAR-10 .npz (default: load_cifar10's search, else generated)")
-    ap.add_argument("--tiny", type=int, default=None, metavar="N", help="N generated images instead of CIFAR-10 (tests)")
+    ap.add_argument("--tiny", type=int, default=None, metavar="N", help="N generated images, not CIFAR-10")
     ap.add_argument("--json", default=None, metavar="PATH", help="write the results as JSON")
     args = ap.parse_args(argv)
     args.device = torch.device(args.device)
     on_cuda = args.device.type == "cuda"
     args.steps = args.steps or (30 if on_cuda else 2)
     args.warmup = args.warmup if args.warmup is not None else (5 if on_cuda else 1)
+    args.repeat = args.repeat or (3 if on_cuda else 1)
     args.width = args.width or (64 if on_cuda else 16)
     args.bf16 = on_cuda if args.bf16 is None else args.bf16
     args.channels_last = on_cuda if args.channels_last is None else args.channels_last
@@ -152,25 +155,29 @@ class Bench:
             torch.cuda.synchronize(self.device)
 
     def rate(self, batches, step=None) -> dict:
+        """img/s of the best of ``--repeat`` timed blocks (and their median), after ``--warmup`` steps."""
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
+        loss = None
         for _ in range(self.args.warmup):
             x1, x2, _ = next(batches)
             loss = step(x1, x2) if step else None
-        self.sync()
-        t0 = time.perf_counter()
-        for _ in range(self.args.steps):
-            x1, x2, _ = next(batches)
-            loss = step(x1, x2) if step else None
-        self.sync()
-        dt = time.perf_counter() - t0
+        rates = []
+        for _ in range(self.args.repeat):
+            self.sync()
+            t0 = time.perf_counter()
+            for _ in range(self.args.steps):
+                x1, x2, _ = next(batches)
+                loss = step(x1, x2) if step else None
+            self.sync()
+            rates.append(2 * self.args.batch * self.args.steps / (time.perf_counter() - t0))
         if loss is not None and not torch.isfinite(loss):
             raise RuntimeError(f"bench_cifar: the loss is {loss.item()} (not finite)")
         if self.device.type == "cuda":
             peak = torch.cuda.max_memory_allocated(self.device) / 2**20
         else:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
-        return {"img_per_s": 2 * self.args.batch * self.args.steps / dt, "peak_mib": peak}
+        return {"img_per_s": max(rates), "img_per_s_median": float(np.median(rates)), "peak_mib": peak}
 
     def device_batches(self):
         return forever(lambda: self.views.batches(self.args.batch))
@@ -264,8 +271,8 @@ def main(argv=None) -> int:
         f"bench_cifar: {name} ({torch.get_num_threads()} CPU threads, load average {load[0]:.2f}); ResNet-18 (CIFAR "
         f"stem) width {args.width} + 128-d head, InfoNCE, Adam, batch {args.batch} x 2 views; "
         f"{'bf16 autocast' if args.bf16 else 'fp32'}{', channels_last' if args.channels_last else ''}; "
-        f"data: {data['source']}; {args.warmup} warm-up + {args.steps} timed steps; DataLoader: {args.workers} "
-        f"workers; torch {torch.__version__}"
+        f"data: {data['source']}; {args.warmup} warm-up + best of {args.repeat} x {args.steps} timed steps; "
+        f"DataLoader: {args.workers} workers; torch {torch.__version__}"
     )
     res = measure(args, data)
     ratios = report(args, res, header)

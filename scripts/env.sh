@@ -6,8 +6,8 @@
 # Default: `pip install -c constraints.txt -e .[all,dev]` from the package index (everything the tests need; about
 # 3-4 minutes and 6 GB the first time, most of it torch's CUDA wheels).
 # INFOGAUSS_SYSTEM_TORCH=1: offline, for a machine whose python3 already holds torch (a GPU image without network):
-# the venv sees the system's packages (--system-site-packages) and only infogauss itself is installed
-# (--no-deps --no-index, seconds); missing optional packages are listed, not fatal.
+# nothing is installed; a .pth file puts src/ and that python's site-packages on the venv's path (seconds; no
+# `infogauss` console script there: use `python -m infogauss.cli`); missing optional packages are listed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${INFOGAUSS_VENV:-$root/.venv}"
@@ -21,9 +21,17 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     echo "[env] creating $venv" >&2
     if [ "$system_torch" = 1 ]; then
-        "$py" -m venv --system-site-packages "$venv"
+        "$py" -m venv --without-pip "$venv"
     else
         "$py" -m venv "$venv"
+    fi
+    if [ "$system_torch" = 1 ]; then
+        # A .pth file puts the site-packages of "$py" on the venv's path: --system-site-packages would not do it when
+        # "$py" is itself a venv's python (it exposes the base interpreter's packages, not that venv's).
+        site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+        { echo "$root/src"
+          "$py" -c 'import site; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))'
+        } > "$site/_infogauss_system_packages.pth"
     fi
 fi
 stamp="$venv/.infogauss-stamp"
@@ -33,8 +41,8 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     log="$venv/install.log"
     pip=("$venv/bin/python" -m pip install --disable-pip-version-check)
     if [ "$system_torch" = 1 ]; then
-        echo "[env] installing infogauss only (offline, system packages)" >&2
-        _infogauss_install() { "${pip[@]}" --no-deps --no-index --no-build-isolation -e "$root"; }
+        echo "[env] offline: infogauss from $root/src over the packages of $py (no install)" >&2
+        _infogauss_install() { "$venv/bin/python" -c "import infogauss"; }
     else
         echo "[env] installing infogauss and its dependencies (about 4 minutes the first time)" >&2
         _infogauss_install() { "${pip[@]}" --upgrade pip && "${pip[@]}" -c "$root/constraints.txt" -e "$root[all,dev]"; }

@@ -130,7 +130,7 @@ def test_ddp_world_of_one_equals_plain_model(images, device, tmp_path):
         dist.destroy_process_group()
 
 
-def _run_script(*args, timeout=240):
+def _run_script(*args, timeout=420):
     env = {k: v for k, v in os.environ.items() if k != "OUT"}
     return subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), *map(str, args)], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=timeout)  # fmt: skip
@@ -151,7 +151,7 @@ def test_script_smoke_run_on_the_cpu(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     steps = {s["step"]: s for s in summary["steps"]}
     assert r.returncode == 0 and summary["ok"], (summary["failed_steps"], r.stderr[-3000:])
-    assert summary["machine"]["device"] == "cpu" and summary["budget_s"] == 150
+    assert summary["machine"]["device"] == "cpu" and summary["budget_s"] == 300
     assert {"env", "tests", "bench", "paper-table1-cifar", "paper-fig4", "paper-fraction", "stats"} <= set(steps)
     assert any(name.startswith("smoke-") and s["status"] == "ok" for name, s in steps.items())
     for s in steps.values():
