@@ -45,7 +45,7 @@ def test_report_views_fast():
     rng = np.random.default_rng(5)
     ps = []
     for _ in range(300):
-        rep = gaussianity_report(rng.standard_normal((30, 8)), geometry=False, progress=False)
+        rep = gaussianity_report(rng.standard_normal((20, 6)), geometry=False, progress=False)
         v = [rep.raw, rep.raw.projections, rep.normalized, rep.normalized.projections]
         ps.append([b.calibrated_pvalue for b in v] + [rep.verdict.pvalue])
     ps = np.array(ps)

@@ -8,7 +8,8 @@ their L2-normalised rows:
   D'Agostino-Pearson omnibus test ("pass" when ``p > 0.05``);
 - reported: the mean ``A²`` and the fraction of passing coordinates, the mean DP p-value and the fraction of
   passing coordinates; ``paper_verdict = ad_mean < 0.752 and dp_mean_p > 0.05`` (our reading of the ✓/✗ column:
-  the paper gives no rule, §4.0 of ``paper.md``).
+  the paper gives no rule). The thresholds are :data:`~infogauss.constants.AD_THRESHOLD` and
+  :data:`~infogauss.constants.DP_ALPHA`.
 
 The same four numbers are given on ``K`` random orthonormal directions (``projections``; default
 ``K = min(d, 256)``): the theory (Maxwell-Poincaré, paper Lemma 3) is about projections, the paper tests

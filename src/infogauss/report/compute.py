@@ -22,6 +22,7 @@ from infogauss.report.null import (
     monte_carlo_pvalue,
     null_calibration,
     pass_interval,
+    sphere_passes,
     view_null_affordable,
     view_statistic,
 )
@@ -110,8 +111,9 @@ def gaussianity_report(
     b = int(block) if block is not None else max(1, TEST_BYTES // (TEST_COPIES * 8 * n))
     arrays, n_passes = _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm)
     null = null_calibration(n, int(null_reps), NULL_SEED, dev)
-    sims = _simulated(view_null, n, live.size, k, dev, null)
-    views = _views(arrays, null, sims, norms, unit_norms, k)
+    counts = {"raw": (null.ad_passes, null.reps), "normalized": sphere_passes(n, live.size, NULL_REPS, NULL_SEED, dev)}
+    sims = _simulated(view_null, n, live.size, k, dev, counts)
+    views = _views(arrays, null, sims, counts, norms, unit_norms, k)
     samples = {"norms": norms[sub], "rows": sub, "qq": qq_samples(sample, norms[sub], arrays, P), **geo_arrays}
     settings = {
         "seed": seed,
@@ -168,13 +170,13 @@ def _check_options(Z, pairs, name, projections, block, memory, temperature, view
     return pairs
 
 
-def _views(arrays, null, sims, norms, unit_norms, k) -> dict:
+def _views(arrays, null, sims, counts, norms, unit_norms, k) -> dict:
     """The two :class:`ViewSummary` blocks (coordinates and projections of the raw and the normalised rows)."""
     views = {}
     for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
         sim = None if sims is None else {m: v for (name, m), v in sims.items() if name == view}
-        coord = _summarize(arrays["coord"][view], null, sim, TestBlock)
-        proj = _summarize(arrays["proj"][view], null, sim, ProjectionBlock)
+        coord = _summarize(arrays["coord"][view], null, counts[view], sim, TestBlock)
+        proj = _summarize(arrays["proj"][view], null, counts[view], sim, ProjectionBlock)
         proj.k = k
         views[view] = ViewSummary(
             **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
@@ -182,7 +184,7 @@ def _views(arrays, null, sims, norms, unit_norms, k) -> dict:
     return views
 
 
-def _simulated(view_null, n, m, k, dev, null):
+def _simulated(view_null, n, m, k, dev, counts):
     """The views' Monte-Carlo nulls {(view, width): draws}, or None (then ``min(1, 2q)``)."""
     if view_null == "bonferroni" or (view_null == "auto" and not view_null_affordable(n, m)):
         if view_null == "auto" and 4 * n >= m * m:
@@ -194,7 +196,7 @@ def _simulated(view_null, n, m, k, dev, null):
             )
         return None
     widths = tuple(sorted({m, *([k] if 0 < k <= m else [])}))
-    return simulated_view_null(n, m, widths, null.ad_passes, null.reps, SPHERE_REPS, NULL_SEED, dev)
+    return simulated_view_null(n, m, widths, tuple(sorted(counts.items())), SPHERE_REPS, NULL_SEED, dev)
 
 
 def _verdict(views: dict) -> Verdict:
@@ -320,9 +322,9 @@ def _directions(d: int, k: int, seed: int) -> np.ndarray:
     return np.ascontiguousarray(as_numpy(random_orthonormal(d, k, seed)).reshape(d, k))
 
 
-def _summarize(a: dict, null: NullCalibration, sphere, cls):
-    """Paper aggregates plus the calibrated fields for one set of tested columns (``sphere``: the view's simulated
-    null {width: draws}, or None)."""
+def _summarize(a: dict, null: NullCalibration, counts, sphere, cls):
+    """Paper aggregates plus the calibrated fields for one set of tested columns (``counts``: the view's null AD
+    passes and columns; ``sphere``: the view's simulated null {width: draws}, or None)."""
     ok = np.isfinite(a["ad_statistic"]) & np.isfinite(a["dp_pvalue"])
     m = int(ok.sum())
     ad, adp, dpp = a["ad_statistic"][ok], a["ad_pvalue"][ok], a["dp_pvalue"][ok]
@@ -343,10 +345,10 @@ def _summarize(a: dict, null: NullCalibration, sphere, cls):
         "combined_pvalue": combine(np.concatenate([adp, dpp])),
     }
     s["paper_verdict"] = bool(m and s["ad_mean"] < AD_THRESHOLD and s["dp_mean_p"] > DP_ALPHA)
-    q = view_statistic(ad, adp, null.ad_passes, null.reps) if m else nan
-    p, how = min(1.0, 2 * q), "bonferroni"
+    stat = view_statistic(ad, adp, *counts) if m else (nan, nan)
+    p, how = min(1.0, 2 * stat[0]), "bonferroni"
     if sphere is not None and m in sphere and a["ad_statistic"].size == m:
-        p, how = monte_carlo_pvalue(q, sphere[m]), "monte-carlo"
+        p, how = monte_carlo_pvalue(stat, sphere[m]), "monte-carlo"
     s["calibrated_pvalue"], s["calibrated_null"] = p, how
     s["calibrated_verdict"] = bool(m and p > CALIBRATED_ALPHA)  # a Monte-Carlo test rejects at p <= alpha
     return cls(**plain(s))

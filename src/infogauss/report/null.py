@@ -12,8 +12,8 @@ from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, NULL_S
 
 NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the pass-rate null is simulated at min(n, NULL_MAX_N)
-SPHERE_REPS = 399  # simulated samples behind a view's calibrated p-value: (399 + 1)·0.01/4 = 1, an exact level
-SPHERE_BUDGET = 2 * 10**8  # simulate the views' null when SPHERE_REPS · n · d is at most this many numbers (~2 s)
+SPHERE_REPS = 999  # simulated samples behind a view's calibrated p-value: (999 + 1)·0.01/4 is an integer: exact levels
+SPHERE_BUDGET = 5 * 10**8  # simulate the views' null when SPHERE_REPS · n · d is at most this many numbers (~4 s)
 TEST_BYTES = 256 * 2**20  # memory for one block of tested columns and the tests' temporaries
 TEST_COPIES = 8  # float64 copies of a tested block alive at once: the block + ~6 in anderson_darling (measured)
 
@@ -91,6 +91,21 @@ def combine(p: np.ndarray) -> float:
     return float(as_numpy(res.pvalue)[0])
 
 
+@functools.lru_cache(maxsize=16)
+def sphere_passes(n: int, d: int, cols: int = NULL_REPS, seed: int = NULL_SEED, device=None) -> tuple[int, int]:
+    """AD passes among about ``cols`` coordinates of n rows uniform on S^{d-1} (normalised N(0, I_d) rows): the null
+    pass count of a normalised view, whose coordinates pass a little less often than Gaussian ones at large n.
+    At most 1e8 simulated numbers (fewer columns at huge n; the beta-binomial law then widens). Returns
+    ``(passes, columns)``; cached."""
+    from infogauss.stats import anderson_darling
+
+    reps = max(1, min(-(-cols // d), 10**8 // (n * d)))
+    z = np.random.default_rng([seed, n, d, 1]).standard_normal((reps, n, d))
+    z /= np.sqrt(np.einsum("cij,cij->ci", z, z))[:, :, None]
+    a = as_numpy(anderson_darling(z.transpose(1, 0, 2).reshape(n, reps * d), axis=0, device=device).statistic)
+    return int((a < AD_THRESHOLD).sum()), int(a.size)
+
+
 def pass_pvalue(m: int, passes: int, null_passes: int, null_reps: int) -> float:
     """One-sided p-value of ``passes`` AD passes among ``m`` columns: ``P(X <= passes)`` under the beta-binomial law
     of :func:`pass_interval` (too few passes is the departure; too many does not count against Gaussianity)."""
@@ -99,11 +114,13 @@ def pass_pvalue(m: int, passes: int, null_passes: int, null_reps: int) -> float:
     return float(betabinom.cdf(passes, m, null_passes + 0.5, null_reps - null_passes + 0.5)) if m else float("nan")
 
 
-def view_statistic(ad: np.ndarray, adp: np.ndarray, null_passes: int, null_reps: int) -> float:
-    """The calibrated check's statistic for one view: ``min(Cauchy combination of the AD p-values, pass_pvalue)`` —
-    the first sees a few clearly non-Gaussian columns, the second many slightly non-Gaussian ones."""
+def view_statistic(ad: np.ndarray, adp: np.ndarray, null_passes: int, null_reps: int) -> tuple[float, float]:
+    """The calibrated check's statistic for one view: ``(q, c)`` with ``c`` the Cauchy combination of the AD p-values
+    and ``q = min(c, pass_pvalue)`` — c sees a few clearly non-Gaussian columns, the pass count many slightly
+    non-Gaussian ones. ``c`` breaks the ties of ``q`` (the pass count's p-value is discrete)."""
     passes = int((ad < AD_THRESHOLD).sum())
-    return min(combine(adp), pass_pvalue(ad.size, passes, null_passes, null_reps))
+    c = combine(adp)
+    return min(c, pass_pvalue(ad.size, passes, null_passes, null_reps)), c
 
 
 def view_null_affordable(n: int, d: int, reps: int = SPHERE_REPS) -> bool:
@@ -112,15 +129,17 @@ def view_null_affordable(n: int, d: int, reps: int = SPHERE_REPS) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def view_null(n, d, widths, null_passes, null_reps, reps=SPHERE_REPS, seed=NULL_SEED, device=None):
+def view_null(n, d, widths, counts, reps=SPHERE_REPS, seed=NULL_SEED, device=None):
     """Null laws of :func:`view_statistic` at the sample's own (n, d): ``reps`` N(0, I_d) samples of n rows, tested
     raw and normalised (rows then uniform on S^{d-1}); for each width m in ``widths`` the statistic of the first m
-    coordinates. By rotation invariance the first k coordinates have the law of k orthonormal projections.
-    Returns {("raw" | "normalized", m): sorted array of ``reps`` statistics}."""
+    coordinates, with the null pass counts ``counts`` = ((view, (passes, columns)), ...) (hashable: cached). By rotation invariance the first k
+    coordinates have the law of k orthonormal projections.
+    Returns {("raw" | "normalized", m): array (reps, 2) of the ``(q, c)`` statistics}."""
     from infogauss.stats import anderson_darling
 
     rng = np.random.default_rng([seed, n, d])
     step = max(1, TEST_BYTES // (TEST_COPIES * 8 * n * d))
+    counts = dict(counts)
     out = {(view, m): [] for view in ("raw", "normalized") for m in widths}
     for r0 in range(0, reps, step):
         c = min(step, reps - r0)
@@ -131,10 +150,12 @@ def view_null(n, d, widths, null_passes, null_reps, reps=SPHERE_REPS, seed=NULL_
             res = anderson_darling(z.transpose(1, 0, 2).reshape(n, c * d), axis=0, device=device)
             a, p = as_numpy(res.statistic).reshape(c, d), as_numpy(res.pvalue).reshape(c, d)
             for m in widths:
-                out[view, m] += [view_statistic(a[i, :m], p[i, :m], null_passes, null_reps) for i in range(c)]
-    return {key: np.sort(np.array(v)) for key, v in out.items()}
+                out[view, m] += [view_statistic(a[i, :m], p[i, :m], *counts[view]) for i in range(c)]
+    return {key: np.array(v) for key, v in out.items()}
 
 
-def monte_carlo_pvalue(p: float, draws: np.ndarray) -> float:
-    """``(1 + #{draws <= p}) / (R + 1)``: small statistics are the extreme ones."""
-    return float((1 + np.searchsorted(draws, p, side="right")) / (draws.size + 1))
+def monte_carlo_pvalue(stat: tuple[float, float], draws: np.ndarray) -> float:
+    """``(1 + #{draws <= stat}) / (R + 1)`` in the lexicographic order of ``(q, c)``: small is extreme."""
+    q, c = stat
+    extreme = (draws[:, 0] < q) | ((draws[:, 0] == q) & (draws[:, 1] <= c))
+    return float((1 + np.count_nonzero(extreme)) / (draws.shape[0] + 1))
