@@ -132,8 +132,8 @@ def view_null_affordable(n: int, d: int, reps: int = SPHERE_REPS) -> bool:
 def view_null(n, d, widths, counts, reps=SPHERE_REPS, seed=NULL_SEED, device=None):
     """Null laws of :func:`view_statistic` at the sample's own (n, d): ``reps`` N(0, I_d) samples of n rows, tested
     raw and normalised (rows then uniform on S^{d-1}); for each width m in ``widths`` the statistic of the first m
-    coordinates, with the null pass counts ``counts`` = ((view, (passes, columns)), ...) (hashable: cached). By rotation invariance the first k
-    coordinates have the law of k orthonormal projections.
+    coordinates, with the null pass counts ``counts`` = ((view, (passes, columns)), ...) (hashable: cached).
+    By rotation invariance the first k coordinates have the law of k orthonormal projections.
     Returns {("raw" | "normalized", m): array (reps, 2) of the ``(q, c)`` statistics}."""
     from infogauss.stats import anderson_darling
 
