@@ -54,27 +54,18 @@ def mardia(x, *, block=1024, device=None, exact_moments=True, method="auto", n_r
     cached per (n, d); costs ``n_resamples`` evaluations), or ``"auto"`` (default): Monte-Carlo where the asymptotic
     laws are off — ``n < 50 d`` (the χ² skewness test is far too conservative there: table) — when that costs at
     most ``BUDGET`` = 2·10¹⁰ multiply-adds (about 10 s), else asymptotic (with a warning where it is off).
-    ``result.method`` says which. Sizes of the *asymptotic* tests on Gaussian data, % rejected at 5% / 1%
+    ``result.method`` says which. Sizes of the *asymptotic* tests on Gaussian data, % rejected
     (``python tests/stats/_calibration.py --tests mardia``; 2000 replicates for n <= 200, 1000 at n = 1000;
-    99% half-width about 1.2 / 0.6 points at 5% / 1% for 2000):
+    99% half-width about 1.2 / 0.6 points at 5% / 1% for 2000).
 
-    ======  ====  ==============  ==============  ==============
-    n       d     skewness        kurtosis        omnibus
-    ======  ====  ==============  ==============  ==============
-    8       2     5.00 / 0.30     4.40 / 1.45     2.85 / 1.10
-    8       5     0.00 / 0.00     4.25 / 1.70     2.65 / 0.85
-    20      2     2.50 / 0.55     4.60 / 2.10     3.25 / 1.60
-    20      5     1.05 / 0.10     4.60 / 1.60     2.60 / 0.95
-    50      2     3.65 / 1.10     4.40 / 2.40     4.45 / 2.00
-    50      5     3.25 / 0.80     4.40 / 1.35     3.45 / 1.05
-    50      20    0.05 / 0.00     4.50 / 1.00     2.50 / 0.70
-    200     2     4.90 / 1.20     4.30 / 1.15     4.20 / 1.10
-    200     5     4.75 / 1.15     4.55 / 1.00     4.80 / 1.20
-    200     20    2.70 / 0.70     4.70 / 1.20     3.30 / 0.90
-    1000    2     5.30 / 1.10     5.10 / 1.10     5.60 / 1.20
-    1000    5     4.80 / 0.60     5.20 / 1.40     4.80 / 0.60
-    1000    20    4.80 / 1.40     3.60 / 0.80     4.10 / 1.10
-    ======  ====  ==============  ==============  ==============
+    Each cell: skewness / kurtosis / omnibus, at 5% · at 1%::
+
+        n     d = 2 (5% · 1%)            d = 5 (5% · 1%)            d = 20 (5% · 1%)
+        8     5.0/4.4/2.9 · 0.3/1.4/1.1  0.0/4.2/2.6 · 0.0/1.7/0.8  -
+        20    2.5/4.6/3.2 · 0.6/2.1/1.6  1.1/4.6/2.6 · 0.1/1.6/0.9  -
+        50    3.6/4.4/4.5 · 1.1/2.4/2.0  3.2/4.4/3.5 · 0.8/1.4/1.1  0.1/4.5/2.5 · 0.0/1.0/0.7
+        200   4.9/4.3/4.2 · 1.2/1.1/1.1  4.8/4.5/4.8 · 1.1/1.0/1.2  2.7/4.7/3.3 · 0.7/1.2/0.9
+        1000  5.3/5.1/5.6 · 1.1/1.1/1.2  4.8/5.2/4.8 · 0.6/1.4/0.6  4.8/3.6/4.1 · 1.4/0.8/1.1
 
     The kurtosis test with the exact moments holds its level from n = 8 (slightly liberal at 1% for n <= 50); the
     χ² skewness test is conservative whenever d is not small against n (0% at (8, 5), 0.05% at (50, 20)); the
