@@ -110,8 +110,9 @@ def run_seed(ctx: Context):
                 verdict(
                     "not run at this scale",
                     None,
-                    f"no {', '.join(missing)} result at scale ≥ {scale}"
-                    " (expensive; INFOGAUSS_RUN_MISSING=1 or --run-missing runs it)",
+                    f"no {', '.join(missing)} result at scale ≥ {scale} under {root}/ ("
+                    + ("expensive: " if set(missing) & EXPENSIVE else "reading only: ")
+                    + "INFOGAUSS_RUN_MISSING=1 or --run-missing runs it)",
                 )
             )
         else:
