@@ -2,7 +2,9 @@
 # The GPU check of issue 12, as one prepared script: every step under its own time limit, results under $OUT.
 #
 #   scripts/gpu_check.sh                      # on a CUDA machine: ~9 minutes (--budget 540)
-#   scripts/gpu_check.sh --smoke --out DIR    # the same control flow on the CPU: ~30 s on a quiet machine (CI)
+#   scripts/gpu_check.sh --smoke --out DIR    # the same control flow on the CPU in about a minute (CI)
+#   scripts/gpu_check.sh --data .gpu-data/cifar10.npz   # CIFAR-10 for the paper runs (else: $INFOGAUSS_CIFAR10,
+#                                             # ../shared/data; bench_cifar falls back to generated images)
 #
 # Steps, in order (each under `timeout`; a step's limit is also cut to what the budget has left):
 #   env     reuse .venv or set it up with scripts/env.sh. A machine whose python3 already holds torch (the GPU
@@ -38,15 +40,14 @@ budget=""
 out="${OUT:-$root/runs/gpu_check}"
 data=""
 declare -A limit_override=()
-usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; echo "options: --smoke --budget S --out DIR --data NPZ --keep --limit STEP=S"; }
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; echo "options: --smoke --budget S --out DIR --data NPZ --keep --limit STEP=S"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) smoke=1 ;;
         --keep) keep=1 ;;
         --budget) budget="${2:-none}"; shift ;;
         --out) out="${2:-}"; shift ;;
-        --data) data="${2:-}"; [ -f "$data" ] || { echo "gpu_check: error: --data $data: no such file" >&2; exit 2; }
-                shift ;;
+        --data) data="${2:-}"; shift ;;
         --limit) limit_override["${2%%=*}"]="${2#*=}"; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "gpu_check: error: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -59,7 +60,7 @@ if [ "$smoke" = 1 ]; then
     # small work, generous limits (a loaded CI machine is several times slower); the paper step is stopped by its
     # limit on purpose, to exercise the timeout and fraction path
     budget="${budget:-300}"
-    declare -A limit=([env]=60 [tests]=90 [smoke]=120 [bench]=90 [paper]=6 [stats]=60)
+    declare -A limit=([env]=60 [tests]=90 [smoke]=120 [bench]=90 [paper]=8 [stats]=60)
     declare -A reserve=([stats]=60)
 else
     device=cuda
@@ -76,6 +77,16 @@ for k in "${!limit_override[@]}"; do
     limit[$k]="$v"
 done
 [ -n "$out" ] || { echo "gpu_check: error: --out needs a folder" >&2; exit 2; }
+# --data PATH: a CIFAR-10 .npz, or its pieces PATH.part-* (split -b 60M: one device call carries at most 64 MiB,
+# the whole file is 163 MiB), joined here once
+if [ -n "$data" ] && [ ! -f "$data" ]; then
+    if compgen -G "$data.part-*" > /dev/null; then
+        cat "$data".part-* > "$data.tmp" && mv "$data.tmp" "$data"
+    else
+        echo "gpu_check: error: --data $data: no such file (nor $data.part-*)" >&2
+        exit 2
+    fi
+fi
 case "$budget" in ''|*[!0-9]*) echo "gpu_check: error: --budget must be whole seconds, got '$budget'" >&2; exit 2 ;; esac
 
 mkdir -p "$out" || { echo "gpu_check: error: cannot create $out" >&2; exit 2; }
@@ -233,8 +244,8 @@ if [ -n "$PY" ] && [ "$cuda_ok" = 1 ]; then
     }
     if [ "$smoke" = 1 ]; then
         # the fraction path on tiny generated images, stopped by its limit on purpose
-        frac_cfg=(source=tiny-cifar source.n=256 source.n_test=64 width=4 head=16 batch_size=32 eval_every=1
-                  eval_views=64 knn_bank=64 device=cpu)
+        frac_cfg=(source=tiny-cifar source.n=256 source.n_test=64 width=4 head=16 batch_size=32 steps_per_epoch=2
+                  eval_every=25 eval_views=64 knn_bank=64 device=cpu)
     else
         frac_cfg=(device=cuda)
     fi

@@ -157,10 +157,11 @@ def test_script_smoke_run_on_the_cpu(tmp_path):
     for s in steps.values():
         assert s["status"] in ("ok", "skipped", "timeout")
         assert s["seconds"] <= s["limit_s"] + 11, s  # timeout --kill-after=10
-    # the paper run is stopped by its time limit on purpose; what it finished is recorded
-    assert steps["paper-fraction"]["status"] == "timeout"
-    frac = summary["paper_fraction"]
-    assert 0 <= frac["fraction"] < 1 and frac["epochs_done"] == round(100 * frac["fraction"])
+    # the paper run is meant to be stopped by its time limit (8 s for 100 short epochs); what it finished is recorded
+    frac, status = summary["paper_fraction"], steps["paper-fraction"]["status"]
+    assert frac["epochs_done"] == round(100 * frac["fraction"])
+    assert (status == "timeout" and 0 <= frac["fraction"] < 1) or (status == "ok" and frac["fraction"] == 1), frac
+    assert all(e["epoch"] <= frac["epochs_done"] or status == "timeout" for e in frac["evaluations"])
     bench = json.loads((out / "bench_cifar.json").read_text())
     assert bench["results"]["train_device"]["img_per_s"] > 0 and bench["ratios"]["train_device_over_loader"] > 0
     assert {"bf16_over_fp32", "channels_last_over_fp32"} <= set(bench["ratios"])
