@@ -3,7 +3,8 @@
 One function does the work: :func:`train` (``TrainConfig -> Run``), one loop for synthetic sources and images.
 The data flow, nanoGPT-style:
 
-1. build the source on the training device: synthetic base items (:mod:`infogauss.data.synthetic`) or images
+1. build the source on the training device: synthetic base items (:mod:`infogauss.data.synthetic`), your own
+   arrays of pairs (``source="pairs"``, :mod:`infogauss.data.pairs`) or images
    (``source="cifar10"`` / ``"tiny-cifar"``, :mod:`infogauss.data.images`);
 2. build the encoder (:func:`build_model`: :mod:`infogauss.encoders` for synthetic sources,
    :mod:`infogauss.vision` for images; seeded, each library's default init) and Adam;
@@ -25,7 +26,8 @@ The data flow, nanoGPT-style:
    exploding weights, stops the run with :class:`TrainingDiverged` (an ``InputError`` naming lr, τ and the epoch;
    no ``report.json``);
 6. with ``out``: ``config.json`` (the settings, plus the source's resolved parameters), ``metrics.jsonl`` (one
-   nested JSON line per evaluation), ``checkpoint.pt`` (model,
+   nested JSON line per evaluation; ``metrics.csv`` the same scalars as flat columns, and TensorBoard with
+   ``log=("tensorboard",)``: :mod:`~infogauss.train.logs`), ``checkpoint.pt`` (model,
    optimiser, generator state, epoch, history; loaded with ``weights_only=True``) every ``checkpoint_every``
    epochs, and ``report.json`` (the last evaluation) at the end. Every file is written to a temporary name and
    renamed, so nothing is ever half-written.

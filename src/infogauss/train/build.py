@@ -56,10 +56,13 @@ class Objective:
 
 
 def make_training_source(cfg: TrainConfig, device: torch.device):
-    """The source of ``cfg`` on ``device``: synthetic items (seeded with ``seed``) or images."""
+    """The source of ``cfg`` on ``device``: synthetic items (seeded with ``seed``), your arrays or images."""
+    from infogauss.data.pairs import PAIRS_SOURCES, make_pairs_source
     from infogauss.data.synthetic import make_source
 
-    if cfg.images:
+    if cfg.source in PAIRS_SOURCES:
+        source = make_pairs_source(cfg.source, **{"seed": cfg.seed, **cfg.source_params, "device": device})
+    elif cfg.images:
         from infogauss.data.images import make_image_source
 
         source = make_image_source(cfg.source, seed=cfg.seed + DATA_SEED_OFFSET, device=device,

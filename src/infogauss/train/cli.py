@@ -14,7 +14,7 @@ from infogauss import options, outputs
 from infogauss.checks import integer
 from infogauss.errors import InputError
 from infogauss.options import parse_value
-from infogauss.train.config import PRESETS, TrainConfig, preset, source_parameters
+from infogauss.train.config import PRESETS, TrainConfig, load_config, preset, source_names, source_parameters
 from infogauss.train.loop import train
 
 __all__ = ["add_arguments", "run", "parse_overrides"]
@@ -26,6 +26,10 @@ def _field_names() -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=None, help=f"starting configuration: {', '.join(PRESETS)}")
+    parser.add_argument("--config", default=None, metavar="RUN/config.json",
+                        help="replay a run from its config.json (instead of --preset; key=value still apply on top)")
+    parser.add_argument("--log", action="append", default=[], metavar="tensorboard",
+                        help="also log metrics to TensorBoard (OUT/events.*); metrics.csv is always written")
     options.add_device(parser, default=None, help="auto (default: CUDA when available), cpu or cuda; same as device=")
     options.add_out(parser, "dir", "config.json, metrics.jsonl, report.json, checkpoint.pt (default runs/train-PRESET; "
                     "resumes when it holds a checkpoint)", default="")  # fmt: skip
@@ -39,13 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list() -> int:
-    from infogauss.data.images import IMAGE_SOURCES
-    from infogauss.data.synthetic import SOURCES
-
     print("presets: " + ", ".join(PRESETS))
     print("options: " + ", ".join(f for f in _field_names() if f != "source_params"))
     print("source parameters (source.KEY=VALUE), per source:")
-    for name in (*SOURCES, *IMAGE_SOURCES):
+    for name in source_names():
         print(f"  {name}: " + ", ".join(p for p in source_parameters(name) if p != "device"))
     return 0
 
@@ -60,7 +61,8 @@ def _changes(args, cfg: TrainConfig) -> dict:
         if changes.get("source", cfg.source) != "cifar10":
             raise InputError(f"--data applies to source=cifar10, not {changes.get('source', cfg.source)!r}")
         changes["source_params"] = {**changes["source_params"], "path": args.data}
-    changes["out"] = args.out or str(Path("runs") / f"train-{args.preset}")
+    replay = f"replay-{Path(args.config).resolve().parent.name}" if args.config else None
+    changes["out"] = args.out or str(Path("runs") / (replay or f"train-{args.preset}"))
     return changes
 
 
@@ -84,16 +86,18 @@ def _check_out(out: Path, args) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
-    if args.preset is None:
-        raise InputError(f"--preset is required; choose from {', '.join(PRESETS)}")
-    cfg = preset(args.preset)
+    if args.preset is not None and args.config is not None:
+        raise InputError("give --preset or --config (a run's config.json), not both")
+    if args.preset is None and args.config is None:
+        raise InputError(f"--preset is required (or --config RUN/config.json); choose from {', '.join(PRESETS)}")
+    cfg = load_config(args.config) if args.config else preset(args.preset)
     cfg = cfg.replace(**_changes(args, cfg)).validate()
     out = Path(cfg.out)
     _check_out(out, args)
     lock = outputs.RunLock(out) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
     t0 = time.perf_counter()
     with lock:
-        result = train(cfg, progress=not args.quiet, resume=args.resume)
+        result = train(cfg, progress=not args.quiet, resume=args.resume, log=args.log)
     final = result.final
     keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
             "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
@@ -127,10 +131,7 @@ def parse_overrides(items: list[str], base: TrainConfig) -> dict:
         changes[key] = parse_value(raw, type(default) if default is not None else fields[key].type, key)
     if "source" in changes and changes["source"] != base.source:
         # another source: keep the preset's source parameters that it also has (dim, n_train, n_test, seed)
-        from infogauss.data.images import IMAGE_SOURCES
-        from infogauss.data.synthetic import SOURCES
-
-        if changes["source"] in (*SOURCES, *IMAGE_SOURCES):
+        if changes["source"] in source_names():
             valid = source_parameters(changes["source"])
             explicit = {k for k in source_params if k not in base.source_params}
             source_params = {k: v for k, v in source_params.items() if k in valid or k in explicit}

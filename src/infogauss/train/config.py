@@ -13,7 +13,8 @@ from infogauss.checks import integer, number, resolve_device
 from infogauss.constants import DEFAULT_TEMPERATURE
 from infogauss.errors import InputError
 
-__all__ = ["TrainConfig", "PRESETS", "OBJECTIVES", "preset", "source_parameters", "field_names"]
+__all__ = ["TrainConfig", "PRESETS", "OBJECTIVES", "preset", "source_parameters", "source_names", "field_names",
+           "load_config"]
 
 OBJECTIVES = ("infonce", "supervised")
 
@@ -22,7 +23,8 @@ OBJECTIVES = ("infonce", "supervised")
 class TrainConfig:
     """Everything that defines a training run. Defaults follow paper §4.1 / §7 (Laplace study)."""
 
-    # laplace | gmm | binary | gaussian (infogauss.data.synthetic) | cifar10 | tiny-cifar (infogauss.data.images)
+    # laplace | gmm | binary | gaussian (infogauss.data.synthetic) | pairs (your arrays, infogauss.data.pairs) |
+    # cifar10 | tiny-cifar (infogauss.data.images)
     source: str = "laplace"
     # e.g. {"A": 0.8, "dim": 1024} (synthetic; seed defaults to `seed`), {"path": "cifar10.npz", "augment": "simclr"}
     source_params: dict = field(default_factory=dict)
@@ -75,10 +77,9 @@ class TrainConfig:
         return self
 
     def _check_source(self) -> None:
-        from infogauss.data.images import AUGMENTS, IMAGE_SOURCES
-        from infogauss.data.synthetic import SOURCES
+        from infogauss.data.images import AUGMENTS
 
-        every = (*SOURCES, *IMAGE_SOURCES)
+        every = source_names()
         if self.source not in every:
             raise InputError(f"unknown source {self.source!r}; choose from {', '.join(every)}")
         if not isinstance(self.source_params, dict):
@@ -235,10 +236,23 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+def source_names() -> tuple[str, ...]:
+    """Every training source: synthetic (:mod:`infogauss.data.synthetic`), your arrays (:mod:`infogauss.data.pairs`)
+    and images (:mod:`infogauss.data.images`)."""
+    from infogauss.data.images import IMAGE_SOURCES
+    from infogauss.data.pairs import PAIRS_SOURCES
+    from infogauss.data.synthetic import SOURCES
+
+    return (*SOURCES, *PAIRS_SOURCES, *IMAGE_SOURCES)
+
+
 def source_parameters(name: str) -> dict:
     from infogauss.data.images import IMAGE_SOURCES, image_source_parameters
+    from infogauss.data.pairs import PAIRS_SOURCES, pairs_source_parameters
     from infogauss.data.synthetic import source_parameters
 
+    if name in PAIRS_SOURCES:
+        return pairs_source_parameters(name)
     return image_source_parameters(name) if name in IMAGE_SOURCES else source_parameters(name)
 
 
@@ -257,3 +271,34 @@ class Run:
 def field_names() -> list[str]:
     """The names of :class:`TrainConfig`'s fields, in order."""
     return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+#: What a run adds to its ``config.json`` beside the :class:`TrainConfig` fields (ignored when read back).
+RUN_EXTRAS = ("device_resolved", "world_size", "source_resolved")
+
+
+def load_config(path) -> TrainConfig:
+    """The :class:`TrainConfig` a run wrote to ``path`` (``RUN/config.json``, or the run folder), validated.
+
+    ``infogauss train --config RUN/config.json [key=value ...]`` replays the run; what a run adds beside the settings
+    (:data:`RUN_EXTRAS`) is ignored, and a field the file lacks (an older run) keeps its default.
+    """
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    if not p.is_file():
+        raise InputError(f"--config {path}: no such file; give a run's config.json")
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"--config {p}: not JSON ({' '.join(str(exc).split())[:120]})") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"--config {p}: expected a JSON object of training settings")
+    names = field_names()
+    unknown = sorted(k for k in raw if k not in names and k not in RUN_EXTRAS)
+    if unknown:
+        raise InputError(f"--config {p}: unknown training option {unknown[0]!r}; valid: {', '.join(names)}")
+    return TrainConfig(**{k: v for k, v in raw.items() if k in names}).validate()

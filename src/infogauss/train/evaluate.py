@@ -253,10 +253,13 @@ def _evaluate_items(model, source, s: EvalSettings, seed: int) -> Evaluation:
 def test_data(source, n: int | None = None, seed: int = EVAL_SEED) -> torch.Tensor:
     """The first ``n`` held-out *data* of a synthetic source (default all), not augmented: what "evaluated on the
     test set" means for Table 1. A datum is a test item, except for the GMM, whose base item is its component's
-    mean: there one draw from the item's component (one view, drawn with ``seed``) is the datum."""
+    mean: there one draw from the item's component (one view, drawn with ``seed``) is the datum. A source with a
+    ``datum`` method (:class:`infogauss.data.pairs.PairsSource`) says itself what its datum is."""
     from infogauss.data.synthetic import make_generator
 
     x0 = source.test if n is None else source.test[:n]
+    if hasattr(source, "datum"):
+        return source.datum(x0)
     return source.view(x0, make_generator(seed, x0.device)) if source.name == "gmm" else x0
 
 

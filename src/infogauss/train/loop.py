@@ -33,6 +33,7 @@ from infogauss.train.checkpoint import CHECKPOINT, check_resumable, load_checkpo
 from infogauss.train.config import TrainConfig
 from infogauss.train.distributed import broadcast_json, distributed_setup, wrap_distributed
 from infogauss.train.evaluate import Evaluation, evaluate
+from infogauss.train.logs import open_logs, write_metrics_csv
 
 __all__ = ["Run", "TrainState", "Setup", "TrainingDiverged", "train", "build", "train_epoch", "run_loop",
            "build_model", "DATA_SEED_OFFSET"]  # fmt: skip
@@ -77,6 +78,7 @@ class Setup:
     rank: int = 0
     steps: int = 1  # batches per epoch
     out: Path | None = None
+    logs: list = field(default_factory=list)  # TensorBoard etc. (infogauss.train.logs), rank 0 only
 
     @property
     def amp(self):
@@ -103,10 +105,11 @@ class TrainState:
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = None) -> Run:
+def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = None, log=()) -> Run:
     """Train ``cfg`` and return the :class:`Run` (see :mod:`infogauss.train` for the data flow and the files).
 
-    ``resume``: a checkpoint to start from (default: ``cfg.out/checkpoint.pt`` when it exists).
+    ``resume``: a checkpoint to start from (default: ``cfg.out/checkpoint.pt`` when it exists). ``log``: extra
+    metric loggers (``("tensorboard",)``, :mod:`infogauss.train.logs`); ``metrics.csv`` is always written.
 
     Running out of memory (``torch.OutOfMemoryError``, or the CPU allocator failing) raises :class:`InputError`
     naming ``batch_size`` and ``width`` values to try; divergence raises :class:`TrainingDiverged`.
@@ -114,6 +117,8 @@ def train(cfg: TrainConfig, progress: bool = True, resume: str | Path | None = N
     cfg.validate()
     try:
         setup, state = build(cfg)
+        if setup.rank == 0:
+            setup.logs = open_logs(log, setup.out)
         return run_loop(setup, state, progress, resume)
     except torch.OutOfMemoryError as exc:
         raise _out_of_memory(cfg, exc) from None
@@ -264,10 +269,14 @@ def record(setup: Setup, state: TrainState) -> None:
     state.history.append(Evaluation.from_dict(entry))
     if setup.out is not None and setup.rank == 0:
         _write_metrics(setup.out, state.history)
+    for lg in setup.logs:
+        lg.log(entry)
 
 
 def _write_metrics(out: Path, history: list[Evaluation]) -> None:
-    write_text(out / "metrics.jsonl", "".join(dumps_json(h.to_dict(), indent=None) for h in history))
+    entries = [h.to_dict() for h in history]
+    write_text(out / "metrics.jsonl", "".join(dumps_json(e, indent=None) for e in entries))
+    write_metrics_csv(out / "metrics.csv", entries)
 
 
 def resume_from(setup: Setup, state: TrainState, resume, progress: bool) -> None:
@@ -314,6 +323,8 @@ def finish(setup: Setup, state: TrainState) -> None:
     """``report.json``: the config and the last evaluation (rank 0)."""
     if setup.out is not None and setup.rank == 0:
         write_json(setup.out / "report.json", {"config": setup.cfg.to_dict(), **state.history[-1].to_dict()})
+    for lg in setup.logs:
+        lg.close()
 
 
 def _out_of_memory(cfg: TrainConfig, exc: BaseException) -> InputError:
