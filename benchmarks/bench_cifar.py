@@ -41,6 +41,7 @@ Reproducibility across devices (CPU vs CUDA):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -204,10 +205,12 @@ def measure(args, data) -> dict:
         loader = bench.loader_batches(x_hwc, data["y_train"].numpy())
         res["aug_loader"] = bench.rate(loader)
     print("training step ...", file=sys.stderr, flush=True)
-    res["train_device"] = bench.rate(bench.device_batches(), bench.step_fn(args.bf16, args.channels_last))
-    if not args.no_loader:
+    if not args.no_loader:  # first, so that its worker processes are gone before the device pipeline is timed
         res["train_loader"] = bench.rate(loader, bench.step_fn(args.bf16, args.channels_last))
         loader.close()
+        del loader
+        gc.collect()
+    res["train_device"] = bench.rate(bench.device_batches(), bench.step_fn(args.bf16, args.channels_last))
     if args.variants:
         for name, bf16, cl in (("fp32", False, False), ("bf16", True, False), ("channels_last", False, True),
                                ("bf16+channels_last", True, True)):  # fmt: skip
