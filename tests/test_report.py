@@ -234,8 +234,11 @@ def test_typed_blocks_keep_dict_access(rng):
     full = json.loads(_json(rep))
     assert full["raw"]["projections"]["calibrated_verdict"] == rep.raw.projections.calibrated_verdict
     assert full["verdict"]["pvalue"] == pytest.approx(rep.verdict.pvalue)
-    views = [rep.raw, rep.raw.projections, rep.normalized, rep.normalized.projections]
-    assert rep.verdict.pvalue == pytest.approx(min(1.0, 4 * min(v.calibrated_pvalue for v in views)))
+    assert rep.verdict.method == "monte-carlo" and 0 < rep.verdict.pvalue <= 1 and len(rep.verdict.views) == 4
+    bonf = gaussianity_report(rng.normal(size=(200, 6)), projections=3, view_null="bonferroni", **FAST)
+    views = [bonf.raw, bonf.raw.projections, bonf.normalized, bonf.normalized.projections]
+    assert bonf.verdict.method == "bonferroni"
+    assert bonf.verdict.pvalue == pytest.approx(min(1.0, 4 * min(v.calibrated_pvalue for v in views)))
 
 
 def test_uniformity_potential_at_the_runs_temperature(rng):

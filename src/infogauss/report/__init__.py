@@ -37,27 +37,31 @@ coordinates.
   view's per-column AD p-values only (AD's p-values are uniform under the null down to the far tail; adding DP's
   made the old verdict fail 4-5% of Gaussian samples at the 1% level), which sees a few clearly non-Gaussian
   columns, and ``f`` the beta-binomial lower-tail p-value of the AD pass count (the interval's law), which sees many
-  slightly non-Gaussian ones. The null law of ``q`` is simulated at the sample's own (n, d) —
-  :data:`SPHERE_REPS` = 399 samples of n rows N(0, I_d), tested raw and normalised (normalised rows are then uniform
-  on the sphere, the InfoNCE optimum), cached per (n, d) — and ``calibrated_pvalue = (1 + #{q* <= q}) / 400``, a
-  Monte-Carlo test whose level is exact at 1% and at 1%/4 (Barnard 1963). By rotation invariance the first k
-  simulated coordinates stand for k orthonormal projections. This is needed for the normalised views: their
-  coordinates are only approximately Gaussian (excess kurtosis -6/(d+2)), which AD sees at small d or large n (at
-  (5000, 16) the Cauchy combination alone rejects 100% of normalised Gaussian samples, at (8, 2) 5% at the 1% level).
-  The simulated null is that of *independent* coordinates; coordinates of a Gaussian with a non-diagonal covariance
-  are each exactly Gaussian but dependent, which the Cauchy part tolerates (asymptotically in the tail, see
-  :func:`~infogauss.stats.cauchy_combination`) and the pass count does not (its spread widens). The simulation is done
-  when it costs at most :data:`SPHERE_BUDGET` simulated numbers (``view_null="auto"``; 2·10⁸, about 2 s on 2
-  cores, e.g. (5000, 100)); beyond, or with ``view_null="bonferroni"``, ``calibrated_pvalue = min(1, 2q)``:
-  conservative for the raw views, and for the normalised views fine while n < d²/4 (measured; a warning otherwise).
-  ``calibrated_verdict = calibrated_pvalue > CALIBRATED_ALPHA`` (0.01; a Monte-Carlo test rejects at p <= α);
-  ``calibrated_null`` says which null was used. The simulated null is fixed (seeded) and cached, so the rate of a
-  given installation is the null's 1% quantile, exact on average over seeds and within about ±0.5 points of 1% for
-  any one seed (the 4th of 399 draws). The pass fractions' intervals above are for reading.
-- ``verdict`` (the whole report): ``pvalue = min(1, 4 · min of the four views' calibrated p-values)`` (Bonferroni,
-  valid whatever the strong dependence between the views), ``gaussian = pvalue > REPORT_ALPHA`` (0.01). Measured
-  false-alarm rates on Gaussian samples are in the README's calibration table (``tests/stats/_calibration.py``).
-  With n in the tens of thousands every real embedding fails these verdicts: they are tests, not similarity scores.
+  slightly non-Gaussian ones. The null law of ``(q, c)`` (ordered by q, ties broken by c) is simulated at the
+  sample's own (n, d): ``R`` = 999 (or 199 when that does not fit :data:`SPHERE_BUDGET`) samples of n rows
+  N(0, I_d), tested exactly as the data — coordinates, projections onto the same directions, and both again after
+  normalising the rows (then uniform on the sphere, the InfoNCE optimum) — cached per (n, d, directions), and
+  ``calibrated_pvalue = (1 + #{simulated <= observed}) / (R + 1)``, a Monte-Carlo test whose level is exact
+  (Barnard 1963). For the normalised views the pass count's null rate is the sphere's own (:func:`sphere_passes`).
+  This is needed for the normalised views: their coordinates are only approximately Gaussian (excess kurtosis
+  -6/(d+2)), which AD sees at small d or large n (at (5000, 16) the Cauchy combination alone rejects 100% of
+  normalised Gaussian samples, at (8, 2) 5% at the 1% level). The simulated null is that of *independent*
+  coordinates; coordinates of a Gaussian with a non-diagonal covariance are each exactly Gaussian but dependent,
+  which the Cauchy part tolerates (asymptotically in the tail, see :func:`~infogauss.stats.cauchy_combination`) and
+  the pass count does not (its spread widens). When the simulation does not fit the budget (``view_null="auto"``),
+  or with ``view_null="bonferroni"``, ``calibrated_pvalue = min(1, 2q)``: conservative for the raw views, and for the
+  normalised views fine while n < d²/4 (measured; a warning otherwise). ``calibrated_verdict = calibrated_pvalue >
+  CALIBRATED_ALPHA`` (0.01; a Monte-Carlo test rejects at p <= α); ``calibrated_null`` says which null was used.
+  The simulated null is seeded and cached, so the rate of one installation is the null's 1% quantile: exact on
+  average over seeds, within about ±0.3 points of 1% for one seed with R = 999 (±0.7 with 199). The pass fractions'
+  intervals above are for reading.
+- ``verdict`` (the whole report, :class:`Verdict`): with the simulated null, the Monte-Carlo p-value of the views'
+  smallest p-value against the same minimum over each simulated sample's own view p-values (their ranks; ties
+  broken by the next smallest), so the whole report's level is exact too (``method="monte-carlo"``); otherwise
+  ``min(1, 4 · min of the views' p-values)`` (Bonferroni, conservative). ``gaussian = pvalue > REPORT_ALPHA`` (0.01).
+  Measured false-alarm rates on Gaussian samples: the README's calibration table (``tests/stats/_calibration.py``
+  and ``tests/stats/test_calibration.py``). With n in the tens of thousands every real embedding fails these
+  verdicts: they are tests, not similarity scores.
 
 **Dead coordinates** (numerically constant columns: range 0, or at most ``1e-12`` × the column's own largest
 |value|, i.e. rounding noise of a constant; each column is judged on its own, so columns on very different scales do
@@ -104,7 +108,9 @@ from infogauss.report.null import (
     NullCalibration,
     null_calibration,
     pass_interval,
+    sphere_passes,
     view_null,
+    view_null_reps,
 )
 from infogauss.report.results import GaussianityReport, ProjectionBlock, TestBlock, Verdict, ViewSummary
 
@@ -137,5 +143,7 @@ __all__ = [
     "null_calibration",
     "pass_interval",
     "phi_uniform",
+    "sphere_passes",
     "view_null",
+    "view_null_reps",
 ]

@@ -22,8 +22,9 @@ from infogauss.report.null import (
     monte_carlo_pvalue,
     null_calibration,
     pass_interval,
+    report_pvalue,
     sphere_passes,
-    view_null_affordable,
+    view_null_reps,
     view_statistic,
 )
 from infogauss.report.null import view_null as simulated_view_null
@@ -81,8 +82,8 @@ def gaussianity_report(
         The run's InfoNCE temperature τ; the uniformity potential Φ (paper Eq. 4) is reported at α = 1/τ.
     view_null : {"auto", "monte-carlo", "bonferroni"}
         Calibration of the views' checks (module doc): ``"auto"`` simulates their null at (n, d) when
-        ``SPHERE_REPS · n · d <= SPHERE_BUDGET`` (cached), else uses ``min(1, 2q)`` (with a warning when n >= d²/4,
-        where that is known to be liberal for the normalised views).
+        ``reps · n · (d + K) <= SPHERE_BUDGET`` for reps = 999 or else 199 (cached), else uses ``min(1, 2q)`` and
+        Bonferroni (with a warning when n >= d²/4, where the normalised views may be liberal).
     name : str
         Name of the input in messages and in the report (the CLI passes the file path).
     """
@@ -112,7 +113,7 @@ def gaussianity_report(
     arrays, n_passes = _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm)
     null = null_calibration(n, int(null_reps), NULL_SEED, dev)
     counts = {"raw": (null.ad_passes, null.reps), "normalized": sphere_passes(n, live.size, NULL_REPS, NULL_SEED, dev)}
-    sims = _simulated(view_null, n, live.size, k, dev, counts)
+    sims = _simulated(view_null, n, (d, k, seed, tuple(live.tolist())), dev, counts)
     views = _views(arrays, null, sims, counts, norms, unit_norms, k)
     samples = {"norms": norms[sub], "rows": sub, "qq": qq_samples(sample, norms[sub], arrays, P), **geo_arrays}
     settings = {
@@ -146,7 +147,7 @@ def gaussianity_report(
         per_projection=arrays["proj"],
         null=null,
         samples=samples,
-        verdict=_verdict(views),
+        verdict=_verdict(views, sims),
     )
 
 
@@ -174,9 +175,9 @@ def _views(arrays, null, sims, counts, norms, unit_norms, k) -> dict:
     """The two :class:`ViewSummary` blocks (coordinates and projections of the raw and the normalised rows)."""
     views = {}
     for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
-        sim = None if sims is None else {m: v for (name, m), v in sims.items() if name == view}
-        coord = _summarize(arrays["coord"][view], null, counts[view], sim, TestBlock)
-        proj = _summarize(arrays["proj"][view], null, counts[view], sim, ProjectionBlock)
+        sim = {} if sims is None else {kind: v for (name, kind), v in sims.items() if name == view}
+        coord = _summarize(arrays["coord"][view], null, counts[view], sim.get("coord"), TestBlock)
+        proj = _summarize(arrays["proj"][view], null, counts[view], sim.get("proj"), ProjectionBlock)
         proj.k = k
         views[view] = ViewSummary(
             **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
@@ -184,30 +185,36 @@ def _views(arrays, null, sims, counts, norms, unit_norms, k) -> dict:
     return views
 
 
-def _simulated(view_null, n, m, k, dev, counts):
-    """The views' Monte-Carlo nulls {(view, width): draws}, or None (then ``min(1, 2q)``)."""
-    if view_null == "bonferroni" or (view_null == "auto" and not view_null_affordable(n, m)):
+def _simulated(view_null, n, projection_key, dev, counts):
+    """The views' joint Monte-Carlo null {(view, kind): draws}, or None (then ``min(1, 2q)`` and Bonferroni)."""
+    m, k = len(projection_key[3]), projection_key[1]
+    reps = view_null_reps(n, m, k) if view_null == "auto" else SPHERE_REPS[0] if view_null == "monte-carlo" else None
+    if reps is None:
         if view_null == "auto" and 4 * n >= m * m:
             warnings.warn(
                 f"gaussianity_report: the views' check at n={n}, d={m} is not simulated (too large); without its "
-                "simulated null the normalised views' check is liberal when n >= d²/4. Pass "
+                "simulated null the normalised views' check may be liberal when n >= d²/4. Pass "
                 "view_null='monte-carlo' to simulate it anyway.",
                 stacklevel=3,
             )
         return None
-    widths = tuple(sorted({m, *([k] if 0 < k <= m else [])}))
-    return simulated_view_null(n, m, widths, tuple(sorted(counts.items())), SPHERE_REPS, NULL_SEED, dev)
+    return simulated_view_null(n, m, projection_key, tuple(sorted(counts.items())), reps, NULL_SEED, dev)
 
 
-def _verdict(views: dict) -> Verdict:
-    ps = {}
+def _verdict(views: dict, sims) -> Verdict:
+    ps, keys = {}, {}
     for view, s in views.items():
-        ps[f"{view} coordinates"] = s.calibrated_pvalue
-        if s.projections.tested:
-            ps[f"{view} projections"] = s.projections.calibrated_pvalue
+        for kind, b in (("coord", s), ("proj", s.projections)):
+            if b.tested:
+                name = f"{view} {'coordinates' if kind == 'coord' else 'projections'}"
+                ps[name], keys[(view, kind)] = b.calibrated_pvalue, b.calibrated_pvalue
     finite = [p for p in ps.values() if p == p]
-    p = min(1.0, len(finite) * min(finite)) if finite else float("nan")
-    return Verdict(p, REPORT_ALPHA, bool(p > REPORT_ALPHA), ps)  # rejected at p <= alpha (Monte-Carlo p-values)
+    if sims is not None and all(b.calibrated_null == "monte-carlo" for v in views.values() for b in (v, v.projections)
+                                if b.tested):  # fmt: skip
+        p, how = report_pvalue(keys, {key: sims[key] for key in keys}), "monte-carlo"
+    else:
+        p, how = (min(1.0, len(finite) * min(finite)) if finite else float("nan")), "bonferroni"
+    return Verdict(p, REPORT_ALPHA, bool(p > REPORT_ALPHA), ps, how)  # rejected at p <= alpha
 
 
 def _norm_cv(r: np.ndarray) -> float:
@@ -324,7 +331,7 @@ def _directions(d: int, k: int, seed: int) -> np.ndarray:
 
 def _summarize(a: dict, null: NullCalibration, counts, sphere, cls):
     """Paper aggregates plus the calibrated fields for one set of tested columns (``counts``: the view's null AD
-    passes and columns; ``sphere``: the view's simulated null {width: draws}, or None)."""
+    passes and columns; ``sphere``: the block's simulated null draws, or None)."""
     ok = np.isfinite(a["ad_statistic"]) & np.isfinite(a["dp_pvalue"])
     m = int(ok.sum())
     ad, adp, dpp = a["ad_statistic"][ok], a["ad_pvalue"][ok], a["dp_pvalue"][ok]
@@ -347,8 +354,8 @@ def _summarize(a: dict, null: NullCalibration, counts, sphere, cls):
     s["paper_verdict"] = bool(m and s["ad_mean"] < AD_THRESHOLD and s["dp_mean_p"] > DP_ALPHA)
     stat = view_statistic(ad, adp, *counts) if m else (nan, nan)
     p, how = min(1.0, 2 * stat[0]), "bonferroni"
-    if sphere is not None and m in sphere and a["ad_statistic"].size == m:
-        p, how = monte_carlo_pvalue(stat, sphere[m]), "monte-carlo"
+    if sphere is not None and a["ad_statistic"].size == m:
+        p, how = monte_carlo_pvalue(stat, sphere), "monte-carlo"
     s["calibrated_pvalue"], s["calibrated_null"] = p, how
     s["calibrated_verdict"] = bool(m and p > CALIBRATED_ALPHA)  # a Monte-Carlo test rejects at p <= alpha
     return cls(**plain(s))

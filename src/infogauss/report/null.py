@@ -12,8 +12,8 @@ from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, NULL_S
 
 NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the pass-rate null is simulated at min(n, NULL_MAX_N)
-SPHERE_REPS = 999  # simulated samples behind a view's calibrated p-value: (999 + 1)·0.01/4 is an integer: exact levels
-SPHERE_BUDGET = 5 * 10**8  # simulate the views' null when SPHERE_REPS · n · d is at most this many numbers (~4 s)
+SPHERE_REPS = (999, 199)  # simulated samples behind the calibrated p-values: the first that fits the budget
+SPHERE_BUDGET = 6 * 10**8  # simulate the views' null when reps · n · (d + k) is at most this many numbers
 TEST_BYTES = 256 * 2**20  # memory for one block of tested columns and the tests' temporaries
 TEST_COPIES = 8  # float64 copies of a tested block alive at once: the block + ~6 in anderson_darling (measured)
 
@@ -123,35 +123,68 @@ def view_statistic(ad: np.ndarray, adp: np.ndarray, null_passes: int, null_reps:
     return min(c, pass_pvalue(ad.size, passes, null_passes, null_reps)), c
 
 
-def view_null_affordable(n: int, d: int, reps: int = SPHERE_REPS) -> bool:
-    """Whether the views' simulated null at (n, d) is within :data:`SPHERE_BUDGET` simulated numbers."""
-    return reps * n * d <= SPHERE_BUDGET
+def view_null_reps(n: int, d: int, k: int) -> int | None:
+    """Simulated samples for the views' null at (n, d) with k projections: the first of :data:`SPHERE_REPS` within
+    :data:`SPHERE_BUDGET` simulated numbers (each sample: n·(d + k) values, tested raw and normalised), or None.
+    With 999 the Monte-Carlo levels are exact at 5%, 1% and 0.1%; with 199 at 5% and 1%."""
+    return next((r for r in SPHERE_REPS if r * n * (d + k) <= SPHERE_BUDGET), None)
 
 
 @functools.lru_cache(maxsize=16)
-def view_null(n, d, widths, counts, reps=SPHERE_REPS, seed=NULL_SEED, device=None):
-    """Null laws of :func:`view_statistic` at the sample's own (n, d): ``reps`` N(0, I_d) samples of n rows, tested
-    raw and normalised (rows then uniform on S^{d-1}); for each width m in ``widths`` the statistic of the first m
-    coordinates, with the null pass counts ``counts`` = ((view, (passes, columns)), ...) (hashable: cached).
-    By rotation invariance the first k coordinates have the law of k orthonormal projections.
-    Returns {("raw" | "normalized", m): array (reps, 2) of the ``(q, c)`` statistics}."""
-    from infogauss.stats import anderson_darling
+def view_null(n, m, projection_key, counts, reps=SPHERE_REPS[0], seed=NULL_SEED, device=None):
+    """Joint null of the four views' :func:`view_statistic` at the sample's own (n, m): ``reps`` samples of n rows
+    N(0, I_m), tested as the report tests the data — coordinates, projections onto the report's directions
+    (``projection_key = (d, k, directions seed, live columns)``; the rows of P of the live columns), and both again
+    after L2-normalising the rows (then uniform on S^{m-1}). ``counts`` = ((view, (passes, columns)), ...) are the
+    pass-count nulls (hashable: cached). Returns {(view, kind): array (reps, 2) of the ``(q, c)`` statistics}, kind
+    "coord" or "proj" (no "proj" when k = 0)."""
+    from infogauss.stats import anderson_darling, random_orthonormal
 
-    rng = np.random.default_rng([seed, n, d])
-    step = max(1, TEST_BYTES // (TEST_COPIES * 8 * n * d))
+    d, k, pseed, live = projection_key
+    P = random_orthonormal(d, k, pseed)[list(live)] if k else None
+    rng = np.random.default_rng([seed, n, m, k])
+    step = max(1, TEST_BYTES // (TEST_COPIES * 8 * n * (m + k)))
     counts = dict(counts)
-    out = {(view, m): [] for view in ("raw", "normalized") for m in widths}
+    out = {}
     for r0 in range(0, reps, step):
         c = min(step, reps - r0)
-        z = rng.standard_normal((c, n, d))
+        z = rng.standard_normal((c, n, m))
         for view in ("raw", "normalized"):
             if view == "normalized":
                 z /= np.sqrt(np.einsum("cij,cij->ci", z, z))[:, :, None]
-            res = anderson_darling(z.transpose(1, 0, 2).reshape(n, c * d), axis=0, device=device)
-            a, p = as_numpy(res.statistic).reshape(c, d), as_numpy(res.pvalue).reshape(c, d)
-            for m in widths:
-                out[view, m] += [view_statistic(a[i, :m], p[i, :m], *counts[view]) for i in range(c)]
+            for kind, x in (("coord", z), ("proj", None if P is None else z @ P)):
+                if x is None:
+                    continue
+                w = x.shape[2]
+                res = anderson_darling(x.transpose(1, 0, 2).reshape(n, c * w), axis=0, device=device)
+                a, p = as_numpy(res.statistic).reshape(c, w), as_numpy(res.pvalue).reshape(c, w)
+                out.setdefault((view, kind), []).extend(view_statistic(a[i], p[i], *counts[view]) for i in range(c))
     return {key: np.array(v) for key, v in out.items()}
+
+
+def lexicographic_ranks(draws: np.ndarray) -> np.ndarray:
+    """Rank (1 = most extreme) of each ``(q, c)`` row among all rows, in lexicographic order."""
+    order = np.lexsort((draws[:, 1], draws[:, 0]))
+    ranks = np.empty(len(draws), dtype=np.int64)
+    ranks[order] = np.arange(1, len(draws) + 1)
+    return ranks
+
+
+def report_pvalue(view_pvalues: dict, draws: dict) -> float:
+    """Monte-Carlo p-value of ``min`` over the views of their Monte-Carlo p-values: each simulated sample's own view
+    p-values are its ranks / (R + 1) (the same rule as the data's), so the data and the R samples are exchangeable
+    and the whole report's level is exact."""
+    keys = sorted(draws)
+    reps = len(draws[keys[0]])
+    t = np.sort([lexicographic_ranks(draws[key]) for key in keys], axis=0).T  # (reps, views): smallest rank first
+    obs = np.sort([round(view_pvalues[key] * (reps + 1)) for key in keys])  # the data's ranks
+    # ties of the smallest rank are broken by the next smallest, and so on (lexicographic order of sorted ranks)
+    below = np.zeros(reps, dtype=bool)
+    equal = np.ones(reps, dtype=bool)
+    for j in range(len(keys)):
+        below |= equal & (t[:, j] < obs[j])
+        equal &= t[:, j] == obs[j]
+    return float((1 + np.count_nonzero(below | equal)) / (reps + 1))
 
 
 def monte_carlo_pvalue(stat: tuple[float, float], draws: np.ndarray) -> float:

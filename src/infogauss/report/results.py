@@ -86,13 +86,16 @@ class ViewSummary(TestBlock):
 
 @dataclass
 class Verdict(_Fields):
-    """The whole report's calibrated verdict: ``pvalue = min(1, 4 · min of the four views' calibrated p-values)``
-    (Bonferroni over raw / normalised × coordinates / projections), ``gaussian = pvalue > alpha``."""
+    """The whole report's calibrated verdict over raw / normalised × coordinates / projections: ``pvalue`` is the
+    Monte-Carlo p-value of the smallest view p-value against the same minimum in the views' joint simulated null
+    (``method="monte-carlo"``), or ``min(1, 4 · min of the views' p-values)`` (``"bonferroni"``, when the views are
+    not simulated); ``gaussian = pvalue > alpha``."""
 
     pvalue: float
     alpha: float
     gaussian: bool
     views: dict = field(default_factory=dict)  # view name -> its calibrated p-value
+    method: str = "bonferroni"
 
 
 def plain(x):
