@@ -20,6 +20,7 @@ _WHERE = {
     "info_nce": "infogauss.losses",
     "GaussianModel": "infogauss.gaussian",
     "InputError": "infogauss.errors",
+    "load_encoder": "infogauss.embed",
 }
 
 __all__ = ["__version__", *_WHERE]

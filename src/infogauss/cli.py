@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "score": ("infogauss.gaussian_cli", "score_arguments", "score_run",
               "use: score embeddings under a fitted Gaussian model"),
     "embed": ("infogauss.embed_cli", "add_arguments", "run", "use: extract embeddings from a pretrained encoder"),
+    "export": ("infogauss.export", "add_arguments", "run",
+               "use: write a trained encoder as safetensors + JSON (for embed --model, load_encoder)"),
 }  # fmt: skip
 INTERMIXED = ("train", "reproduce")  # verbs whose key=value settings may appear between options
 

@@ -61,6 +61,10 @@ def _offline():
 
 
 def _classify_dir(p: Path) -> str | None:
+    from infogauss.export import is_trained_encoder
+
+    if is_trained_encoder(p):
+        return "infogauss"
     if (p / "modules.json").is_file() or (p / "config_sentence_transformers.json").is_file():
         return "sentence-transformers"
     if (p / "open_clip_config.json").is_file():
@@ -90,8 +94,8 @@ def _resolve(name: str, weights) -> tuple[str, str]:
         kind = _classify_dir(p)
         if kind is None:
             raise InputError(
-                f"{name}: not a sentence-transformers (modules.json), timm (config.json with 'architecture') "
-                "or open_clip (open_clip_config.json) model directory"
+                f"{name}: not a sentence-transformers (modules.json), timm (config.json with 'architecture'), "
+                "open_clip (open_clip_config.json) or infogauss (training run / infogauss export) model directory"
             )
         return kind, str(p)
     low = name.lower()
@@ -166,6 +170,10 @@ def load_encoder(model_name_or_path, *, weights=None, device=None) -> Pretrained
     _offline()
     kind, loc = _resolve(model_name_or_path, weights)
     device = resolve_device(device)
+    if kind == "infogauss":  # read afresh every time: a run folder's weights change as it trains
+        from infogauss.export import load_trained_encoder
+
+        return load_trained_encoder(str(model_name_or_path), loc, device)
     return _load(kind, loc, weights, device)
 
 
@@ -197,6 +205,18 @@ def embed_texts(
         raise InputError("no texts to embed")
     enc = load_encoder(model_name_or_path, weights=weights, device=device)
     return _finish(enc.encode(texts, "text", batch_size, progress), normalize)
+
+
+def embed_arrays(model_name_or_path, X, *, batch_size=1024, device=None, normalize=False, progress=False) -> np.ndarray:
+    """Embed the rows of ``X`` (``(n, in_dim)``) with an encoder trained by infogauss (an ``infogauss export``
+    folder or a training run's folder); ``(n, dim)`` float32, raw representations unless ``normalize``."""
+    from infogauss.io import as_embedding_matrix
+
+    enc = load_encoder(model_name_or_path, device=device)
+    X = as_embedding_matrix(X, what="X")
+    if "array" not in enc.modalities:
+        raise InputError(f"model {model_name_or_path} embeds {'/'.join(enc.modalities)}s, not arrays")
+    return _finish(enc.encode(X, "array", batch_size, progress), normalize)
 
 
 def embed_images(

@@ -15,8 +15,9 @@ import numpy as np
 
 from infogauss import options, outputs
 from infogauss.checks import integer, resolve_device
-from infogauss.embed import embed_images, embed_texts, list_images, load_encoder, read_lines
+from infogauss.embed import embed_arrays, embed_images, embed_texts, list_images, load_encoder, read_lines
 from infogauss.errors import InputError
+from infogauss.io import load_embeddings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,15 +76,20 @@ def run(args) -> int:
         os.environ["TQDM_DISABLE"] = "1"
     enc = load_encoder(args.model, weights=args.weights, device=device)
     modality = args.modality or ("image" if src.is_dir() or enc.modalities == ("image",) else "text")
-    if modality not in enc.modalities:
+    if modality not in enc.modalities and enc.modalities != ("array",):
         raise InputError(
             f"--modality {modality}: {args.model} is a {'/'.join(enc.modalities)} encoder; it cannot embed {modality}s"
         )
     if modality == "text" and src.is_dir():
         raise InputError(f"{src}: is a folder, but {args.model} embeds texts; give a .txt file, one text per line")
-    items, embed = (list_images(src), embed_images) if modality == "image" else (read_lines(src), embed_texts)
-    Z = embed(args.model, items, batch_size=args.batch_size, device=device, weights=args.weights,
-              normalize=args.normalize, progress=not args.quiet)  # fmt: skip
+    if enc.modalities == ("array",):  # an encoder trained by infogauss: INPUT is an (n, in_dim) array file
+        modality, X = "row", load_embeddings(src)
+        Z = embed_arrays(args.model, X, batch_size=args.batch_size, device=device, normalize=args.normalize,
+                         progress=not args.quiet)  # fmt: skip
+    else:
+        items, embed = (list_images(src), embed_images) if modality == "image" else (read_lines(src), embed_texts)
+        Z = embed(args.model, items, batch_size=args.batch_size, device=device, weights=args.weights,
+                  normalize=args.normalize, progress=not args.quiet)  # fmt: skip
     outputs.atomic_write(out, lambda fh: np.save(fh, Z))
     norms = np.linalg.norm(Z, axis=1)
     print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")

@@ -69,6 +69,10 @@ class PretrainedEncoder:
             return self.model.encode(
                 list(chunk), batch_size=len(chunk), convert_to_tensor=True, show_progress_bar=False
             )
+        if self.kind == "infogauss":  # an encoder trained by infogauss (infogauss.export): model is its embed
+            x = torch.as_tensor(np.asarray(chunk), dtype=torch.float32) if modality == "array" else torch.stack(
+                [_to_tensor(im, self.transform) for im in chunk])  # fmt: skip
+            return self.model(x.to(self.device))
         if modality == "text":  # open_clip
             return self.model.encode_text(self.tokenizer(list(chunk)).to(self.device))
         x = torch.stack([_to_tensor(im, self.transform) for im in chunk]).to(self.device)
