@@ -187,6 +187,10 @@ CASES += [
     ("embed-cuda", ["embed", "{ws}/texts.txt", "--model", "m", "--out", "{ws}/e.npy", "--device", "cuda"], "CUDA"),
     ("embed-device", ["embed", "{ws}/texts.txt", "--model", "m", "--out", "{ws}/e.npy", "--device", "tpu"], "device"),
     ("embed-model", ["embed", "{ws}/texts.txt", "--model", "{ws}/afile", "--out", "{ws}/e.npy"], ""),
+    ("export-missing", ["export", "{ws}/nothing", "--out", "{ws}/exp"], "not a training run"),
+    ("export-not-run", ["export", "{ws}/none", "--out", "{ws}/exp"], "not a training run"),
+    ("export-inside", ["export", "{ws}", "--out", "{ws}/exp"], "inside the run"),
+    ("export-out-proc", ["export", "{ws}", "--out", "/proc/exp"], "cannot write"),
 ]
 TRAIN = ["train", "--quiet", "--out", "{ws}/run"]
 CASES += [

@@ -60,8 +60,13 @@ def make_training_source(cfg: TrainConfig, device: torch.device):
     from infogauss.data.pairs import PAIRS_SOURCES, make_pairs_source
     from infogauss.data.synthetic import make_source
 
+    from infogauss.data.folder import FOLDER_SOURCES, make_folder_source
+
     if cfg.source in PAIRS_SOURCES:
         source = make_pairs_source(cfg.source, **{"seed": cfg.seed, **cfg.source_params, "device": device})
+    elif cfg.source in FOLDER_SOURCES:
+        source = make_folder_source(cfg.source, seed=cfg.seed + DATA_SEED_OFFSET, device=device,
+                                    channels_last=cfg.channels_last, **cfg.source_params)  # fmt: skip
     elif cfg.images:
         from infogauss.data.images import make_image_source
 

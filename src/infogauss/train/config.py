@@ -24,7 +24,7 @@ class TrainConfig:
     """Everything that defines a training run. Defaults follow paper §4.1 / §7 (Laplace study)."""
 
     # laplace | gmm | binary | gaussian (infogauss.data.synthetic) | pairs (your arrays, infogauss.data.pairs) |
-    # cifar10 | tiny-cifar (infogauss.data.images)
+    # cifar10 | tiny-cifar (infogauss.data.images) | folder (your images, infogauss.data.folder)
     source: str = "laplace"
     # e.g. {"A": 0.8, "dim": 1024} (synthetic; seed defaults to `seed`), {"path": "cifar10.npz", "augment": "simclr"}
     source_params: dict = field(default_factory=dict)
@@ -107,6 +107,8 @@ class TrainConfig:
             raise InputError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
         if self.objective == "supervised" and not images:
             raise InputError(f"objective 'supervised' needs labelled images; source {self.source!r} has no labels")
+        if self.objective == "supervised" and self.source == "folder":
+            raise InputError("objective 'supervised' is for CIFAR-10 (10 classes); train source=folder with infonce")
         if images:
             self._check_image_model()
         else:
@@ -170,9 +172,10 @@ class TrainConfig:
     @property
     def images(self) -> bool:
         """Whether the source is an image source (:mod:`infogauss.data.images`)."""
+        from infogauss.data.folder import FOLDER_SOURCES
         from infogauss.data.images import IMAGE_SOURCES
 
-        return self.source in IMAGE_SOURCES
+        return self.source in IMAGE_SOURCES or self.source in FOLDER_SOURCES
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -239,11 +242,12 @@ PRESETS: dict[str, TrainConfig] = {
 def source_names() -> tuple[str, ...]:
     """Every training source: synthetic (:mod:`infogauss.data.synthetic`), your arrays (:mod:`infogauss.data.pairs`)
     and images (:mod:`infogauss.data.images`)."""
+    from infogauss.data.folder import FOLDER_SOURCES
     from infogauss.data.images import IMAGE_SOURCES
     from infogauss.data.pairs import PAIRS_SOURCES
     from infogauss.data.synthetic import SOURCES
 
-    return (*SOURCES, *PAIRS_SOURCES, *IMAGE_SOURCES)
+    return (*SOURCES, *PAIRS_SOURCES, *IMAGE_SOURCES, *FOLDER_SOURCES)
 
 
 def source_parameters(name: str) -> dict:
@@ -251,8 +255,12 @@ def source_parameters(name: str) -> dict:
     from infogauss.data.pairs import PAIRS_SOURCES, pairs_source_parameters
     from infogauss.data.synthetic import source_parameters
 
+    from infogauss.data.folder import FOLDER_SOURCES, folder_source_parameters
+
     if name in PAIRS_SOURCES:
         return pairs_source_parameters(name)
+    if name in FOLDER_SOURCES:
+        return folder_source_parameters(name)
     return image_source_parameters(name) if name in IMAGE_SOURCES else source_parameters(name)
 
 
