@@ -22,7 +22,10 @@ Nothing is downloaded at run time (``HF_HUB_OFFLINE=1``). ``NAME`` may be:
 - ``timm:ARCH`` with ``weights=`` a local ``.safetensors`` / ``.pth`` state dict (read with ``weights_only=True``),
   or ``timm:ARCH[.TAG]`` / a bare timm architecture whose ``timm/...`` weights are in the local Hugging Face cache;
 - ``open_clip:ARCH`` with ``weights=`` a local checkpoint (needs ``pip install open_clip_torch``);
-- any other ``org/name`` already in the local Hugging Face cache.
+- any other ``org/name`` already in the local Hugging Face cache;
+- an encoder trained by infogauss: an ``infogauss export`` folder or the training run's folder itself
+  (:mod:`infogauss.export`); it embeds the rows of an ``(n, in_dim)`` array file (:func:`embed_arrays`), or images
+  for an image encoder.
 
 Features are the encoder's last-layer embedding (paper §4.3): the pooled sentence embedding for
 sentence-transformers; the pooled pre-logits features for timm (classifier removed); ``encode_image`` /
