@@ -38,7 +38,7 @@ coordinates.
   made the old verdict fail 4-5% of Gaussian samples at the 1% level), which sees a few clearly non-Gaussian
   columns, and ``f`` the beta-binomial lower-tail p-value of the AD pass count (the interval's law), which sees many
   slightly non-Gaussian ones. The null law of ``(q, c)`` (ordered by q, ties broken by c) is simulated at the
-  sample's own (n, d): ``R`` = 999 (or 199 when that does not fit :data:`SPHERE_BUDGET`) samples of n rows
+  sample's own (n, d): ``R`` = 999 (or 199; :data:`SPHERE_REPS` within :data:`SPHERE_BUDGET`) samples of n rows
   N(0, I_d), tested exactly as the data — coordinates, projections onto the same directions, and both again after
   normalising the rows (then uniform on the sphere, the InfoNCE optimum) — cached per (n, d, directions), and
   ``calibrated_pvalue = (1 + #{simulated <= observed}) / (R + 1)``, a Monte-Carlo test whose level is exact

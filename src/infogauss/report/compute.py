@@ -82,7 +82,7 @@ def gaussianity_report(
         The run's InfoNCE temperature τ; the uniformity potential Φ (paper Eq. 4) is reported at α = 1/τ.
     view_null : {"auto", "monte-carlo", "bonferroni"}
         Calibration of the views' checks (module doc): ``"auto"`` simulates their null at (n, d) when
-        ``reps · n · (d + K) <= SPHERE_BUDGET`` for reps = 999 or else 199 (cached), else uses ``min(1, 2q)`` and
+        ``reps · n · (d + K)`` fits ``SPHERE_BUDGET`` for reps = 999 or else 199 (cached), else uses ``min(1, 2q)`` and
         Bonferroni (with a warning when n >= d²/4, where the normalised views may be liberal).
     name : str
         Name of the input in messages and in the report (the CLI passes the file path).

@@ -12,8 +12,8 @@ from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, NULL_S
 
 NULL_REPS = 2000  # simulated Gaussian columns behind the null pass rates
 NULL_MAX_N = 20_000  # the pass-rate null is simulated at min(n, NULL_MAX_N)
-SPHERE_REPS = (999, 199)  # simulated samples behind the calibrated p-values: the first that fits the budget
-SPHERE_BUDGET = 6 * 10**8  # simulate the views' null when reps · n · (d + k) is at most this many numbers
+SPHERE_REPS = (999, 199)  # simulated samples behind the calibrated p-values: the first that fits its budget
+SPHERE_BUDGET = (10**8, 6 * 10**8)  # ... reps · n · (d + k) at most this many numbers (AD on ~2x that: ~1.5 s, ~8 s)
 TEST_BYTES = 256 * 2**20  # memory for one block of tested columns and the tests' temporaries
 TEST_COPIES = 8  # float64 copies of a tested block alive at once: the block + ~6 in anderson_darling (measured)
 
@@ -118,16 +118,31 @@ def view_statistic(ad: np.ndarray, adp: np.ndarray, null_passes: int, null_reps:
     """The calibrated check's statistic for one view: ``(q, c)`` with ``c`` the Cauchy combination of the AD p-values
     and ``q = min(c, pass_pvalue)`` — c sees a few clearly non-Gaussian columns, the pass count many slightly
     non-Gaussian ones. ``c`` breaks the ties of ``q`` (the pass count's p-value is discrete)."""
-    passes = int((ad < AD_THRESHOLD).sum())
-    c = combine(adp)
-    return min(c, pass_pvalue(ad.size, passes, null_passes, null_reps)), c
+    q, c = view_statistics(ad[None], adp[None], null_passes, null_reps)
+    return float(q[0]), float(c[0])
+
+
+def view_statistics(ad: np.ndarray, adp: np.ndarray, null_passes: int, null_reps: int):
+    """:func:`view_statistic` of each row of ``ad`` / ``adp`` (samples × columns), vectorised: arrays ``(q, c)``."""
+    from scipy.stats import betabinom
+
+    from infogauss.stats import cauchy_combination
+
+    m = ad.shape[1]
+    if m == 0:
+        nan = np.full(ad.shape[0], np.nan)
+        return nan, nan
+    c = as_numpy(cauchy_combination(np.clip(adp, np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0)), axis=1).pvalue)
+    f = betabinom.cdf((ad < AD_THRESHOLD).sum(axis=1), m, null_passes + 0.5, null_reps - null_passes + 0.5)
+    return np.minimum(c, f), c
 
 
 def view_null_reps(n: int, d: int, k: int) -> int | None:
     """Simulated samples for the views' null at (n, d) with k projections: the first of :data:`SPHERE_REPS` within
-    :data:`SPHERE_BUDGET` simulated numbers (each sample: n·(d + k) values, tested raw and normalised), or None.
-    With 999 the Monte-Carlo levels are exact at 5%, 1% and 0.1%; with 199 at 5% and 1%."""
-    return next((r for r in SPHERE_REPS if r * n * (d + k) <= SPHERE_BUDGET), None)
+    its :data:`SPHERE_BUDGET` of simulated numbers (each sample: n·(d + k) values, tested raw and normalised), or
+    None. With 999 the Monte-Carlo levels are exact at 5%, 1% and 0.1%; with 199 at 5% and 1%."""
+    fits = (r for r, b in zip(SPHERE_REPS, SPHERE_BUDGET, strict=True) if r * n * (d + k) <= b)
+    return next(fits, None)
 
 
 @functools.lru_cache(maxsize=16)
@@ -158,8 +173,8 @@ def view_null(n, m, projection_key, counts, reps=SPHERE_REPS[0], seed=NULL_SEED,
                 w = x.shape[2]
                 res = anderson_darling(x.transpose(1, 0, 2).reshape(n, c * w), axis=0, device=device)
                 a, p = as_numpy(res.statistic).reshape(c, w), as_numpy(res.pvalue).reshape(c, w)
-                out.setdefault((view, kind), []).extend(view_statistic(a[i], p[i], *counts[view]) for i in range(c))
-    return {key: np.array(v) for key, v in out.items()}
+                out.setdefault((view, kind), []).append(np.stack(view_statistics(a, p, *counts[view]), axis=1))
+    return {key: np.concatenate(v) for key, v in out.items()}
 
 
 def lexicographic_ranks(draws: np.ndarray) -> np.ndarray:
