@@ -47,8 +47,21 @@ def test_one_array_draws_fresh_views(tmp_path):
 def test_train_on_pairs_end_to_end(tmp_path, capsys):
     _pairs(tmp_path)
     out = tmp_path / "run"
-    rc = main(["train", "--preset", "smoke", "source=pairs", f"source.x1={tmp_path / 'a.npy'}",
-               f"source.x2={tmp_path / 'b.npy'}", "batch_size=16", "epochs=2", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "train",
+            "--preset",
+            "smoke",
+            "source=pairs",
+            f"source.x1={tmp_path / 'a.npy'}",
+            f"source.x2={tmp_path / 'b.npy'}",
+            "batch_size=16",
+            "epochs=2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert report["epoch"] == 2 and report["config"]["source"] == "pairs"
@@ -62,8 +75,15 @@ def test_train_on_pairs_end_to_end(tmp_path, capsys):
 
 def test_one_array_mlp_trains(tmp_path):
     _pairs(tmp_path)
-    cfg = preset("smoke", source="pairs", source_params={"x": str(tmp_path / "a.npy")}, encoder="mlp", hidden=16,
-                 batch_size=16, epochs=1)
+    cfg = preset(
+        "smoke",
+        source="pairs",
+        source_params={"x": str(tmp_path / "a.npy")},
+        encoder="mlp",
+        hidden=16,
+        batch_size=16,
+        epochs=1,
+    )
     run = train(cfg, progress=False)
     assert run.final.epoch == 1 and np.isfinite(run.final.test_loss)
 
@@ -71,10 +91,19 @@ def test_one_array_mlp_trains(tmp_path):
 @pytest.mark.parametrize(
     "make, params, message",
     [
-        (lambda p: (np.save(p / "a.npy", np.ones((20, 3))), np.save(p / "b.npy", np.ones((20, 4)))),
-         {"x1": "a.npy", "x2": "b.npy"}, "has shape (20, 3) but source.x2"),
-        (lambda p: (np.save(p / "a.npy", np.r_[np.ones((19, 3)), [[np.nan, 0, 0]]]),
-                    np.save(p / "b.npy", np.ones((20, 3)))), {"x1": "a.npy", "x2": "b.npy"}, "NaN"),
+        (
+            lambda p: (np.save(p / "a.npy", np.ones((20, 3))), np.save(p / "b.npy", np.ones((20, 4)))),
+            {"x1": "a.npy", "x2": "b.npy"},
+            "has shape (20, 3) but source.x2",
+        ),
+        (
+            lambda p: (
+                np.save(p / "a.npy", np.r_[np.ones((19, 3)), [[np.nan, 0, 0]]]),
+                np.save(p / "b.npy", np.ones((20, 3))),
+            ),
+            {"x1": "a.npy", "x2": "b.npy"},
+            "NaN",
+        ),
         (lambda p: (np.save(p / "a.npy", np.ones((9, 3))),), {"x": "a.npy"}, "too few"),
         (lambda p: (np.save(p / "a.npy", np.array([["a"] * 3] * 20)),), {"x": "a.npy"}, "numeric"),
         (lambda p: (np.save(p / "a.npy", np.ones((20, 3))),), {"x1": "a.npy"}, "needs source.x1=FILE and"),
@@ -94,8 +123,19 @@ def test_bad_arrays_are_one_line_errors(tmp_path, make, params, message):
 def test_cli_error_before_training(tmp_path, capsys):
     np.save(tmp_path / "a.npy", np.ones((20, 3)))
     np.save(tmp_path / "b.npy", np.ones((21, 3)))
-    rc = main(["train", "--preset", "smoke", "source=pairs", f"source.x1={tmp_path / 'a.npy'}",
-               f"source.x2={tmp_path / 'b.npy'}", "--out", str(tmp_path / "run"), "--quiet"])
+    rc = main(
+        [
+            "train",
+            "--preset",
+            "smoke",
+            "source=pairs",
+            f"source.x1={tmp_path / 'a.npy'}",
+            f"source.x2={tmp_path / 'b.npy'}",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "shape" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "report.json").exists()
@@ -155,9 +195,11 @@ def test_train_on_image_folder_then_embed_images(tmp_path, capsys):
 
 def test_folder_errors(tmp_path, capsys):
     (tmp_path / "none").mkdir()
-    for extra, message in ((["source.path=" + str(tmp_path / "none")], "no image files"),
-                           (["source.path=" + str(tmp_path / "missing")], "needs source.path=DIR"),
-                           (["source.path=" + str(tmp_path / "none"), "objective=supervised"], "supervised")):
+    for extra, message in (
+        (["source.path=" + str(tmp_path / "none")], "no image files"),
+        (["source.path=" + str(tmp_path / "missing")], "needs source.path=DIR"),
+        (["source.path=" + str(tmp_path / "none"), "objective=supervised"], "supervised"),
+    ):
         assert main(["train", *FOLDER_RUN, *extra, "--out", str(tmp_path / "r")]) == 2
         assert message in capsys.readouterr().err
     (tmp_path / "bad" / "c").mkdir(parents=True)

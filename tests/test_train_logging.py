@@ -23,7 +23,7 @@ def test_metrics_csv_matches_jsonl(run_dir):
     with open(run_dir / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(lines) == 3  # epochs 0, 1, 2
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         assert int(row["epoch"]) == line["epoch"]
         assert float(row["backbone.raw.cv"]) == pytest.approx(line["backbone"]["raw"]["cv"], rel=1e-12)
         assert float(row["views.alignment"]) == pytest.approx(line["views"]["alignment"], rel=1e-12)

@@ -2,8 +2,9 @@
 
 ``INPUT``: a ``.txt`` file (one text per line, for a text model; one image path per line, for an image model) or a
 folder of images; for an encoder trained by infogauss (``--model RUN`` or an ``infogauss export`` folder), an
-``(n, in_dim)`` array file (``.npy``, ``.npz``, ``.csv`` ...). ``--input INPUT`` is the earlier spelling and still works. ``--out`` is checked before the model
-is loaded: writable, not the input, and not an existing file unless ``--force``.
+``(n, in_dim)`` array file (``.npy``, ``.npz``, ``.csv`` ...). ``--input INPUT`` is the earlier spelling and still
+works. ``--out`` is checked before the model is loaded: writable, not the input, and not an existing file unless
+``--force``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""Data sources for training: synthetic pairs (``infogauss.data.synthetic``, paper §4.1)."""
+"""Data sources for training: synthetic pairs (``infogauss.data.synthetic``, paper §4.1), your own arrays of pairs
+(``infogauss.data.pairs``, ``source=pairs``) and image folders (``infogauss.data.folder``, ``source=folder``)."""
 
+from infogauss.data.folder import FOLDER_SOURCES, make_folder_source, read_image_folder
+from infogauss.data.pairs import PAIRS_SOURCES, PairsSource, make_pairs_source
 from infogauss.data.synthetic import (
     SOURCES,
     GaussianChannelSource,
@@ -22,4 +25,10 @@ __all__ = [
     "make_source",
     "make_generator",
     "source_parameters",
+    "PAIRS_SOURCES",
+    "PairsSource",
+    "make_pairs_source",
+    "FOLDER_SOURCES",
+    "make_folder_source",
+    "read_image_folder",
 ]

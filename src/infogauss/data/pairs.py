@@ -59,8 +59,9 @@ class PairsSource:
             from infogauss.data.synthetic import LaplaceSource
 
             # the channel's parameters are validated there; its own (tiny) base items are never used
-            self.channel = LaplaceSource(dim=self.dim, n_train=2, n_test=2, A=A, noise_std=noise_std, dropout=dropout,
-                                         scale_std=scale_std, scale_per=scale_per, seed=self.seed, device=device)  # fmt: skip
+            self.channel = LaplaceSource(dim=self.dim, n_train=2, n_test=2, A=A, noise_std=noise_std,
+                                         dropout=dropout, scale_std=scale_std, scale_per=scale_per, seed=self.seed,
+                                         device=device)  # fmt: skip
 
     @property
     def paired(self) -> bool:

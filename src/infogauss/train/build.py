@@ -57,10 +57,9 @@ class Objective:
 
 def make_training_source(cfg: TrainConfig, device: torch.device):
     """The source of ``cfg`` on ``device``: synthetic items (seeded with ``seed``), your arrays or images."""
+    from infogauss.data.folder import FOLDER_SOURCES, make_folder_source
     from infogauss.data.pairs import PAIRS_SOURCES, make_pairs_source
     from infogauss.data.synthetic import make_source
-
-    from infogauss.data.folder import FOLDER_SOURCES, make_folder_source
 
     if cfg.source in PAIRS_SOURCES:
         source = make_pairs_source(cfg.source, **{"seed": cfg.seed, **cfg.source_params, "device": device})

@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", action="append", default=[], metavar="tensorboard",
                         help="also log metrics to TensorBoard (OUT/events.*); metrics.csv is always written")
     options.add_device(parser, default=None, help="auto (default: CUDA when available), cpu or cuda; same as device=")
-    options.add_out(parser, "dir", "config.json, metrics.jsonl, report.json, checkpoint.pt (default runs/train-PRESET; "
-                    "resumes when it holds a checkpoint)", default="")  # fmt: skip
+    options.add_out(parser, "dir", "config.json, metrics.jsonl, metrics.csv, report.json, checkpoint.pt (default "
+                    "runs/train-PRESET; resumes when it holds a checkpoint)", default="")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="seed of the data and the model; same as seed=")
     parser.add_argument("--resume", default=None, help="checkpoint file to resume from (default: OUT/checkpoint.pt)")
     options.add_cifar_data(parser, " for source=cifar10; same as source.path=...")

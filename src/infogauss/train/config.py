@@ -251,11 +251,10 @@ def source_names() -> tuple[str, ...]:
 
 
 def source_parameters(name: str) -> dict:
+    from infogauss.data.folder import FOLDER_SOURCES, folder_source_parameters
     from infogauss.data.images import IMAGE_SOURCES, image_source_parameters
     from infogauss.data.pairs import PAIRS_SOURCES, pairs_source_parameters
     from infogauss.data.synthetic import source_parameters
-
-    from infogauss.data.folder import FOLDER_SOURCES, folder_source_parameters
 
     if name in PAIRS_SOURCES:
         return pairs_source_parameters(name)
