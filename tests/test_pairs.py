@@ -44,24 +44,15 @@ def test_one_array_draws_fresh_views(tmp_path):
     assert torch.equal(s.datum(s.test), s.test)
 
 
+def _train_pairs(tmp_path, *extra):
+    files = [f"source.x1={tmp_path / 'a.npy'}", f"source.x2={tmp_path / 'b.npy'}"]
+    return main(["train", "--preset", "smoke", "source=pairs", *files, *extra, "--quiet"])
+
+
 def test_train_on_pairs_end_to_end(tmp_path, capsys):
     _pairs(tmp_path)
     out = tmp_path / "run"
-    rc = main(
-        [
-            "train",
-            "--preset",
-            "smoke",
-            "source=pairs",
-            f"source.x1={tmp_path / 'a.npy'}",
-            f"source.x2={tmp_path / 'b.npy'}",
-            "batch_size=16",
-            "epochs=2",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
+    rc = _train_pairs(tmp_path, "batch_size=16", "epochs=2", "--out", str(out))
     assert rc == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert report["epoch"] == 2 and report["config"]["source"] == "pairs"
@@ -123,19 +114,7 @@ def test_bad_arrays_are_one_line_errors(tmp_path, make, params, message):
 def test_cli_error_before_training(tmp_path, capsys):
     np.save(tmp_path / "a.npy", np.ones((20, 3)))
     np.save(tmp_path / "b.npy", np.ones((21, 3)))
-    rc = main(
-        [
-            "train",
-            "--preset",
-            "smoke",
-            "source=pairs",
-            f"source.x1={tmp_path / 'a.npy'}",
-            f"source.x2={tmp_path / 'b.npy'}",
-            "--out",
-            str(tmp_path / "run"),
-            "--quiet",
-        ]
-    )
+    rc = _train_pairs(tmp_path, "--out", str(tmp_path / "run"))
     err = capsys.readouterr().err
     assert rc == 2 and "shape" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "report.json").exists()
