@@ -1,6 +1,7 @@
 """Null calibration of every test: the rejection rate on true Gaussian data at 5% and 1%, with 99% binomial intervals.
 
-Run (slow; prints a Markdown table): ``python tests/stats/_calibration.py [--tests ad,dp,ep,hz,mardia] [--reps R]``.
+Run (slow; prints a Markdown table): ``python tests/stats/_calibration.py [--tests ad,dp,ep,hz,mardia] [--reps R]``;
+the report's calibrated verdicts: ``python tests/stats/_calibration.py --verdict 50x16:2000,500x64:1000,5000x256:400``.
 ``tests/stats/test_calibration.py`` checks a fast subset in CI and the whole grid under ``-m slow``.
 """
 
@@ -63,10 +64,31 @@ def multivariate_pvalues(test: str, n: int, d: int, reps: int, seed: int = 1) ->
     return {k: np.array(v) for k, v in out.items()}
 
 
+def report_pvalues(n: int, d: int, reps: int, seed: int = 13) -> dict:
+    """Calibrated p-values of the four views and of the whole report (``gaussianity_report``, geometry off) on
+    ``reps`` N(0, I_d) samples of size n."""
+    import warnings
+
+    from infogauss.report import gaussianity_report
+
+    rng = np.random.default_rng([seed, n, d])
+    out: dict = {}
+    for _ in range(reps):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = gaussianity_report(rng.standard_normal((n, d)), geometry=False, progress=False)
+        blocks = {"raw coordinates": r.raw, "raw projections": r.raw.projections, "normalised coordinates":
+                  r.normalized, "normalised projections": r.normalized.projections}  # fmt: skip
+        for k, b in blocks.items():
+            out.setdefault(k, []).append(b.calibrated_pvalue)
+        out.setdefault("whole report", []).append(r.verdict.pvalue)
+    return {k: np.array(v) for k, v in out.items()}
+
+
 def row(name: str, n, d, p: np.ndarray) -> str:
     cells = []
     for a in LEVELS:
-        k = int(np.sum(p < a))
+        k = int(np.sum(p <= a))  # Monte-Carlo p-values reject at p <= alpha
         lo, hi = interval(k, p.size)
         flag = "" if acceptance(a, p.size)[0] <= k <= acceptance(a, p.size)[1] else " *"
         cells.append(f"{100 * k / p.size:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]{flag}")
@@ -87,7 +109,17 @@ def main(argv=None):
     ap.add_argument("--tests", default="ad,dp,ep,hz,mardia")
     ap.add_argument("--reps", type=int, default=4000)
     ap.add_argument("--n", default=",".join(map(str, N_GRID)))
+    ap.add_argument("--verdict", default="", help="report verdicts instead: NxD:REPS,... e.g. 50x16:2000")
     args = ap.parse_args(argv)
+    if args.verdict:
+        print("| report check | n | d | replicates | rate at 5% [99% CI] | rate at 1% [99% CI] |")
+        print("|---|---|---|---|---|---|")
+        for cell in args.verdict.split(","):
+            size, reps = cell.split(":")
+            n, d = (int(v) for v in size.split("x"))
+            for name, p in report_pvalues(n, d, int(reps)).items():
+                print(row(name, n, d, p), flush=True)
+        return
     ns = [int(v) for v in args.n.split(",")]
     print("| test | n | d | replicates | rate at 5% [99% CI] | rate at 1% [99% CI] |")
     print("|---|---|---|---|---|---|")
