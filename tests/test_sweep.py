@@ -115,3 +115,11 @@ def test_init_offset_decouples_the_encoder_from_the_data():
 
     assert abs(corr(0)) > 0.2
     assert abs(corr(7919)) < 0.15
+
+
+def test_engine_and_sweep_share_their_seed_offsets():
+    from infogauss.sweep import DATA_SEED_OFFSET, INIT_SEED_OFFSET
+    from infogauss.train import build
+
+    assert (build.DATA_SEED_OFFSET, build.INIT_SEED_OFFSET) == (DATA_SEED_OFFSET, INIT_SEED_OFFSET)
+    assert RunSpec().init_offset == INIT_SEED_OFFSET != 0

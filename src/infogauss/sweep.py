@@ -8,7 +8,7 @@ tensor, the forward pass is one batched matmul (:func:`torch.baddbmm`), the loss
 exactly R separate Adams. Every run keeps the data stream the engine (:func:`infogauss.train.train`) would give it:
 its source drawn from ``seed``, its own generator seeded ``seed + DATA_SEED_OFFSET`` for permutations and views,
 views generated ``chunk`` steps at a time, its encoder initialised by :func:`infogauss.encoders.make_encoder` under
-``torch.manual_seed(seed)``. A run of this module therefore equals the engine's run of the same settings to float
+``torch.manual_seed(seed + INIT_SEED_OFFSET)``. A run of this module therefore equals the engine's run of the same settings to float
 rounding (tested), without one process, optimiser and Python loop per run.
 
 Measurements (:func:`measure`) follow the synthetic experiments: the paper's protocol
@@ -33,11 +33,13 @@ import torch.nn.functional as F
 from infogauss.constants import EVAL_SEED
 from infogauss.errors import InputError
 
-__all__ = ["RunSpec", "RunResult", "run_sweep", "measure", "DATA_SEED_OFFSET", "ENCODERS", "OBJECTIVES"]
+__all__ = ["RunSpec", "RunResult", "run_sweep", "measure", "DATA_SEED_OFFSET", "INIT_SEED_OFFSET", "ENCODERS", "OBJECTIVES"]
 
 #: The engine's offset between a run's source seed and its data generator (``infogauss.train``; the equality test
 #: in tests/test_sweep.py fails if the two ever differ).
 DATA_SEED_OFFSET = 1_000_003
+#: The engine's offset between a run's seed and its encoder's initialisation (``infogauss.train.build``; tested equal).
+INIT_SEED_OFFSET = 7919
 VIEW_CHUNK_NUMBERS = 2**20  # as the engine: input numbers per view generated at once
 ENCODERS = ("linear", "mlp", "orthogonal")
 OBJECTIVES = ("infonce", "vicreg")
@@ -63,10 +65,10 @@ class RunSpec:
     lr: float = 1e-3
     measure_at: tuple[int, ...] = ()  # epochs measured besides 0 and the last
     name: str = ""
-    # The encoder is initialised under torch.manual_seed(seed + init_offset). 0 is the engine's choice, whose CPU
-    # stream then *equals* the source's (make_generator(seed)): the initial weights are functions of the same
-    # uniforms as the first data drawn (e.g. the GMM means), i.e. correlated with them. Any other offset decouples.
-    init_offset: int = 0
+    # The encoder is initialised under torch.manual_seed(seed + init_offset); the default is the engine's. 0 (the
+    # engine's old seeding) makes the CPU stream *equal* the source's (make_generator(seed)): the initial weights are
+    # then functions of the same uniforms as the first data drawn (e.g. the GMM means), i.e. correlated with them.
+    init_offset: int = INIT_SEED_OFFSET
 
     def validate(self) -> RunSpec:
         if self.encoder not in ENCODERS:
