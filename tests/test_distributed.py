@@ -117,9 +117,10 @@ def test_torchrun_cli_equals_one_process(tmp_path):
         assert word not in two.stderr, two.stderr[-3000:]
     one = _cli_train(tmp_path / "one", sys.executable)
     assert one.returncode == 0, one.stderr[-3000:]
-    # every rank prints the last line from rank 0's evaluation: the same numbers as one process with batch 32
+    # rank 0 alone prints the last line: the same numbers as one process with batch 32
     lines = [ln for ln in two.stdout.splitlines() if ln.startswith("epoch ")]
-    assert lines and all(_numbers(ln) == pytest.approx(_numbers(one.stdout.splitlines()[-1]), rel=1e-4) for ln in lines)
+    assert len(lines) == 1 and two.stderr.count("results written to") == 1, two.stdout + two.stderr[-3000:]
+    assert all(_numbers(ln) == pytest.approx(_numbers(one.stdout.splitlines()[-1]), rel=1e-4) for ln in lines)
     a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("ddp", "one"))
     assert a["epoch"] == b["epoch"] == 2
     for key in ("cv", "ad_mean", "dp_mean_p"):

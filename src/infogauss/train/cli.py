@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with lock:
         result = train(cfg, progress=not args.quiet, resume=args.resume, log=args.log)
+    if result.rank != 0:  # under torchrun rank 0 prints the result (every rank holds the same numbers)
+        return 0
     final = result.final
     keys = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict", "alignment",
             "uniformity_potential", "mean_embedding_norm", "test_loss")  # fmt: skip
