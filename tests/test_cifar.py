@@ -118,11 +118,13 @@ def test_wrong_npz_contents(tmp_path, override, match):
 
 def test_unreadable_files(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all" * 10)
-    _one_line_error(lambda: load_cifar10(tmp_path / "junk.npz"), "cannot read it as a .npz archive")
+    _one_line_error(lambda: load_cifar10(tmp_path / "junk.npz"), "is not a .npz archive")
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(1).bytes(300))  # np.load: "pickled (object) data"
+    _one_line_error(lambda: load_cifar10(tmp_path / "random.npz"), "is not a .npz archive")
     _write_npz(tmp_path / "c.npz")
     data = (tmp_path / "c.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
-    _one_line_error(lambda: load_cifar10(tmp_path / "cut.npz"), "cannot read it as a .npz archive")
+    _one_line_error(lambda: load_cifar10(tmp_path / "cut.npz"), "is not a .npz archive .not a zip file, or one cut")
     np.save(tmp_path / "one.npy", np.zeros((2, 32, 32, 3), np.uint8))
     _one_line_error(lambda: load_cifar10(tmp_path / "one.npy"), "single array, not a .npz")
     _one_line_error(lambda: load_cifar10(tmp_path / "missing.npz"), "no such file")

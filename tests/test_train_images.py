@@ -180,7 +180,8 @@ def test_cli_train_images(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, msg",
     [
-        (["--preset", "cifar-resnet18", "--data", "{bad}"], "cannot read it as a .npz archive"),
+        (["--preset", "cifar-resnet18", "--data", "{bad}"], "is not a .npz archive"),
+        (["--preset", "cifar-mlp", "--data", "{random}"], "is not a .npz archive"),
         (["--preset", "cifar-resnet18", "--data", "{missing}"], "no such file"),
         (["--preset", "smoke", "--data", "{bad}"], "--data applies to source=cifar10"),
         (["--preset", "smoke-cifar", "encoder=resnet99"], "unknown encoder"),
@@ -190,7 +191,8 @@ def test_cli_train_images(tmp_path, capsys):
 def test_cli_image_errors(tmp_path, capsys, argv, msg):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"this is not a zip archive")
-    argv = [a.format(bad=bad, missing=tmp_path / "none.npz") for a in argv]
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(1).bytes(300))  # np.load: "pickled (object) data"
+    argv = [a.format(bad=bad, random=tmp_path / "random.npz", missing=tmp_path / "none.npz") for a in argv]
     code = main(["train", "--out", str(tmp_path / "x"), "--quiet", "--device", "cpu", *argv])
     err = capsys.readouterr().err
     assert code == 2

@@ -156,6 +156,13 @@ def load_cifar10(path=None, *, download_root=None) -> dict:
 
 def _from_npz(p: Path) -> dict:
     try:
+        with open(p, "rb") as fh:
+            npy = fh.read(6) == b"\x93NUMPY"  # a single .npy array: np.load below says so
+        if not npy and not zipfile.is_zipfile(p):  # else np.load's "pickled (object) data" would mislead
+            raise InputError(
+                f"{p}: is not a .npz archive (not a zip file, or one cut short); give a CIFAR-10 .npz written with "
+                f"np.savez({', '.join(_KEYS)}, ...) or a torchvision root folder"
+            )
         f = np.load(p, allow_pickle=False)
         if not isinstance(f, np.lib.npyio.NpzFile):
             raise InputError(
