@@ -136,3 +136,26 @@ def test_run_nothing_mode_only_reads(tmp_path, monkeypatch):
     rows = reproduce("claims", "smoke", 1, tmp_path / "claims", progress=False)
     assert {r["verdict_paper"] for r in rows} == {"not run at this scale"}
     assert not (tmp_path / "runs").exists()
+
+
+def test_run_options_are_settings_that_win_over_the_environment(tmp_path, monkeypatch, capsys):
+    """``reproduce claims run_missing=0 runs_root=DIR``: the settings, not the environment variables, decide."""
+    from infogauss.cli import main
+
+    monkeypatch.setenv("INFOGAUSS_RUNS_ROOT", str(tmp_path / "env_runs"))
+    monkeypatch.setenv("INFOGAUSS_RUN_MISSING", "1")
+    root = tmp_path / "runs"
+    fake_result(root, "bound", [gaussian_row("g", violation=False, slack=0.01)])
+    argv = ["reproduce", "claims", "--scale", "smoke", "--quiet", "--out", str(tmp_path / "claims"),
+            "run_missing=0", f"runs_root={root}"]  # fmt: skip
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "claims" / "results.json").read_text())
+    assert {r["name"]: r["verdict_paper"] for r in rows}["prop1"] == "reproduced"  # read from runs_root
+    assert {r["verdict_paper"] for r in rows if r["name"] != "prop1"} == {"not run at this scale"}
+    assert not (tmp_path / "env_runs").exists() and sorted(p.name for p in root.iterdir()) == ["bound"]
+    assert json.loads((tmp_path / "claims" / "settings.json").read_text())["settings"]["run_missing"] == 0
+    capsys.readouterr()
+    assert main([*argv[:6], str(tmp_path / "c2"), "run_missing=maybe"]) == 2
+    assert "run_missing must be 1" in capsys.readouterr().err and not (tmp_path / "c2").exists()
+    assert claims.run_missing({"run_missing": None}) is True  # the environment variable when not set
+    assert claims.runs_root({}) == tmp_path / "env_runs"

@@ -1,8 +1,8 @@
 """``infogauss reproduce claims``: every claim of the paper, our verdict, the evidence and the command behind it.
 
 This experiment trains nothing of its own: it **reads** the result folders of the other experiments under a runs
-root (``<root>/<experiment>/results.json`` and ``settings.json``; root ``$INFOGAUSS_RUNS_ROOT``, default ``runs``,
-the default parent of ``reproduce --out``) and turns their rows into one verdict per claim:
+root (``<root>/<experiment>/results.json`` and ``settings.json``; root: the setting ``runs_root=DIR``, else
+``$INFOGAUSS_RUNS_ROOT``, default ``runs``, the default parent of ``reproduce --out``) and turns their rows into one verdict per claim:
 **reproduced / partly / not reproduced / not testable here / not run at this scale**, twice — with the paper's
 rule for "Gaussian" (AD avg < 0.752 and DP avg p > 0.05) and with the report's calibrated verdict — beside the
 evidence (mean ± std over seeds where the experiment has seeds, the untrained and control baselines) and the exact
@@ -10,8 +10,10 @@ command that regenerates it.
 
 A result is used when it ran at the chosen scale or a larger one (smoke < cpu < paper). A missing one is run at the
 chosen scale when it is cheap (the synthetic experiments); the CIFAR-10 / pretrained ones (tens of minutes to hours
-on a CPU) are reported "not run at this scale" unless ``$INFOGAUSS_RUN_MISSING=1`` or
-``python -m infogauss.experiments.claims --run-missing`` (``$INFOGAUSS_RUN_MISSING=0``: run nothing, only read).
+on a CPU) are reported "not run at this scale" unless the setting ``run_missing=1`` is given (``run_missing=0``: run
+nothing, only read; ``auto``: the cheap ones, the default), e.g.
+``infogauss reproduce claims --scale cpu run_missing=1 runs_root=runs``; without the setting
+``$INFOGAUSS_RUN_MISSING`` (same values) decides, as does ``python -m infogauss.experiments.claims --run-missing``.
 Each claim's rule is a small function in :mod:`infogauss.experiments.claim_rules`, stated in its ``rule`` text;
 none was tuned toward the paper's trained numbers.
 """
@@ -22,6 +24,7 @@ import json
 import os
 from pathlib import Path
 
+from infogauss.errors import InputError
 from infogauss.experiments._common import Context
 from infogauss.experiments._output import Column, Table
 from infogauss.experiments.claim_rules import CLAIMS, verdict
@@ -31,19 +34,25 @@ TITLE = "Claims of the paper: verdicts, evidence and the commands behind them"
 ORDER = ("smoke", "cpu", "paper")
 EXPENSIVE = {"fig4", "table1-cifar", "whitening", "pretrained"}
 SEEDS = {"induction": 1, "unknowns": 1, "sensitivity": 1}  # these train their own 3 seeds together
+#: Settings of every scale (``reproduce claims run_missing=1 runs_root=DIR``); None: the environment variable
+#: ``INFOGAUSS_RUN_MISSING`` / ``INFOGAUSS_RUNS_ROOT`` decides (see :func:`run_missing`, :func:`runs_root`).
+RUN_OPTIONS = {"run_missing": None, "runs_root": None}
 SCALES = {
     "smoke": {
         "about": "reads / runs every experiment at smoke scale (seconds each; tests only)",
         "seeds": 1,
         "scale": "smoke",
+        **RUN_OPTIONS,
     },
     "cpu": {
         "about": "every experiment at its cpu scale (each results.md says what it reduces); experiments other "
         "than induction / unknowns / sensitivity (3 seeds each, trained together) run with 1 seed",
         "seeds": 1,
         "scale": "cpu",
+        **RUN_OPTIONS,
     },
-    "paper": {"about": "every experiment at the paper's settings, 3 seeds", "seeds": 3, "scale": "paper"},
+    "paper": {"about": "every experiment at the paper's settings, 3 seeds", "seeds": 3, "scale": "paper",
+              **RUN_OPTIONS},
 }
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here", "not run at this scale")
 
@@ -51,8 +60,22 @@ VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here", "not 
 # -- reading and running the experiments ------------------------------------------------------------------------
 
 
-def runs_root() -> Path:
-    return Path(os.environ.get("INFOGAUSS_RUNS_ROOT", "runs"))
+def runs_root(settings: dict | None = None) -> Path:
+    """The setting ``runs_root``, else ``$INFOGAUSS_RUNS_ROOT``, else ``runs``."""
+    given = (settings or {}).get("runs_root")
+    return Path(str(given) if given is not None else os.environ.get("INFOGAUSS_RUNS_ROOT", "runs"))
+
+
+def run_missing(settings: dict | None = None) -> bool | None:
+    """The setting ``run_missing`` (else ``$INFOGAUSS_RUN_MISSING``): 1 / true -> True (run every missing
+    experiment), 0 / false -> False (only read), auto or unset -> None (run the missing cheap ones)."""
+    given = (settings or {}).get("run_missing")
+    where = "run_missing" if given is not None else "INFOGAUSS_RUN_MISSING"
+    raw = str(given if given is not None else os.environ.get("INFOGAUSS_RUN_MISSING", "")).strip().lower()
+    table = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "auto": None, "": None}
+    if raw not in table:
+        raise InputError(f"{where} must be 1 (run every missing experiment), 0 (only read) or auto, got {raw!r}")
+    return table[raw]
 
 
 def read_result(folder: Path, scale: str):
@@ -90,9 +113,8 @@ def command(name: str, scale: str, root: Path, seeds: int) -> str:
 
 def run_seed(ctx: Context):
     scale = ctx.settings["scale"]
-    root = runs_root()
-    run_missing = {"1": True, "0": False}.get(os.environ.get("INFOGAUSS_RUN_MISSING", ""))
-    got = gather(scale, root, run_missing, ctx.progress, int(ctx.settings.get("seeds", 1)))
+    root = runs_root(ctx.settings)
+    got = gather(scale, root, run_missing(ctx.settings), ctx.progress, int(ctx.settings.get("seeds", 1)))
     rows = []
     for claim, rule in CLAIMS:
         missing = [e for e in claim.experiments if isinstance(got[e], str)]
@@ -112,7 +134,7 @@ def run_seed(ctx: Context):
                     None,
                     f"no {', '.join(missing)} result at scale ≥ {scale} under {root}/ ("
                     + ("expensive: " if set(missing) & EXPENSIVE else "reading only: ")
-                    + "INFOGAUSS_RUN_MISSING=1 or --run-missing runs it)",
+                    + "the setting run_missing=1 runs it)",
                 )
             )
         else:
