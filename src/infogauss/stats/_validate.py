@@ -65,7 +65,6 @@ def is_torch(x) -> bool:
     return type(x).__module__.startswith("torch")
 
 
-_is_torch = is_torch  # old private name, kept for modules that still import it
 
 
 DEAD_RTOL = 1e-12  # a spread below DEAD_RTOL x the largest |location| is rounding noise of a constant

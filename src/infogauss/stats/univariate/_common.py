@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.special
 
-from infogauss.stats._validate import MIN_SAMPLES, _is_torch, samples, samples_torch
+from infogauss.stats._validate import MIN_SAMPLES, is_torch, samples, samples_torch
 
 EPS = float(np.finfo(np.float64).eps)
 _BLOCK_ELEMENTS = 1 << 17  # rows given to a test at once: 1 MiB of float64, about an L2 cache
@@ -129,7 +129,7 @@ def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, differentiable
     On the torch path the outputs carry gradients only if ``differentiable`` (``rows_fn`` must then avoid
     in-place operations on tensors that require grad); otherwise it runs under ``torch.no_grad()``.
     """
-    if device is not None or _is_torch(x):
+    if device is not None or is_torch(x):
         import torch
 
         if differentiable:

@@ -85,11 +85,11 @@ def anderson_darling(x, axis=0, *, device=None) -> TestResult:
     >>> res = anderson_darling(z)          # one A² and one p-value per coordinate
     >>> frac_pass = (res.statistic < 0.752).mean()
     """
-    stat, p = apply_columns(x, axis, device, _ad_rows, 2, sort=True)
+    stat, p = apply_columns(x, axis, device, ad_rows, 2, sort=True)
     return TestResult(stat, p)
 
 
-def _ad_rows(y, ops):
+def ad_rows(y, ops):
     """(A², p) for each row of ``y``, a ``(b, n)`` float64 block sorted along rows (numpy or torch)."""
     xp = ops.xp
     n = y.shape[-1]

@@ -93,11 +93,11 @@ def dagostino_pearson(x, axis=0, *, device=None) -> TestResult:
             "Gaussian samples at n = 8-10; see the size table in the docstring)",
             stacklevel=2,
         )
-    k2, p = apply_columns(x, axis, device, _dp_rows, 2)
+    k2, p = apply_columns(x, axis, device, dp_rows, 2)
     return TestResult(k2, p)
 
 
-def _dp_rows(r, ops):
+def dp_rows(r, ops):
     """(K², p) for each row of ``r``, a ``(b, n)`` float64 block (numpy or torch)."""
     xp = ops.xp
     n = r.shape[-1]

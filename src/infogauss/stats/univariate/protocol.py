@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from infogauss.stats._result import TestResult
 from infogauss.stats.univariate._common import apply_columns
-from infogauss.stats.univariate.anderson_darling import _ad_rows
-from infogauss.stats.univariate.dagostino_pearson import SMALL_N, _dp_rows
+from infogauss.stats.univariate.anderson_darling import ad_rows
+from infogauss.stats.univariate.dagostino_pearson import SMALL_N, dp_rows
 
 
 def normality_protocol(x, axis=0, *, device=None) -> tuple[TestResult, TestResult]:
@@ -28,4 +28,4 @@ def normality_protocol(x, axis=0, *, device=None) -> tuple[TestResult, TestResul
 
 
 def _rows(y, ops):
-    return (*_ad_rows(y, ops), *_dp_rows(y, ops))
+    return (*ad_rows(y, ops), *dp_rows(y, ops))
