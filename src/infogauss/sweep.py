@@ -30,16 +30,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from infogauss.constants import EVAL_SEED
+from infogauss.constants import DATA_SEED_OFFSET, EVAL_SEED, INIT_SEED_OFFSET
 from infogauss.errors import InputError
 
 __all__ = ["RunSpec", "RunResult", "run_sweep", "measure", "DATA_SEED_OFFSET", "INIT_SEED_OFFSET", "ENCODERS", "OBJECTIVES"]
 
-#: The engine's offset between a run's source seed and its data generator (``infogauss.train``; the equality test
-#: in tests/test_sweep.py fails if the two ever differ).
-DATA_SEED_OFFSET = 1_000_003
-#: The engine's offset between a run's seed and its encoder's initialisation (``infogauss.train.build``; tested equal).
-INIT_SEED_OFFSET = 7919
 VIEW_CHUNK_NUMBERS = 2**20  # as the engine: input numbers per view generated at once
 ENCODERS = ("linear", "mlp", "orthogonal")
 OBJECTIVES = ("infonce", "vicreg")

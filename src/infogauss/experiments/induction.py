@@ -29,7 +29,7 @@ METHODS = ("infonce", "vicreg", "orthogonal")
 #: torch.manual_seed(seed) replayed the stream that drew the source (the GMM means), which makes the initial weights
 #: correlated with the data (measured: r = -0.35 between the first 25 weight rows and the 25 GMM means; untrained
 #: GMM AD avg 33 instead of ~1.5). The sweeps use an independent stream; ``infogauss.sweep.RunSpec.init_offset``.
-#: It is the engine's own offset (infogauss.train.build.INIT_SEED_OFFSET), so engine and sweeps agree.
+#: It is the engine's own offset (infogauss.constants.INIT_SEED_OFFSET), so engine and sweeps agree.
 INIT_OFFSET = INIT_SEED_OFFSET
 KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction")
 _SMOKE = {"dim": 64, "n_train": 512, "n_test": 256}

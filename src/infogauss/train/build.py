@@ -6,19 +6,14 @@ import math
 
 import torch
 
+from infogauss.constants import DATA_SEED_OFFSET, INIT_SEED_OFFSET
 from infogauss.errors import InputError
 from infogauss.train.config import TrainConfig
 
 __all__ = ["Objective", "make_training_source", "steps_per_epoch", "build_model", "make_optimizer",
            "DATA_SEED_OFFSET", "INIT_SEED_OFFSET"]  # fmt: skip
 
-DATA_SEED_OFFSET = 1_000_003  # training views/permutations use seed + offset (the source's items use seed)
-#: The encoder is initialised under ``torch.manual_seed(seed + INIT_SEED_OFFSET)``, not ``seed``: on the CPU,
-#: ``torch.manual_seed(seed)`` replays the very stream that drew a synthetic source (``make_generator(seed)``), so the
-#: initial weights would be functions of the same random numbers as the first data drawn (measured with the old
-#: seeding: r = -0.35 between the first 25 weight rows and the 25 GMM means, untrained GMM AD 33 instead of ~1.5).
-#: ``infogauss.sweep.INIT_SEED_OFFSET`` is the same number (tested).
-INIT_SEED_OFFSET = 7919
+
 
 
 class Objective:
