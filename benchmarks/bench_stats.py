@@ -76,7 +76,7 @@ def protocol_scipy(sets):
     import scipy.stats
     from tqdm import tqdm
 
-    from infogauss.stats.univariate._common import NumpyOps
+    from infogauss.stats.univariate.common import NumpyOps
     from infogauss.stats.univariate.anderson_darling import ad_pvalue
 
     out, times = {}, {}
@@ -156,11 +156,11 @@ def _peak_rss_kib():
 
 
 def print_table(args, base, best, extra, worst, runs):
-    from infogauss.stats.univariate._common import _n_threads
+    from infogauss.stats.univariate.common import n_threads
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"\ncoordinate normality, {args.n} x {args.d} float32, raw + L2-normalised; {_n_threads()} threads for "
+        f"\ncoordinate normality, {args.n} x {args.d} float32, raw + L2-normalised; {n_threads()} threads for "
         f"ours, {cpus} CPUs usable, load average {os.getloadavg()[0]:.1f} (1 min)"
     )
     print(f"{'':<16}{'wall time (s)':^34}{'CPU time (s, all threads)':^34}")

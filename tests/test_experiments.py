@@ -11,7 +11,7 @@ import pytest
 from infogauss.cli import main
 from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, reproduce
-from infogauss.experiments._output import REPORT_KEYS, aggregate
+from infogauss.experiments.tables import REPORT_KEYS, aggregate
 from infogauss.experiments.bound import bound_check, hgr_channel
 
 SYNTHETIC = ["table1-synthetic", "fig3", "fig2", "fig11", "bound", "regularizer"]
@@ -151,7 +151,7 @@ def test_linear_cv_matches_a_simulation(rng):
 
 
 def _fake_experiment(fail=False):
-    from infogauss.experiments._output import REPORT_COLUMNS, Table
+    from infogauss.experiments.tables import REPORT_COLUMNS, Table
 
     mod = types.ModuleType("infogauss.experiments._fake")
     mod.TITLE = "fake"
@@ -229,7 +229,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
 
 
 def test_data_option_reaches_the_cifar_source_only():
-    from infogauss.experiments._common import Context, train_config
+    from infogauss.experiments.common import Context, train_config
 
     ctx = Context({}, 0, data="/data/my-cifar10.npz")
     assert train_config(ctx, "cifar-resnet18").source_params["path"] == "/data/my-cifar10.npz"

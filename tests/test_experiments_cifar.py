@@ -7,7 +7,7 @@ import pytest
 
 from infogauss.cli import main
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
-from infogauss.experiments._output import REPORT_KEYS
+from infogauss.experiments.tables import REPORT_KEYS
 
 CIFAR = ["table1-cifar", "fig4", "architectures"]
 

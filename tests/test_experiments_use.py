@@ -9,7 +9,7 @@ import torch
 
 from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
-from infogauss.experiments._output import REPORT_KEYS
+from infogauss.experiments.tables import REPORT_KEYS
 from infogauss.experiments.ood import corrupt, load_fashion_mnist, to_cifar_format
 from infogauss.ood import auroc
 

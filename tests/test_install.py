@@ -78,7 +78,7 @@ def _cli_without(hidden, *argv, cwd, timeout=300):
 
 def test_core_has_no_heavy_dependency_and_no_kornia():
     core = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
-    assert core == {"numpy", "scipy", "matplotlib", "tqdm", "scikit-learn"}
+    assert core == {"numpy", "scipy", "matplotlib", "tqdm"}  # scikit-learn only in [dev] (tests)
     extras = PYPROJECT["project"]["optional-dependencies"]
     everything = {_name(r) for reqs in extras.values() for r in reqs} | core
     assert "kornia" not in everything
@@ -94,7 +94,7 @@ def test_extras_match_the_helper_and_keep_the_torch_cap():
     for extra, packages in EXTRAS.items():
         assert set(packages) <= {_name(r) for r in extras[extra]}, extra
     assert extras["all"] == [f"infogauss[{','.join(EXTRAS)}]"]
-    assert {"pytest", "pytest-xdist", "ruff"} <= {_name(r) for r in extras["dev"]}
+    assert {"pytest", "pytest-xdist", "ruff", "scikit-learn"} <= {_name(r) for r in extras["dev"]}
     (torch_req,) = extras["train"]
     assert torch_req.replace(" ", "") == "torch>=2.4,<=2.14.1"  # never uncapped: the cap keeps the wheel known
     # the extras that pull torch in through another package also go through [train], so they are capped too

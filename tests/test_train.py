@@ -292,7 +292,7 @@ def test_evaluation_is_typed_and_round_trips_through_json(tmp_path):
 
 def test_synthetic_evaluation_reports_the_test_data_too():
     # Table 1's quantity: the protocol on the un-augmented test items, beside the augmented views' numbers.
-    from infogauss.experiments._common import data_embeddings, data_report
+    from infogauss.experiments.common import data_embeddings, data_report
 
     run = train(tiny(epochs=1), progress=False)
     final = run.final

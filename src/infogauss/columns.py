@@ -70,7 +70,7 @@ def dead_coordinates(Z) -> np.ndarray:
     at the rounding level of the column's own magnitude, in the data's own dtype). A memory map is read in blocks.
     Drop them (``Z[:, np.setdiff1d(np.arange(d), dead)]``) or fit with shrinkage."""
     if not isinstance(Z, np.ndarray) or not np.issubdtype(Z.dtype, np.floating):
-        from infogauss.stats._validate import samples
+        from infogauss.stats.validate import samples
 
         Z = samples(Z, min_n=2, what="Z")
     if Z.ndim != 2:

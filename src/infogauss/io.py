@@ -23,7 +23,7 @@ import numpy as np
 
 from infogauss.errors import InputError
 
-MIN_ROWS = 8  # = infogauss.stats._validate.MIN_SAMPLES (not imported: it would import torch)
+MIN_ROWS = 8  # = infogauss.stats.validate.MIN_SAMPLES (not imported: it would import torch)
 MMAP_BYTES = 64 * 2**20  # .npy files above this size are memory-mapped instead of read
 CHECK_BLOCK_BYTES = 64 * 2**20  # bytes of input read at a time by the NaN/Inf check
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.errors import InputError
-from infogauss.stats._validate import samples
+from infogauss.stats.validate import samples
 
 SHRINKAGE_METHODS = ("ledoit-wolf", "oas")
 

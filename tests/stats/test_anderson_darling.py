@@ -14,7 +14,7 @@ from _univariate_cases import (
 
 from infogauss.errors import InputError
 from infogauss.stats import anderson_darling
-from infogauss.stats.univariate._common import NumpyOps
+from infogauss.stats.univariate.common import NumpyOps
 from infogauss.stats.univariate.anderson_darling import ad_pvalue
 
 

@@ -82,8 +82,8 @@ def test_bad_input():
 
 
 def test_tensor_form_equals_pair_form(rng):
-    from infogauss.stats._backend import NUMPY
-    from infogauss.stats.multivariate._whiten import whitened
+    from infogauss.stats.backend import NUMPY
+    from infogauss.stats.multivariate.whiten import whitened
     from infogauss.stats.multivariate.mardia import skewness_pairs, skewness_tensor
 
     for n, d in [(300, 4), (90, 12), (40, 30)]:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from infogauss.errors import InputError
-from infogauss.stats._validate import samples, samples_torch
+from infogauss.stats.validate import samples, samples_torch
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_torch_path_keeps_values(rng):
 
 
 def test_constant_columns_finds_exact_and_numerically_constant(rng):
-    from infogauss.stats._validate import constant_columns
+    from infogauss.stats.validate import constant_columns
 
     x = rng.normal(size=(200, 6))
     x[:, 1] = 3.0  # exactly constant

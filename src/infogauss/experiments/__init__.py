@@ -9,11 +9,11 @@ Each experiment is one file in this package, registered in :data:`EXPERIMENTS` (
 
 - ``TITLE`` (str) and ``SCALES`` (``{"smoke"|"cpu"|"paper": settings dict}``; each settings dict has an ``"about"``
   line saying what the scale changes with respect to the paper);
-- ``run_seed(ctx) -> (rows, extras)`` with ``ctx`` a :class:`~infogauss.experiments._common.Context` (settings,
+- ``run_seed(ctx) -> (rows, extras)`` with ``ctx`` a :class:`~infogauss.experiments.common.Context` (settings,
   seed, progress, device): train/measure once; ``rows`` is a list of flat dicts with a unique ``name`` and the
   Gaussianity-report keys, ``extras`` anything the figures need (kept for the first seed only);
 - ``figures(rows, extras, folder)``: write PNG figures into ``folder``;
-- ``tables(rows) -> list[Table]`` (see :mod:`infogauss.experiments._output`) with the paper's values;
+- ``tables(rows) -> list[Table]`` (see :mod:`infogauss.experiments.tables`) with the paper's values;
 - ``notes(rows, rows_per_seed, settings) -> str``: Markdown text read next to the tables (differences from the
   paper, checks, caveats);
 - optionally ``TAKES_MODELS = True``: the experiment also measures the encoders named by ``--model`` (``ctx.models``);
@@ -119,12 +119,12 @@ def reproduce(
 
 def _check_out(out: Path, data, models) -> None:
     """A writable results folder (new, empty or an earlier result) that holds none of the inputs."""
-    from infogauss.experiments import _output
+    from infogauss.experiments import tables as _tables
 
     outputs.check_writable(out, "dir")
     weights = [m.split("=", 1)[1] for m in models if "=" in m]
     outputs.refuse_input_as_output(out, [data, *weights], kind="dir")
-    _output.check_out_dir(out)
+    _tables.check_out_dir(out)
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,8 @@ class Job:
 
 
 def _run(module, job: Job, echo) -> list[dict]:
-    from infogauss.experiments import _output
-    from infogauss.experiments._common import Context
+    from infogauss.experiments import tables as _tables
+    from infogauss.experiments.common import Context
 
     name, scale, settings, seeds, out = job.name, job.scale, job.settings, job.seeds, job.out
     t0 = time.perf_counter()
@@ -154,7 +154,7 @@ def _run(module, job: Job, echo) -> list[dict]:
         rows, ext = module.run_seed(Context(settings, seed, job.progress, job.device, job.models, job.data))
         rows_per_seed.append(rows)
         extras = ext if extras is None else extras
-    rows = _output.aggregate(rows_per_seed)
+    rows = _tables.aggregate(rows_per_seed)
     elapsed = time.perf_counter() - t0
 
     meta = {
@@ -180,11 +180,11 @@ def _run(module, job: Job, echo) -> list[dict]:
     )
     tables = module.tables(rows)
     notes = module.notes(rows, rows_per_seed, settings)
-    markdown = _output.render_markdown(module.TITLE, header, tables, notes, meta)
-    with _output.atomic_dir(out) as tmp:
+    markdown = _tables.render_markdown(module.TITLE, header, tables, notes, meta)
+    with _tables.atomic_dir(out) as tmp:
         _mpl()
         module.figures(rows, extras, tmp)
-        _output.write_results(tmp, rows, markdown, meta)
+        _tables.write_results(tmp, rows, markdown, meta)
     if echo is not None:  # the settings stay in the folder (settings.json, results.md), not on the terminal
         echo(markdown.split("\n## Settings\n", 1)[0].rstrip() + "\n")
         echo(f"results written to {out}/ (settings in settings.json)")

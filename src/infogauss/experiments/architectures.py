@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import (
+from infogauss.experiments.cifar_runs import (
     image_row,
     join_notes,
     same_initialisation,
     sizes,
 )
-from infogauss.experiments._common import Context, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Contrastive (InfoNCE) vs supervised (cross-entropy) across encoders and sizes on CIFAR-10"
 

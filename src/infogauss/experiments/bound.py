@@ -35,8 +35,8 @@ import numpy as np
 
 from infogauss.errors import InputError
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, data_embeddings, result_row, test_views, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, data_embeddings, result_row, test_views, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Proposition 1: alignment vs the bound η₂ + (1−η₂)‖m‖² (Gaussian channel; Laplace at A = 0.6)"
 Z_CRIT = 3.0

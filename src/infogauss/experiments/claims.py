@@ -25,8 +25,8 @@ import os
 from pathlib import Path
 
 from infogauss.errors import InputError
-from infogauss.experiments._common import Context
-from infogauss.experiments._output import Column, Table
+from infogauss.experiments.common import Context
+from infogauss.experiments.tables import Column, Table
 from infogauss.experiments.claim_rules import CLAIMS, verdict
 
 TITLE = "Claims of the paper: verdicts, evidence and the commands behind them"

@@ -21,8 +21,8 @@ import math
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, embed, result_row, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, embed, result_row, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 11: input (Laplace) log-likelihood vs Gaussian log-likelihood of the embeddings"
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, data_embeddings, grid_runs, laplace_grid, result_row, test_views
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, data_embeddings, grid_runs, laplace_grid, result_row, test_views
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Figs. 2, 7, 8: positive / negative cosine similarities vs d and N — Laplace, linear encoder"
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, data_embeddings, grid_runs, laplace_grid, norm_mode, result_row
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, data_embeddings, grid_runs, laplace_grid, norm_mode, result_row
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 3: norm concentration (CV, mean norm) vs batch size and dimension — Laplace, linear encoder"
 

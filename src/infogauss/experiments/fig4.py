@@ -23,9 +23,9 @@ import numpy as np
 
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import image_row, join_notes, sizes
-from infogauss.experiments._common import Context, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.cifar_runs import image_row, join_notes, sizes
+from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 4: two-layer MLP on CIFAR-10 with InfoNCE — norm concentration (CV), AD avg and DP pass while training"
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from infogauss.experiments._common import Context
-from infogauss.experiments._output import Column, Table
+from infogauss.experiments.common import Context
+from infogauss.experiments.tables import Column, Table
 from infogauss.sweep import INIT_SEED_OFFSET
 
 TITLE = "Induction with controls: Table 1's synthetic rows before/after InfoNCE, against VICReg and a fixed map"

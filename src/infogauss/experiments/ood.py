@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from infogauss.errors import InputError
-from infogauss.experiments._cifar import (
+from infogauss.experiments.cifar_runs import (
     CPU_TRAIN,
     OBJECTIVES,
     PROVENANCE_NOTE,
@@ -57,8 +57,8 @@ from infogauss.experiments._cifar import (
     same_initialisation,
     sizes,
 )
-from infogauss.experiments._common import Context, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 from infogauss.ood import SCORES, DensityScores, auroc
 
 TITLE = "Gaussian log-likelihood / Mahalanobis as OOD detectors: contrastive vs supervised CIFAR-10 encoders"

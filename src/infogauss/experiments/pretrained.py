@@ -41,9 +41,9 @@ import numpy as np
 
 from infogauss.data.text import builtin_sentences, corpus_texts  # noqa: F401 (builtin_sentences kept importable here)
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN
-from infogauss.experiments._common import Context
-from infogauss.experiments._output import Column, Table
+from infogauss.experiments.cifar_runs import CPU_TRAIN, SMOKE_TRAIN
+from infogauss.experiments.common import Context
+from infogauss.experiments.tables import Column, Table
 
 TITLE = "Table 2 and Fig. 6: all-MiniLM-L6-v2 (WordNet), our supervised vs contrastive CIFAR-10 ResNet-18, --model"
 
@@ -268,8 +268,8 @@ def cifar_encoders(ctx: Context) -> tuple[list[dict], dict, np.ndarray]:
     """Table 2 rows of our supervised and contrastive CIFAR-10 ResNet-18s (trained from one initialisation at the
     scale's ``cifar`` settings): pooled backbone features of the evaluated test images — the "last-layer embedding"
     of a supervised CNN in Table 2. Returns ``(rows, arrays, test images as uint8 (n, 32, 32, 3))``."""
-    from infogauss.experiments._cifar import OBJECTIVES, test_representations
-    from infogauss.experiments._common import train, train_config
+    from infogauss.experiments.cifar_runs import OBJECTIVES, test_representations
+    from infogauss.experiments.common import train, train_config
 
     s = ctx.settings
     base = train_config(ctx, "cifar-resnet18", **s["cifar"])

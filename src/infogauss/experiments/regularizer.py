@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from infogauss.experiments._common import Context, data_embeddings, result_row, test_views, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, data_embeddings, result_row, test_views, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Route 2 trained — InfoNCE alone vs InfoNCE + β(−H + λE‖z‖²) (new evidence, not in the paper)"
 

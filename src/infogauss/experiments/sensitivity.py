@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from infogauss.experiments._common import Context
-from infogauss.experiments._output import Column, Table
+from infogauss.experiments.common import Context
+from infogauss.experiments.tables import Column, Table
 from infogauss.experiments.induction import INIT_OFFSET, change_columns, seeds_of, summary_row
 
 TITLE = "Sensitivity: ΔAD of InfoNCE training over two-factor grids of the synthetic sources (heat maps)"

@@ -26,7 +26,7 @@ import numpy as np
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
-from infogauss.experiments._cifar import (
+from infogauss.experiments.cifar_runs import (
     curve,
     image_row,
     join_notes,
@@ -35,8 +35,8 @@ from infogauss.experiments._cifar import (
     sizes,
     test_representations,
 )
-from infogauss.experiments._common import Context, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
 

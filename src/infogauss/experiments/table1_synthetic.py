@@ -16,8 +16,8 @@ import numpy as np
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
-from infogauss.experiments._common import Context, data_embeddings, result_row, train, train_config
-from infogauss.experiments._output import REPORT_COLUMNS, Column, Table
+from infogauss.experiments.common import Context, data_embeddings, result_row, train, train_config
+from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (synthetic columns): Laplace, GMM, Binary E0/E50/E100 — linear encoders, InfoNCE"
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 
-from infogauss.experiments._common import Context
-from infogauss.experiments._output import Column, Table
+from infogauss.experiments.common import Context
+from infogauss.experiments.tables import Column, Table
 from infogauss.experiments.induction import INIT_OFFSET, change_columns, seeds_of, summary_row
 
 TITLE = "Unknowns of the Binary source inferred from the paper's untrained state (E0), then trained"

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from infogauss.errors import InputError
-from infogauss.experiments._cifar import CPU_TRAIN, SMOKE_TRAIN, on_generated_images
-from infogauss.experiments._common import Context
-from infogauss.experiments._output import Column, Table
+from infogauss.experiments.cifar_runs import CPU_TRAIN, SMOKE_TRAIN, on_generated_images
+from infogauss.experiments.common import Context
+from infogauss.experiments.tables import Column, Table
 from infogauss.whitening import negative_cosines, whiten
 
 TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP whitening (CIFAR encoder, MiniLM text)"
@@ -156,8 +156,8 @@ def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
 
 
 def run_seed(ctx: Context):
-    from infogauss.experiments._cifar import test_representations
-    from infogauss.experiments._common import train, train_config
+    from infogauss.experiments.cifar_runs import test_representations
+    from infogauss.experiments.common import train, train_config
 
     s = ctx.settings
     run = train(ctx, train_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))

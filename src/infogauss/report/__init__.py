@@ -65,7 +65,7 @@ coordinates.
 
 **Dead coordinates** (numerically constant columns: range 0, or at most ``1e-12`` × the column's own largest
 |value|, i.e. rounding noise of a constant; each column is judged on its own, so columns on very different scales do
-not make each other dead: ``infogauss.stats._validate.constant_columns(..., per_column=True)``) are reported
+not make each other dead: ``infogauss.stats.validate.constant_columns(..., per_column=True)``) are reported
 (``dead_coordinates``) and left out of all
 coordinate tests; they stay in the norms and projections, where a constant adds nothing. Rows of zero norm cannot
 be normalised: they raise :class:`~infogauss.errors.InputError`.

@@ -29,7 +29,7 @@ from infogauss.report.null import (
 )
 from infogauss.report.null import view_null as simulated_view_null
 from infogauss.report.results import GaussianityReport, ProjectionBlock, TestBlock, Verdict, ViewSummary, plain
-from infogauss.stats._validate import constant_columns
+from infogauss.stats.validate import constant_columns
 
 GEOMETRY_ROWS = 5000  # rows (seeded subsample) for the spectrum, effective rank and the Q-Q samples
 STAGE_BYTES = 1024 * 2**20  # default memory for the columns staged by one pass over the rows

@@ -24,7 +24,7 @@ dependence).
 
 from importlib import import_module
 
-from infogauss.stats._result import TestResult
+from infogauss.stats.result import TestResult
 
 _WHERE = {
     "anderson_darling": "univariate.anderson_darling",

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from infogauss.errors import InputError
-from infogauss.stats._result import TestResult
-from infogauss.stats._validate import is_torch
+from infogauss.stats.result import TestResult
+from infogauss.stats.validate import is_torch
 
 
 def cauchy_combination(pvalues, axis=-1, weights=None) -> TestResult:

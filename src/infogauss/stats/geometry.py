@@ -4,7 +4,7 @@ Embeddings are ``(n, d)`` arrays, rows = samples. Each function takes numpy or t
 torch on its own device and dtype and stays differentiable (the training code reuses these as loss monitors);
 numpy input is computed in float64 and returns floats / numpy arrays. "Normalised rows" means
 ``û = u / max(||u||, 1e-12)`` (as ``torch.nn.functional.normalize``: an all-zero row stays zero). numpy input never
-imports torch (``infogauss.stats._backend``).
+imports torch (``infogauss.stats.backend``).
 
 References: Wang & Isola, "Understanding contrastive representation learning through alignment and uniformity
 on the hypersphere", ICML 2020; Roy & Vetterli, "The effective rank", EUSIPCO 2007; Betser et al., "InfoNCE
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from infogauss.errors import InputError
-from infogauss.stats._backend import as_matrix, strips
+from infogauss.stats.backend import as_matrix, strips
 
 
 def norm_cv(z):

@@ -10,7 +10,7 @@ from scipy.stats import chi2
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.errors import InputError
-from infogauss.stats._backend import as_matrix
+from infogauss.stats.backend import as_matrix
 from infogauss.stats.combine import cauchy_combination
 
 TESTS = ("ad", "dp", "moments", "hz")

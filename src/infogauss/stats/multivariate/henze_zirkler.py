@@ -7,9 +7,9 @@ import math
 from scipy.stats import norm
 
 from infogauss.errors import InputError
-from infogauss.stats._result import TestResult
-from infogauss.stats.multivariate._null import N_RESAMPLES, auto_method, null_draws, upper_pvalue
-from infogauss.stats.multivariate._whiten import offdiag_sum, whitened
+from infogauss.stats.result import TestResult
+from infogauss.stats.multivariate.null import N_RESAMPLES, auto_method, null_draws, upper_pvalue
+from infogauss.stats.multivariate.whiten import offdiag_sum, whitened
 
 METHODS = ("auto", "asymptotic", "monte-carlo")
 

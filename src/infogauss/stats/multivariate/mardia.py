@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from scipy.stats import chi2, norm
 
 from infogauss.errors import InputError
-from infogauss.stats.multivariate._null import N_RESAMPLES, auto_method, null_draws, two_sided_pvalue, upper_pvalue
-from infogauss.stats.multivariate._whiten import offdiag_sum, whitened
+from infogauss.stats.multivariate.null import N_RESAMPLES, auto_method, null_draws, two_sided_pvalue, upper_pvalue
+from infogauss.stats.multivariate.whiten import offdiag_sum, whitened
 
 METHODS = ("auto", "asymptotic", "monte-carlo")
 

@@ -5,8 +5,8 @@ The paper's first coordinate test (§4.0, §7: "AD < 0.752 corresponds to failur
 
 from __future__ import annotations
 
-from infogauss.stats._result import TestResult
-from infogauss.stats.univariate._common import apply_columns, center, constant_rows
+from infogauss.stats.result import TestResult
+from infogauss.stats.univariate.common import apply_columns, center, constant_rows
 
 # nortest::ad.test's p-value (D'Agostino & Stephens 1986, Table 4.9): (upper bound, form, c0, c1, c2) on the
 # modified statistic AA = A²·(1 + 0.75/n + 2.25/n²); form "1-exp" means p = 1 - exp(c0 + c1·AA + c2·AA²).

@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import warnings
 
-from infogauss.stats._result import TestResult
-from infogauss.stats.univariate._common import apply_columns, center, constant_rows
+from infogauss.stats.result import TestResult
+from infogauss.stats.univariate.common import apply_columns, center, constant_rows
 
 SMALL_N = 20  # below this the kurtosis approximation is rough (R's fBasics refuses n < 20): a warning
 

@@ -9,8 +9,8 @@ import numpy as np
 import scipy.special
 
 from infogauss.errors import InputError
-from infogauss.stats._result import TestResult
-from infogauss.stats.univariate._common import apply_columns, center, constant_rows
+from infogauss.stats.result import TestResult
+from infogauss.stats.univariate.common import apply_columns, center, constant_rows
 
 SQRT_2PI = math.sqrt(2 * math.pi)
 

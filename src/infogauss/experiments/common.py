@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from infogauss.experiments._output import REPORT_KEYS
+from infogauss.experiments.tables import REPORT_KEYS
 
 #: Monitors of :func:`infogauss.train.evaluate` copied into every row (they come with each evaluation).
 MONITORS = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infogauss.errors import InputError
-from infogauss.stats._backend import as_matrix, strips
+from infogauss.stats.backend import as_matrix, strips
 
 
 def whitened(x, device=None, what="x"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.errors import InputError
-from infogauss.stats._validate import is_torch, samples, samples_torch
+from infogauss.stats.validate import is_torch, samples, samples_torch
 
 
 class NumpyOps:

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.special
 
-from infogauss.stats._validate import MIN_SAMPLES, is_torch, samples, samples_torch
+from infogauss.stats.validate import MIN_SAMPLES, is_torch, samples, samples_torch
 
 EPS = float(np.finfo(np.float64).eps)
 _BLOCK_ELEMENTS = 1 << 17  # rows given to a test at once: 1 MiB of float64, about an L2 cache
@@ -146,7 +146,7 @@ def apply_columns(x, axis, device, rows_fn, n_out, *, sort=False, differentiable
     if m == 0 or n < MIN_SAMPLES:
         samples(x, axis, MIN_SAMPLES, what)  # raises the one-line error
     outs = [np.empty(m) for _ in range(n_out)]
-    workers = _n_threads() if a.size >= _MIN_THREADED else 1
+    workers = n_threads() if a.size >= _MIN_THREADED else 1
     # Blocks are checked and converted to float64 by `samples` one at a time, on the threads and in cache
     # (a float32 embedding matrix is never copied whole); outer blocks are wide enough that gathering them
     # from the (n, m) array reads whole cache lines. Inner blocks of rows are what `rows_fn` sees (~1 MiB; a single
@@ -220,7 +220,7 @@ _POOL: tuple[int, ThreadPoolExecutor] | None = None
 _POOL_LOCK = threading.Lock()
 
 
-def _n_threads() -> int:
+def n_threads() -> int:
     """Threads for the numpy path: ``INFOGAUSS_NUM_THREADS`` if set, else the CPUs this process may use."""
     env = os.environ.get("INFOGAUSS_NUM_THREADS")
     if env:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from infogauss.constants import AD_THRESHOLD
-from infogauss.experiments._output import REPORT_KEYS
+from infogauss.experiments.tables import REPORT_KEYS
 
 #: Report keys copied for each representation (the paper's six and the calibrated verdict).
 ROW_REPORT_KEYS = (*REPORT_KEYS, "calibrated_verdict")
