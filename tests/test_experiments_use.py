@@ -11,7 +11,6 @@ from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
 from infogauss.experiments.tables import REPORT_KEYS
 from infogauss.experiments.ood import corrupt, load_fashion_mnist, to_cifar_format
-from infogauss.ood import auroc
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +89,6 @@ def test_corruptions():
     stds = [float(corrupt(x, "contrast", s).std()) for s in range(6)]
     assert all(a > b for a, b in zip(stds, stds[1:], strict=False))
     assert float((corrupt(x, "noise", 5) - x).std()) > float((corrupt(x, "noise", 1) - x).std())
-
-
-def test_auroc_orientation():
-    assert auroc(np.array([0.0, 1.0]), np.array([2.0, 3.0])) == 1.0
-    assert auroc(np.array([2.0, 3.0]), np.array([0.0, 1.0])) == 0.0
 
 
 # ---------------------------------------------------------------------------------------------- whitening
@@ -178,38 +172,6 @@ def test_whitening_rows_on_gaussian_data_with_an_offset(rng):
     np.testing.assert_allclose(arrays["g/whitened"], arrays["g/zca"], atol=1e-12)  # a rotation: same cosines
     with pytest.raises(InputError):
         whitening_rows(np.ones((50, 4)), "const")
-
-
-def test_density_scores_match_scipy(rng):
-    from scipy.spatial.distance import mahalanobis
-    from scipy.stats import multivariate_normal
-
-    from infogauss.ood import DensityScores
-
-    y = np.repeat([0, 1, 2], 100)
-    Z = rng.normal(size=(300, 4)) + 3.0 * np.eye(4)[y]
-    X = rng.normal(size=(5, 4))
-    s = DensityScores(Z, y)
-    mu = Z.mean(axis=0)
-    np.testing.assert_allclose(-s(X)["loglik"], multivariate_normal(mu, np.cov(Z.T, bias=True)).logpdf(X))
-    means = np.stack([Z[y == c].mean(axis=0) for c in range(3)])
-    inv = np.linalg.inv(np.cov((Z - means[y]).T, bias=True))
-    direct = [min(mahalanobis(x, m, inv) for m in means) for x in X]
-    np.testing.assert_allclose(s(X)["class_mahalanobis"], direct, rtol=1e-8)
-
-
-def test_typicality_flags_points_near_the_mode_that_the_likelihood_prefers(rng):
-    from infogauss.ood import DensityScores
-
-    d = 32
-    Z = rng.normal(size=(4000, d))
-    s = DensityScores(Z, np.zeros(len(Z), dtype=int))
-    assert s.shell == pytest.approx(d - 2 / 3, rel=0.05)  # median of chi2_d ~ d (1 - 2/(9d))^3
-    inside, shrunk = rng.normal(size=(500, d)), 0.3 * rng.normal(size=(500, d))  # shrunk: near the mode, atypical
-    a, b = s(inside), s(shrunk)
-    assert auroc(a["loglik"], b["loglik"]) < 0.01  # the likelihood calls the shrunk points the most typical
-    assert auroc(a["typicality"], b["typicality"]) > 0.99
-    np.testing.assert_allclose(a["typicality"], np.abs(a["mahalanobis"] ** 2 - s.shell))
 
 
 def test_hidden_unit_activity_and_spiky_whitened_components(rng):
