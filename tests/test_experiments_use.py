@@ -9,14 +9,26 @@ import torch
 
 from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
+from infogauss.experiments.ood_data import ENV, corrupt, fashion_mnist_path, load_fashion_mnist, to_cifar_format
 from infogauss.experiments.tables import REPORT_KEYS
-from infogauss.experiments.ood import corrupt, load_fashion_mnist, to_cifar_format
+
+
+def write_idx3(path, n=2):
+    x = (np.arange(n * 28 * 28) % 251).reshape(n, 28, 28).astype(np.uint8)
+    head = b"".join(int(v).to_bytes(4, "big") for v in (2051, n, 28, 28))
+    with gzip.open(path, "wb") as f:
+        f.write(head + x.tobytes())
+    return x
 
 
 @pytest.fixture(scope="module")
 def ood_rows(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ood") / "run"
-    reproduce("ood", "smoke", 1, out, progress=False)
+    folder = tmp_path_factory.mktemp("ood")
+    write_idx3(folder / "fake-fashion.gz", 64)  # far-OOD read from a file named by the far_path setting
+    out = folder / "run"
+    reproduce(
+        "ood", "smoke", 1, out, progress=False, overrides=["far=fashion-mnist", f"far_path={folder}/fake-fashion.gz"]
+    )
     return json.loads((out / "results.json").read_text()), out
 
 
@@ -30,23 +42,29 @@ def test_ood_smoke_writes_rows_with_report_keys_and_aurocs(ood_rows):
     assert [r["name"] for r in rows] == ["supervised", "contrastive"]
     assert (out / "ood_shift.png").is_file() and (out / "results.md").is_file()
     from infogauss.data.cifar import tiny_cifar
-    from infogauss.experiments.ood import IN_CLASSES, gaussianity_vs_ood
+    from infogauss.experiments.ood import IN_CLASSES, auroc_rows, gaussianity_vs_ood
 
     y = np.asarray(tiny_cifar(256, n_test=64)["y_train"])
     assert all(r["n_train"] == int(np.isin(y, IN_CLASSES).sum()) < 256 for r in rows)  # encoders never see 5-9
+    assert all(r["far_ood_data"] == "Fashion-MNIST test (fake-fashion.gz)" for r in rows)
 
     g = gaussianity_vs_ood(rows)  # (encoder, representation) pairs: report and AUROCs side by side
     assert [t["name"] for t in g] == [f"{n} / {r}" for n in ("supervised", "contrastive") for r in ("head", "backbone")]
     assert g[0]["ad_mean"] == rows[0]["head_ad_mean"] and g[3]["far"] == rows[1]["backbone_far_auroc_loglik"]
+    t = auroc_rows(rows)  # (encoder, representation, raw | normalised) x (near, far) x 4 scores
+    assert len(t) == 8 and t[1]["name"] == "supervised / head / normalised"
+    assert t[1]["far_knn_cosine"] == rows[0]["norm_far_auroc_knn_cosine"]
+    md = (out / "results.md").read_text()
+    assert "OOD AUROC: Gaussian scores beside the baselines" in md and "best single-Gaussian score loses" in md
     for r in rows:
         for key in REPORT_KEYS:
             assert key in r
         aurocs = {k: v for k, v in r.items() if "_auroc_" in k}
-        assert len(aurocs) == 16  # near/far x 4 scores x 2 representations
+        assert len(aurocs) == 32  # near/far x 4 scores x 2 representations x raw/normalised
         assert all(0.0 <= v <= 1.0 for v in aurocs.values())
         for pre in ("", "backbone_"):
-            for w in ("near", "far"):  # one Gaussian: -log p is increasing in the Mahalanobis distance
-                assert r[f"{pre}{w}_auroc_loglik"] == pytest.approx(r[f"{pre}{w}_auroc_mahalanobis"])
+            for w in ("near", "far"):  # cosine ignores norms: the k-NN baseline is the same on normalised rows
+                assert r[f"{pre}{w}_auroc_knn_cosine"] == pytest.approx(r[f"{pre}norm_{w}_auroc_knn_cosine"])
             for kind in ("noise", "blur", "contrast"):
                 assert -1.0 <= r[f"{pre}shift_{kind}_spearman"] <= 1.0
                 assert np.isfinite(r[f"{pre}shift_{kind}_mean_loglik_5"])
@@ -54,17 +72,39 @@ def test_ood_smoke_writes_rows_with_report_keys_and_aurocs(ood_rows):
                 assert r[f"{pre}shift_{kind}_mean_mahalanobis2_0"] > 0
 
 
-def test_fashion_mnist_missing_file_names_the_package(tmp_path):
-    with pytest.raises(InputError, match="dataset-fashion-mnist"):
+def test_fashion_mnist_missing_file_names_the_package_env_var_and_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(InputError, match="dataset-fashion-mnist") as e:
         load_fashion_mnist(tmp_path / "absent.gz")
+    assert ENV in str(e.value) and "far_path=PATH" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_fashion_mnist_location_setting_then_env_var_then_debian(tmp_path, monkeypatch):
+    from infogauss.experiments.ood_data import FASHION_MNIST
+
+    a, b = tmp_path / "a.gz", tmp_path / "b.gz"
+    write_idx3(a), write_idx3(b)
+    monkeypatch.setenv(ENV, str(b))
+    assert fashion_mnist_path(a) == a and fashion_mnist_path(None) == b and fashion_mnist_path("") == b
+    monkeypatch.delenv(ENV)
+    if not FASHION_MNIST.is_file():
+        with pytest.raises(InputError, match=str(FASHION_MNIST)):
+            fashion_mnist_path(None)
+
+
+def test_ood_missing_far_file_fails_before_training(tmp_path, monkeypatch):
+    import infogauss.experiments.ood as ood
+
+    monkeypatch.setattr(ood, "train", lambda *a, **k: pytest.fail("trained before checking the far-OOD file"))
+    with pytest.raises(InputError, match="far_path"):
+        reproduce("ood", "smoke", 1, tmp_path / "run", progress=False,
+                  overrides=["far=fashion-mnist", f"far_path={tmp_path}/none.gz"])  # fmt: skip
+    assert not (tmp_path / "run" / "results.json").exists()
 
 
 def test_fashion_mnist_reads_idx3_and_rejects_other_files(tmp_path):
-    x = np.arange(2 * 28 * 28, dtype=np.uint64).reshape(2, 28, 28).astype(np.uint8)
-    head = b"".join(int(v).to_bytes(4, "big") for v in (2051, 2, 28, 28))
     p = tmp_path / "t10k-images-idx3-ubyte.gz"
-    with gzip.open(p, "wb") as f:
-        f.write(head + x.tobytes())
+    x = write_idx3(p)
     np.testing.assert_array_equal(load_fashion_mnist(p), x)
     np.testing.assert_array_equal(load_fashion_mnist(p, n=1), x[:1])
     rgb = to_cifar_format(load_fashion_mnist(p))

@@ -1,77 +1,69 @@
-r"""Gaussian density scores as out-of-distribution detectors: contrastive vs supervised CIFAR-10 features.
+r"""Gaussian density scores as out-of-distribution detectors, beside two baselines: contrastive vs supervised CIFAR-10.
 
 If contrastive features are close to Gaussian (paper §4.2, Table 1), a single Gaussian fitted to in-distribution
 features should be a usable density model, and its log-likelihood a usable OOD score; supervised features (less
-Gaussian) should do worse. This experiment measures that; it is not in the paper's tables.
+Gaussian) should do worse. This experiment measures that, against two detectors that assume no Gaussian; it is not
+in the paper's tables.
 
 Encoders: engine preset ``cifar-resnet18`` (table1-cifar's settings at each scale) trained with
 ``objective="infonce"`` and ``"supervised"`` from the same initialisation, on the training images of the
 in-distribution classes 0–4 **only** (``train_classes``): classes 5–9 are unseen by both encoders, and the
-supervised one has no label outside 0–4. Features: the projection-head output
-(top-level keys, as in table1-cifar) and the pooled backbone (``backbone_*`` keys), un-augmented images, eval mode.
+supervised one has no label outside 0–4. Features: the projection-head output (top-level keys, as in table1-cifar)
+and the pooled backbone (``backbone_*`` keys), un-augmented images, eval mode; each **raw** and **L2-normalised**
+(``norm_*`` keys), every score fitted afresh on each.
 
-Scores (:class:`infogauss.ood.DensityScores`), from :class:`infogauss.gaussian.GaussianModel` fitted on the
-**training** features of classes 0–4
+Scores (:mod:`infogauss.ood`, higher = more OOD), fitted on the **training** features of classes 0–4
 (``shrinkage="auto"``: Ledoit–Wolf when n < 2d or the covariance is singular — the head output of a 64→64→128 head
 has rank ≤ 64):
 
-- ``loglik``: Gaussian log-likelihood (OOD score ``-log p(x)``);
-- ``mahalanobis``: Mahalanobis distance to the same Gaussian. For one Gaussian it is a monotone function of the
-  log-likelihood (``log p = c - m^2/2``), so its AUROC equals ``loglik``'s exactly — a check, not a second detector;
-- ``class_mahalanobis``: min over classes 0–4 of the Mahalanobis distance to the class mean under a shared
-  (class-centred) covariance (Lee et al. 2018): a different detector;
-- ``typicality``: ``|m² − shell|`` with ``m²`` the squared Mahalanobis distance and ``shell`` its median over the
-  fitted images (≈ d for a Gaussian). The paper's thin shell, used as a test of typicality (Nalisnick et al. 2019,
-  "Detecting out-of-distribution inputs to deep generative models using typicality"): it flags inputs that land
-  *inside* the shell, near the mode, which the likelihood scores as most in-distribution.
+- ``loglik``: :math:`-\log p(x)` under one Gaussian (equivalently its Mahalanobis distance: same ranking);
+- ``typicality``: :math:`|m^2(x) - d| / \sqrt{2d}`, the distance from the thin shell (Nalisnick et al. 2019): it
+  flags inputs that land *inside* the shell, near the mode, which the likelihood scores as most in-distribution;
+- baseline ``class_mahalanobis``: min over classes 0–4 of the squared Mahalanobis distance to the class mean under
+  a shared covariance (Lee et al. 2018);
+- baseline ``knn_cosine``: cosine distance to the nearest training feature (k = 1; Sun et al. 2022). Cosine ignores
+  norms, so it is the same on raw and normalised features.
 
-AUROC (:func:`sklearn.metrics.roc_auc_score`, OOD = positive class, higher score = more OOD) for
+AUROC (:func:`infogauss.ood.auroc`, OOD = positive class) for **near-OOD** (test images of the unseen classes 5–9 vs
+test images of classes 0–4) and **far-OOD** (Fashion-MNIST test images, resized to 32×32, grey replicated to RGB,
+CIFAR-normalised, vs all CIFAR-10 test images; the smoke scale uses generated images instead). The Fashion-MNIST
+file: setting ``far_path=PATH``, else ``$INFOGAUSS_FASHION_MNIST``, else Debian's ``dataset-fashion-mnist``
+(:mod:`infogauss.experiments.ood_data`).
 
-- **near-OOD**: test images of the unseen classes 5–9 vs test images of classes 0–4;
-- **far-OOD**: Fashion-MNIST test images (Debian ``dataset-fashion-mnist``), resized to 32×32, grey replicated to
-  RGB, CIFAR-normalised, vs all CIFAR-10 test images (the smoke scale uses generated images instead).
-
-**Shift ranking**: CIFAR test images of classes 0–4 under Gaussian noise, Gaussian blur and contrast reduction at
-severities 0 (clean) … 5; the mean log-likelihood per severity (it should fall as severity rises) and Spearman's rho
-between severity and per-image log-likelihood (pooled over severities; negative = the score ranks shift), the same
-for the typicality score (positive = it ranks shift), and the mean squared Mahalanobis distance per severity.
+**Shift ranking** (raw features): CIFAR test images of classes 0–4 under Gaussian noise, Gaussian blur and contrast
+reduction at severities 0 (clean) … 5; the mean log-likelihood per severity (it should fall as severity rises) and
+Spearman's rho between severity and per-image log-likelihood (pooled over severities; negative = the score ranks
+shift), the same for the typicality score (positive = it ranks shift), and the mean squared Mahalanobis distance.
 """
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from infogauss.errors import InputError
 from infogauss.experiments.cifar_runs import (
     CPU_TRAIN,
     OBJECTIVES,
-    PROVENANCE_NOTE,
     SMOKE_TRAIN,
     image_row,
-    on_generated_images,
+    join_notes,
     representations,
     same_initialisation,
     sizes,
 )
 from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.ood_data import CORRUPTIONS, corrupt, far_images, fashion_mnist_path
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 from infogauss.ood import SCORES, DensityScores, auroc
 
-TITLE = "Gaussian log-likelihood / Mahalanobis as OOD detectors: contrastive vs supervised CIFAR-10 encoders"
+TITLE = "Gaussian log-likelihood / typicality vs class-Mahalanobis and k-NN as OOD detectors: CIFAR-10 encoders"
 
 DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 IN_CLASSES = (0, 1, 2, 3, 4)
-CORRUPTIONS = {  # severity 1..5
-    "noise": (0.04, 0.08, 0.12, 0.18, 0.26),  # std of added Gaussian pixel noise (pixels in [0, 1])
-    "blur": (0.5, 1.0, 1.5, 2.0, 3.0),  # std (pixels) of the Gaussian blur kernel
-    "contrast": (0.75, 0.5, 0.35, 0.2, 0.1),  # factor towards each image's mean
-}
+REPS = (("head", ""), ("backbone", "backbone_"))  # representation -> key prefix
+FEATURES = (("raw", ""), ("normalised", "norm_"))  # raw or L2-normalised rows -> key prefix
+GAUSSIAN_SCORES, BASELINES = ("loglik", "typicality"), ("class_mahalanobis", "knn_cosine")
 
 SCALES = {
     "smoke": {
@@ -80,6 +72,7 @@ SCALES = {
         "train": {**SMOKE_TRAIN, "source_params": {**SMOKE_TRAIN["source_params"], "train_classes": list(IN_CLASSES)}},
         "fit_n": None,
         "far": "generated",
+        "far_path": None,
         "far_n": 64,
         "shift_n": 16,
     },
@@ -90,6 +83,7 @@ SCALES = {
         "train": {**CPU_TRAIN, "source_params": {"train_classes": list(IN_CLASSES)}},
         "fit_n": 10000,
         "far": "fashion-mnist",
+        "far_path": None,
         "far_n": 10000,
         "shift_n": 1000,
     },
@@ -100,140 +94,100 @@ SCALES = {
         "train": {"epochs": 100, "eval_every": 10, "source_params": {"train_classes": list(IN_CLASSES)}},
         "fit_n": None,
         "far": "fashion-mnist",
+        "far_path": None,
         "far_n": 10000,
         "shift_n": None,
     },
 }
 
 
-# ---------------------------------------------------------------------------------------------- data
-
-
-def load_fashion_mnist(path=None, n: int | None = None) -> np.ndarray:
-    """The first ``n`` (default all) Fashion-MNIST images of an IDX3 file (gzip or plain) as uint8 ``(n, 28, 28)``.
-
-    Default path: :data:`FASHION_MNIST` (Debian package ``dataset-fashion-mnist``). InputError when missing or not
-    an IDX3 image file.
-    """
-    p = Path(path) if path is not None else FASHION_MNIST
-    if not p.is_file():
-        raise InputError(
-            f"Fashion-MNIST not found at {p}; install the Debian package dataset-fashion-mnist "
-            "(apt-get install dataset-fashion-mnist) or pass the path of t10k-images-idx3-ubyte.gz"
-        )
-    opener = gzip.open if p.suffix == ".gz" else open
-    try:
-        with opener(p, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise InputError(f"cannot read Fashion-MNIST file {p}: {e}") from None
-    if len(raw) < 16 or int.from_bytes(raw[:4], "big") != 2051:
-        raise InputError(f"{p} is not an IDX3 image file (bad magic number); use t10k-images-idx3-ubyte.gz")
-    count, rows, cols = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
-    if len(raw) != 16 + count * rows * cols:
-        raise InputError(f"{p}: truncated IDX3 file ({len(raw)} bytes for {count} images of {rows}x{cols})")
-    x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows, cols)
-    return x if n is None else x[:n]
-
-
-def to_cifar_format(gray: np.ndarray) -> torch.Tensor:
-    """uint8 grey images ``(n, h, w)`` -> uint8 RGB ``(n, 3, 32, 32)`` (bilinear resize, grey replicated)."""
-    import torch.nn.functional as F
-
-    x = torch.as_tensor(np.array(gray), dtype=torch.float32)[:, None]
-    x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
-    return x.round().clamp(0, 255).to(torch.uint8).repeat(1, 3, 1, 1)
-
-
-def generated_far(n: int, seed: int = 0) -> torch.Tensor:
-    """Smoke-scale stand-in for Fashion-MNIST: grey blobs on black, uint8 ``(n, 3, 32, 32)``."""
-    rng = np.random.default_rng([seed, 7])
-    yy, xx = np.mgrid[0:32, 0:32]
-    c = rng.uniform(8, 24, (n, 2))
-    r = rng.uniform(4, 12, n)
-    img = 255.0 * np.exp(-((yy - c[:, :1, None]) ** 2 + (xx - c[:, 1:, None]) ** 2) / (2 * r[:, None, None] ** 2))
-    return to_cifar_format(np.clip(img, 0, 255).astype(np.uint8))
-
-
-def corrupt(x: torch.Tensor, kind: str, severity: int, seed: int = 0) -> torch.Tensor:
-    """Float images in ``[0, 1]`` ``(n, 3, H, W)`` under corruption ``kind`` at ``severity`` (0 = unchanged)."""
-    import torch.nn.functional as F
-
-    if severity == 0:
-        return x
-    level = CORRUPTIONS[kind][severity - 1]
-    if kind == "noise":
-        g = torch.Generator().manual_seed(seed * 1000 + severity)
-        return (x + level * torch.randn(x.shape, generator=g).to(x.device)).clamp(0, 1)
-    if kind == "contrast":
-        m = x.mean(dim=(1, 2, 3), keepdim=True)
-        return m + level * (x - m)
-    r = int(np.ceil(3 * level))
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-(t**2) / (2 * level**2))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
-
-
 # ---------------------------------------------------------------------------------------------- features, scores
 
 
-def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
-    """AUROCs and shift statistics of one trained model, for both representations (``backbone_`` prefixed)."""
-    from scipy import stats
+def l2_normalise(Z: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-300)
 
+
+def feature_sets(model, source, settings: dict, seed: int) -> dict:
+    """The features the scores need: ``fit`` (+ ``fit_y``), ``test`` (+ ``inside``: classes 0–4), ``far``,
+    ``shifted[kind, severity]``; each a ``{"head", "backbone"}`` dict of raw features."""
     norm = source.test_set.normalize
     train_x, train_y = source.train_set.x, source.train_set.y
     idx = source.bank_order if settings["fit_n"] is None else source.bank_order[: settings["fit_n"]]
     keep = idx[torch.isin(train_y[idx].cpu(), torch.tensor(IN_CLASSES)).to(idx.device)]
-    fit = representations(model, train_x[keep], norm)
-    fit_y = train_y[keep].cpu().numpy()
     tx, ty = source.test_set.x, source.test_set.y.cpu().numpy()
-    test = representations(model, tx, norm)
     inside = np.isin(ty, IN_CLASSES)
-    if settings["far"] == "fashion-mnist":
-        far_x = to_cifar_format(load_fashion_mnist(n=settings["far_n"]))
-    else:
-        far_x = generated_far(settings["far_n"], seed)
-    far = representations(model, far_x, norm)
-    shift_idx = np.flatnonzero(inside)[: settings["shift_n"]]
-    clean = tx[torch.as_tensor(shift_idx)].float().div(255.0)
+    far_x, far_label = far_images(settings, seed)
+    clean = tx[torch.as_tensor(np.flatnonzero(inside)[: settings["shift_n"]])].float().div(255.0)
+    return {
+        "fit": representations(model, train_x[keep], norm),
+        "fit_y": train_y[keep].cpu().numpy(),
+        "test": representations(model, tx, norm),
+        "inside": inside,
+        "far": representations(model, far_x, norm),
+        "far_label": far_label,
+        "shifted": {
+            (kind, s): representations(model, corrupt(clean, kind, s, seed), norm)
+            for kind in CORRUPTIONS
+            for s in range(len(CORRUPTIONS[kind]) + 1)
+        },
+    }
 
-    shifted = {(kind, s): representations(model, corrupt(clean, kind, s, seed), norm)
-               for kind in CORRUPTIONS for s in range(len(CORRUPTIONS[kind]) + 1)}  # fmt: skip
 
-    fields, extras = {}, {"shift": {}}
-    for rep in fit:
-        pre = "" if rep == "head" else "backbone_"
-        score = DensityScores(fit[rep], fit_y)
-        fields[pre + "fit_n"] = int(fit[rep].shape[0])
-        fields[pre + "shrinkage_method"] = score.shrinkage
-        s_test = score(test[rep])
-        s_far = score(far[rep])
-        for name in SCORES:
-            fields[f"{pre}near_auroc_{name}"] = auroc(s_test[name][inside], s_test[name][~inside])
-            fields[f"{pre}far_auroc_{name}"] = auroc(s_test[name], s_far[name])
-        fields[pre + "test_in_mean_loglik"] = float(s_test["_ll"][inside].mean())
-        fields[pre + "near_ood_mean_loglik"] = float(s_test["_ll"][~inside].mean())
-        fields[pre + "far_ood_mean_loglik"] = float(s_far["_ll"].mean())
-        fields[pre + "shell_mahalanobis2"] = score.shell
-        for kind in CORRUPTIONS:
-            scored = [score(shifted[kind, s][rep]) for s in range(len(CORRUPTIONS[kind]) + 1)]
-            sev = np.concatenate([np.full(len(sc["_ll"]), s) for s, sc in enumerate(scored)])
-            means = [float(sc["_ll"].mean()) for sc in scored]
-            m2 = [float(sc["_m2"].mean()) for sc in scored]
-            for s, (m, q) in enumerate(zip(means, m2, strict=True)):
-                fields[f"{pre}shift_{kind}_mean_loglik_{s}"] = m
-                fields[f"{pre}shift_{kind}_mean_mahalanobis2_{s}"] = q
-            rho = stats.spearmanr(sev, np.concatenate([sc["_ll"] for sc in scored])).statistic
-            fields[f"{pre}shift_{kind}_spearman"] = float(rho)
-            rho_t = stats.spearmanr(sev, np.concatenate([sc["typicality"] for sc in scored])).statistic
-            fields[f"{pre}shift_{kind}_spearman_typicality"] = float(rho_t)
-            fields[f"{pre}shift_{kind}_monotone"] = bool(all(a > b for a, b in zip(means, means[1:], strict=False)))
-            extras["shift"][(rep, kind)] = means
-            extras.setdefault("shift_m2", {})[(rep, kind)] = (m2, score.shell)
+def auroc_fields(fit, fit_y, test, inside, far, pre: str) -> tuple[dict, DensityScores]:
+    """Near- and far-OOD AUROC of every score for one feature set (keys prefixed ``pre``), and the fitted scores."""
+    score = DensityScores(fit, fit_y)
+    s_test, s_far = score(test), score(far)
+    fields = {pre + "fit_n": int(fit.shape[0]), pre + "shrinkage_method": score.shrinkage}
+    for name in SCORES:
+        fields[f"{pre}near_auroc_{name}"] = auroc(s_test[name][inside], s_test[name][~inside])
+        fields[f"{pre}far_auroc_{name}"] = auroc(s_test[name], s_far[name])
+    fields[pre + "test_in_mean_loglik"] = float(s_test["_ll"][inside].mean())
+    fields[pre + "near_ood_mean_loglik"] = float(s_test["_ll"][~inside].mean())
+    fields[pre + "far_ood_mean_loglik"] = float(s_far["_ll"].mean())
+    fields[pre + "shell_mahalanobis2"] = score.shell
+    return fields, score
+
+
+def shift_fields(gaussian, shifted: dict, rep: str, pre: str) -> tuple[dict, dict]:
+    """Shift-ranking statistics of one representation's single Gaussian (:class:`infogauss.ood.GaussianScores`)."""
+    from scipy import stats
+
+    fields, means_of, m2_of = {}, {}, {}
+    for kind in CORRUPTIONS:
+        levels = range(len(CORRUPTIONS[kind]) + 1)
+        m2s = [gaussian.mahalanobis_squared(shifted[kind, s][rep]) for s in levels]
+        lls = [-gaussian.nll(shifted[kind, s][rep]) for s in levels]
+        sev = np.concatenate([np.full(len(q), s) for s, q in zip(levels, m2s, strict=True)])
+        means, m2 = [float(v.mean()) for v in lls], [float(q.mean()) for q in m2s]
+        for s in levels:
+            fields[f"{pre}shift_{kind}_mean_loglik_{s}"] = means[s]
+            fields[f"{pre}shift_{kind}_mean_mahalanobis2_{s}"] = m2[s]
+        fields[f"{pre}shift_{kind}_spearman"] = float(stats.spearmanr(sev, np.concatenate(lls)).statistic)
+        typ = np.concatenate([gaussian.typicality(shifted[kind, s][rep]) for s in levels])
+        fields[f"{pre}shift_{kind}_spearman_typicality"] = float(stats.spearmanr(sev, typ).statistic)
+        fields[f"{pre}shift_{kind}_monotone"] = bool(all(a > b for a, b in zip(means, means[1:], strict=False)))
+        means_of[kind], m2_of[kind] = means, m2
+    return fields, {"shift": means_of, "shift_m2": m2_of}
+
+
+def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
+    """AUROCs (both representations, raw and normalised) and shift statistics (raw) of one trained model."""
+    f = feature_sets(model, source, settings, seed)
+    fields, extras = {"far_ood_data": f["far_label"]}, {"shift": {}, "shift_m2": {}}
+    for rep, rp in REPS:
+        for feat, fp in FEATURES:
+            prep = (lambda Z: Z) if feat == "raw" else l2_normalise
+            got, score = auroc_fields(prep(f["fit"][rep]), f["fit_y"], prep(f["test"][rep]), f["inside"],
+                                      prep(f["far"][rep]), rp + fp)  # fmt: skip
+            fields.update(got)
+            if feat == "raw":
+                shift, ext = shift_fields(score.gaussian, f["shifted"], rep, rp)
+                fields.update(shift)
+                for kind in CORRUPTIONS:
+                    extras["shift"][(rep, kind)] = ext["shift"][kind]
+                    extras["shift_m2"][(rep, kind)] = (ext["shift_m2"][kind], score.gaussian.dim)
     return fields, extras
 
 
@@ -241,6 +195,8 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
 
 
 def run_seed(ctx: Context):
+    if ctx.settings["far"] == "fashion-mnist":
+        fashion_mnist_path(ctx.settings.get("far_path"))  # a missing file fails before any training
     base = train_config(ctx, PRESET, **ctx.settings["train"])
     same = same_initialisation(base)
     rows, extras = [], {"shift": {}, "shift_m2": {}}
@@ -249,7 +205,6 @@ def run_seed(ctx: Context):
         row = image_row(run.final, name, "head", same_init=same, **sizes(run))
         fields, ext = ood_fields(run.model, run.source, ctx.settings, ctx.seed)
         row.update(fields)
-        row["far_ood_data"] = "Fashion-MNIST test" if ctx.settings["far"] == "fashion-mnist" else "generated blobs"
         rows.append(row)
         for (rep, kind), means in ext["shift"].items():
             extras["shift"][f"{name}/{rep}/{kind}"] = means
@@ -257,42 +212,58 @@ def run_seed(ctx: Context):
     return rows, extras
 
 
+def auroc_rows(rows: list[dict]) -> list[dict]:
+    """One row per (encoder, representation, raw or normalised): its d and the AUROC of every score."""
+    out = []
+    for r in rows:
+        for rep, rp in REPS:
+            for feat, fp in FEATURES:
+                if r.get(f"{rp}{fp}near_auroc_loglik") is None:
+                    continue
+                row = {"name": f"{r['name']} / {rep} / {feat}", "d": r.get(f"{rep}_d", r.get("d"))}
+                for w in ("near", "far"):
+                    row.update({f"{w}_{s}": r[f"{rp}{fp}{w}_auroc_{s}"] for s in SCORES})
+                out.append(row)
+    return out
+
+
 def tables(rows):
-    auc = [Column(f"{w}_auroc_{s}", f"{w} {s}", "float") for w in ("near", "far") for s in SCORES]
-    bauc = [Column("backbone_" + c.key, c.header, c.kind) for c in auc]
+    auc = [Column(f"{w}_{s}", f"{w} {s}", "float") for w in ("near", "far") for s in SCORES]
     shift = []
-    for pre in ("", "backbone_"):
+    for _, pre in REPS:
         for kind in CORRUPTIONS:
             shift.append(Column(f"{pre}shift_{kind}_spearman", f"{pre or 'head_'}{kind} ρ"))
             shift.append(Column(f"{pre}shift_{kind}_spearman_typicality", f"{pre or 'head_'}{kind} ρ typ."))
             shift.append(Column(f"{pre}shift_{kind}_monotone", f"{pre or 'head_'}{kind} falls", "bool"))
-    sev = [
-        Column(f"shift_{k}_mean_loglik_{s}", f"{k} s{s}") for k in CORRUPTIONS for s in range(len(CORRUPTIONS[k]) + 1)
-    ]
-    m2 = [Column("shell_mahalanobis2", "shell (median, fit)")] + [
-        Column(f"shift_{k}_mean_mahalanobis2_{s}", f"{k} s{s}")
-        for k in CORRUPTIONS
-        for s in range(len(CORRUPTIONS[k]) + 1)
-    ]
+    levels = [(k, s) for k in CORRUPTIONS for s in range(len(CORRUPTIONS[k]) + 1)]
+    sev = [Column(f"shift_{k}_mean_loglik_{s}", f"{k} s{s}") for k, s in levels]
+    m2 = [Column("shell_mahalanobis2", "shell (median, fit)")]
+    m2 += [Column(f"shift_{k}_mean_mahalanobis2_{s}", f"{k} s{s}") for k, s in levels]
     cap = (
-        "AUROC: OOD = positive, score higher = more OOD (-log p, Mahalanobis, class-conditional Mahalanobis, "
-        "typicality = distance of the squared Mahalanobis distance from the shell); 0.5 = chance. Near: test classes "
-        "5–9 vs 0–4; far: Fashion-MNIST (or generated) vs all CIFAR test images."
+        "AUROC: OOD = positive, score higher = more OOD; 0.5 = chance, below 0.5 = ranks the wrong way. Gaussian "
+        "scores: loglik (-log p under one Gaussian), typicality (|m² − d|/√(2d), distance from the thin shell); "
+        "baselines: class_mahalanobis (min over classes 0–4, shared covariance; Lee et al. 2018), knn_cosine (1-NN "
+        "cosine distance; identical on raw and normalised features). Near: test classes 5–9 vs 0–4; far: "
+        "Fashion-MNIST (or generated) vs all CIFAR test images."
     )
     return [
-        Table("OOD AUROC, projection-head output", [Column("d", "d", "int"), *auc], rows, caption=cap),
-        Table("OOD AUROC, backbone features", [Column("backbone_d", "d", "int"), *bauc], rows),
+        Table(
+            "OOD AUROC: Gaussian scores beside the baselines",
+            [Column("d", "d", "int"), *auc],
+            auroc_rows(rows),
+            caption=cap,
+        ),
         Table("Gaussianity of each encoder's head output (test images, Table 1 protocol)", REPORT_COLUMNS, rows),
         Table(
-            "Shift ranking: Spearman ρ(severity, log-likelihood) and whether the mean falls at every step",
-            shift,
-            rows,
+            "Shift ranking: Spearman ρ(severity, log-likelihood) and whether the mean falls at every step", shift, rows
         ),
-        Table("Mean log-likelihood per severity (head output; s0 = clean)", sev, rows),
-        Table("Mean squared Mahalanobis distance per severity (head output; the in-distribution shell ≈ d)", m2, rows),
+        Table("Mean log-likelihood per severity (head output, raw; s0 = clean)", sev, rows),
+        Table(
+            "Mean squared Mahalanobis distance per severity (head output, raw; the in-distribution shell ≈ d)", m2, rows
+        ),
         Table(
             "Is the more Gaussian representation the better density model? (Gaussianity of the test features beside "
-            "the Gaussian log-likelihood's AUROCs)",
+            "the Gaussian log-likelihood's AUROCs, raw features)",
             [
                 Column("ad_mean", "AD avg"),
                 Column("dp_pass_fraction", "DP pass", "frac"),
@@ -309,10 +280,10 @@ def tables(rows):
 
 
 def gaussianity_vs_ood(rows: list[dict]) -> list[dict]:
-    """One row per (encoder, representation): its Gaussianity report beside its OOD scores."""
+    """One row per (encoder, representation): its Gaussianity report beside its OOD scores (raw features)."""
     out = []
     for r in rows:
-        for rep, pre in (("head", ""), ("backbone", "backbone_")):
+        for rep, pre in REPS:
             if r.get(f"{rep}_ad_mean") is None or r.get(f"{pre}near_auroc_loglik") is None:
                 continue
             rhos = [r.get(f"{pre}shift_{k}_spearman") for k in CORRUPTIONS]
@@ -327,18 +298,28 @@ def gaussianity_vs_ood(rows: list[dict]) -> list[dict]:
     return out
 
 
+def gaussian_vs_baselines(table_rows: list[dict]) -> str:
+    """A sentence per OOD task: in how many feature sets the best Gaussian score loses to the best baseline."""
+    parts = []
+    for w in ("near", "far"):
+        lost = []
+        for t in table_rows:
+            g = max(GAUSSIAN_SCORES, key=lambda s: t[f"{w}_{s}"])
+            b = max(BASELINES, key=lambda s: t[f"{w}_{s}"])
+            if t[f"{w}_{b}"] > t[f"{w}_{g}"]:
+                lost.append(f"{t['name']} ({g} {t[f'{w}_{g}']:.3f} < {b} {t[f'{w}_{b}']:.3f})")
+        head = f"{w}-OOD: the best single-Gaussian score loses to a baseline in {len(lost)} of {len(table_rows)} cases"
+        parts.append(head + (": " + "; ".join(lost) if lost else "") + ".")
+    return " ".join(parts)
+
+
 def notes(rows, rows_per_seed, settings):
-    by = {r["name"]: r for r in rows}
+    table_rows = auroc_rows(rows)
     out = []
-    for pre, rep in (("", "head output"), ("backbone_", "backbone")):
-        parts = []
-        for w in ("near", "far"):
-            best = max(
-                ((n, s, by[n].get(f"{pre}{w}_auroc_{s}")) for n in by for s in SCORES),
-                key=lambda t: -1 if t[2] is None else t[2],
-            )
-            parts.append(f"{w}-OOD best: {best[0]} / {best[1]} (AUROC {best[2]:.3f})")
-        out.append(f"Measured ({rep}): " + "; ".join(parts) + ".")
+    for w in ("near", "far"):
+        best = max(((t["name"], s, t[f"{w}_{s}"]) for t in table_rows for s in SCORES), key=lambda x: x[2])
+        out.append(f"{w}-OOD best: {best[0]} / {best[1]} (AUROC {best[2]:.3f}).")
+    out.append(gaussian_vs_baselines(table_rows))
     g = gaussianity_vs_ood(rows)
     if len(g) > 1:
         most = min(g, key=lambda t: t["ad_mean"])
@@ -348,30 +329,25 @@ def notes(rows, rows_per_seed, settings):
             f"log-likelihood detector near-OOD: {near['name']} ({near['near']:.3f}), far-OOD: {far['name']} "
             f"({far['far']:.3f}). With {len(g)} representations this is a comparison, not a correlation."
         )
-    for n, r in by.items():
+    for r in rows:
         out.append(
-            f"{n}: Gaussianity of the head output CV {r.get('cv', float('nan')):.3f}, AD avg "
+            f"{r['name']}: Gaussianity of the head output CV {r.get('cv', float('nan')):.3f}, AD avg "
             f"{r.get('ad_mean', float('nan')):.3g}, DP pass {100 * (r.get('dp_pass_fraction') or 0):.1f}%, "
             f"verdict {'✓' if r.get('paper_verdict') else '✗'}."
         )
     out += [
-        "`loglik` and `mahalanobis` use the same single Gaussian, and -log p is an increasing function of the "
-        "Mahalanobis distance, so their AUROCs are equal by construction (up to ties); `class_mahalanobis` (tied "
-        "covariance, nearest class mean) is the other detector.",
+        "`loglik` is an increasing function of the squared Mahalanobis distance m² to the same Gaussian, so the "
+        "Mahalanobis distance would give the same AUROCs; `typicality` (|m² − d|/√(2d)) also flags inputs inside the "
+        "shell. `class_mahalanobis` (shared covariance, nearest class mean) and `knn_cosine` are the baselines that "
+        "do not assume one Gaussian.",
         "Both encoders were trained on classes 0–4 only: near-OOD classes 5–9 are unseen. The k-NN accuracy monitor "
         "therefore counts test images of classes 5–9, which no neighbour can label, as errors (its ceiling is 50%).",
         "Shift ranking: ρ < 0 and 'falls' ✓ mean the log-likelihood ranks corruption severity; 'ρ typ.' > 0 means "
-        "the typicality score (|m² − shell|, m² the squared Mahalanobis distance, shell its median on the fitted "
-        "images) does. A Gaussian's mass sits on a thin shell m² ≈ d, not at its mode: inputs mapped toward the mean "
-        "get a higher density than any in-distribution image while being atypical, which the log-likelihood rewards "
-        "and the typicality score flags.",
-        PROVENANCE_NOTE,
+        "the typicality score does. A Gaussian's mass sits on a thin shell m² ≈ d, not at its mode: inputs mapped "
+        "toward the mean get a higher density than any in-distribution image while being atypical, which the "
+        "log-likelihood rewards and the typicality score flags.",
     ]
-    if on_generated_images(settings):
-        out.append(
-            "Smoke scale: generated gratings and blobs, not CIFAR-10 / Fashion-MNIST — the numbers mean nothing."
-        )
-    return "\n\n".join(out)
+    return join_notes(out, settings)
 
 
 def figures(rows, extras, folder):
@@ -391,11 +367,12 @@ def figures(rows, extras, folder):
             style = "-o" if rep == "head" else "--s"
             top.plot(range(len(means)), np.subtract(means, means[0]), style, ms=3, label=f"{name} {rep}")
             if key in shift_m2:
-                m2, shell = shift_m2[key]
+                m2, d = shift_m2[key]
                 line = bottom.plot(range(len(m2)), m2, style, ms=3, label=f"{name} {rep}")[0]
-                bottom.axhline(shell, color=line.get_color(), ls=":", lw=1)
-        top.set(title=f"{kind}", xlabel="severity (0 = clean)", ylabel="mean log-likelihood − clean (nats)")
-        bottom.set(xlabel="severity (0 = clean)", ylabel="mean squared Mahalanobis (dotted: shell)")
+                bottom.axhline(d, color=line.get_color(), ls=":", lw=1)
+        top.set(title=f"{kind} (raw features, CIFAR test classes 0–4)", xlabel="severity (0 = clean)",
+                ylabel="mean log-likelihood − clean (nats)")  # fmt: skip
+        bottom.set(xlabel="severity (0 = clean)", ylabel="mean squared Mahalanobis (dotted: d, the shell)")
         top.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(folder / "ood_shift.png", dpi=120)
