@@ -89,3 +89,90 @@ def test_missing_cifar_file_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("infogauss: error:") and "INFOGAUSS_CIFAR10" in err and err.count("\n") == 1
     assert not (tmp_path / "f").exists()  # nothing half-written
+
+
+def _saved_figures(monkeypatch):
+    """Capture every matplotlib figure saved while the test runs (path name -> figure)."""
+    import matplotlib.figure
+
+    saved = {}
+    original = matplotlib.figure.Figure.savefig
+
+    def keep(fig, fname, *args, **kwargs):
+        saved[getattr(fname, "name", str(fname))] = fig
+        return original(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    return saved
+
+
+def test_fig4_png_ad_axis_is_log_with_threshold_line(tmp_path, monkeypatch):
+    from infogauss.constants import AD_THRESHOLD
+
+    figs = _saved_figures(monkeypatch)
+    reproduce("fig4", "smoke", 1, tmp_path / "f4", progress=False)
+    ad_axis = figs["fig4.png"].axes[1]
+    assert ad_axis.get_title() == "AD avg" and ad_axis.get_yscale() == "log"
+    assert any(list(line.get_ydata()) == [AD_THRESHOLD, AD_THRESHOLD] for line in ad_axis.get_lines())
+    assert figs["fig4.png"].axes[0].get_yscale() == "linear"  # CV stays linear
+
+
+@pytest.fixture
+def ablation(monkeypatch):
+    monkeypatch.setitem(EXPERIMENTS, "fig4-ablation", "infogauss.experiments.fig4_ablation")
+    return experiment("fig4-ablation")
+
+
+def test_fig4_ablation_smoke(tmp_path, ablation, monkeypatch):
+    figs = _saved_figures(monkeypatch)
+    out = tmp_path / "abl"
+    rows = reproduce("fig4-ablation", "smoke", 1, out, progress=False)
+    by = {r["name"]: r for r in json.loads((out / "results.json").read_text())}
+    assert list(by) == list(ablation.VARIANTS)
+    base = by["default"]
+    assert base["epoch"] == 2 and base["delta_ad_vs_default"] == 0.0
+    # re-evaluations of the default's model: its normalised half, and augmented views that differ from clean images
+    assert by["eval_normalized"]["ad_mean"] == pytest.approx(base["normalized_ad_mean"])
+    assert by["eval_augmented"]["ad_mean"] != pytest.approx(base["ad_mean"])
+    # same initialisation wherever only the optimiser changes; a different one where the model changes
+    for name in ("lr_1e-4", "lr_3e-3"):
+        assert by[name]["before_ad_mean"] == base["before_ad_mean"] and by[name]["ad_mean"] != base["ad_mean"]
+    assert by["d32"]["d"] == 32 and by["d512"]["d"] == 512 and base["d"] == 16
+    assert by["no_input_norm"]["before_ad_mean"] != base["before_ad_mean"]
+    for r in rows:
+        assert r["delta_ad_vs_default"] == pytest.approx(r["ad_mean"] - base["ad_mean"])
+    md = (out / "results.md").read_text()
+    assert "One factor at a time" in md and "Lowest AD avg at epoch 2" in md and "not CIFAR-10" in md
+    assert figs["fig4_ablation.png"].axes[0].get_yscale() == "log"
+    # the default is the fig4 run itself: same seed, same batches, same numbers at the same epoch
+    f4 = {r["epoch"]: r for r in reproduce("fig4", "smoke", 1, tmp_path / "f4", progress=False)}
+    assert base["ad_mean"] == pytest.approx(f4[2]["ad_mean"]) and base["cv"] == pytest.approx(f4[2]["cv"])
+
+
+def test_fig4_ablation_model_edits(ablation):
+    import torch
+
+    from infogauss.data.images import make_image_source
+    from infogauss.vision import make_vision_encoder
+
+    src = make_image_source("tiny-cifar", n=64, n_test=16)
+    torch.manual_seed(0)
+    model = make_vision_encoder("mlp", width=8, out_dim=4)
+    plain = make_vision_encoder("mlp", width=8, out_dim=4)
+    plain.load_state_dict(model.state_dict())
+    ablation.edit_model(model, src, pixels="raw", output_bias=False)
+    x = next(src.test_images(8))[0]
+    pixels = x * src.train_set.std + src.train_set.mean  # what the edited MLP sees: [0, 1] pixels
+    assert float(pixels.min()) >= -1e-6 and float(pixels.max()) <= 1 + 1e-6
+    with torch.no_grad():
+        plain.backbone[-1].bias.zero_()
+        assert torch.allclose(model.embed(x), plain.embed(pixels), atol=1e-6)
+    last = model.backbone[-1][-1]
+    assert not last.bias.requires_grad and torch.count_nonzero(last.bias) == 0
+
+
+def test_fig4_ablation_unknown_variant(tmp_path, ablation):
+    from infogauss.errors import InputError
+
+    with pytest.raises(InputError, match="unknown fig4-ablation variant"):
+        reproduce("fig4-ablation", "smoke", 1, tmp_path / "x", progress=False, overrides=["variants=[\"nope\"]"])

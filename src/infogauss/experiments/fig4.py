@@ -164,8 +164,10 @@ def figures(rows, extras, folder):
         ax.plot(x, ys, "o-", ms=3, label="ours")
         if ref:
             ax.plot(list(ref), list(ref.values()), "x--", color="k", lw=0.8, label="paper (poster)")
-        if key == "ad_mean":
-            ax.axhline(AD_THRESHOLD, color="grey", ls=":", lw=1)
+        if key == "ad_mean":  # AD spans decades while training (issue #13): log axis, the 0.752 line labelled
+            ax.axhline(AD_THRESHOLD, color="grey", ls=":", lw=1, label=f"AD threshold {AD_THRESHOLD:g}")
+            ax.set_yscale("log")
+            ax.legend(fontsize=7)
         ax.set_xscale("symlog", linthresh=1.0)
         ax.set_xlim(left=-0.1)
         ax.set(title=title, xlabel="passes over the training set (paper: epochs)")
