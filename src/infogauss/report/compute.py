@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -35,6 +37,9 @@ GEOMETRY_ROWS = 5000  # rows (seeded subsample) for the spectrum, effective rank
 STAGE_BYTES = 1024 * 2**20  # default memory for the columns staged by one pass over the rows
 ROW_BYTES = 8 * 2**20  # memory for one block of input rows (float64)
 VIEW_NULLS = ("auto", "monte-carlo", "bonferroni")
+VIEWS = ("raw", "normalized")
+THRESHOLDS = {"ad_threshold": AD_THRESHOLD, "dp_alpha": DP_ALPHA, "calibrated_alpha": CALIBRATED_ALPHA,
+              "report_alpha": REPORT_ALPHA}  # fmt: skip
 
 
 def gaussianity_report(
@@ -87,18 +92,16 @@ def gaussianity_report(
     name : str
         Name of the input in messages and in the report (the CLI passes the file path).
     """
-    Z = as_embedding_matrix(Z, what=name, check_finite=False)  # finiteness: checked in the first pass
+    engine = _engine(Z)
+    Z = engine.matrix(Z, name)
     n, d = Z.shape
     pairs = _check_options(Z, pairs, name, projections, block, memory, temperature, view_null)
     k = min(d, 256) if projections is None else int(projections)
     dev = None if device is None else str(device)
     show = (n * d > 5 * 10**7) if progress is None else bool(progress)
-    rows = _row_blocks(n, d)
     sub = np.sort(np.random.default_rng(seed).choice(n, size=min(n, GEOMETRY_ROWS), replace=False))
-    from tqdm.auto import tqdm
-
-    norms, unit_norms, lo, hi, sample = _first_pass(Z, rows, sub, name, show, tqdm)  # pass 1 over the rows
-    dead = constant_columns(hi - lo, np.maximum(np.abs(lo), np.abs(hi)), per_column=True)
+    first = engine.first_pass(Z, sub, name, show)  # pass 1 over the rows
+    dead = constant_columns(first.hi - first.lo, np.maximum(np.abs(first.lo), np.abs(first.hi)), per_column=True)
     live = np.setdiff1d(np.arange(d), dead)
     if live.size == 0:
         raise InputError(f"{name}: all {d} columns are constant; nothing to test")
@@ -106,55 +109,52 @@ def gaussianity_report(
     geo, geo_arrays = {}, {}  # geometry needs only the row subsample: done before the long column passes
     if geometry:
         pair_sample = None if pairs is None else np.asarray(pairs[sub], dtype=np.float64)
-        geo, geo_arrays = geometry_extras(sample, pair_sample, seed, 1.0 / float(temperature))
+        geo, geo_arrays = geometry_extras(first.sample, pair_sample, seed, 1.0 / float(temperature))
 
     budget = int(memory) if memory is not None else STAGE_BYTES
     b = int(block) if block is not None else max(1, TEST_BYTES // (TEST_COPIES * 8 * n))
-    arrays, n_passes = _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm)
+    arrays, n_passes, b = engine.column_tests(Z, live, P, first.norms, budget, b, dev, show)
     null = null_calibration(n, int(null_reps), NULL_SEED, dev)
     counts = {"raw": (null.ad_passes, null.reps), "normalized": sphere_passes(n, live.size, NULL_REPS, NULL_SEED, dev)}
     sims = _simulated(view_null, n, (d, k, seed, tuple(live.tolist())), dev, counts)
-    views = _views(arrays, null, sims, counts, norms, unit_norms, k)
-    samples = {"norms": norms[sub], "rows": sub, "qq": qq_samples(sample, norms[sub], arrays, P), **geo_arrays}
-    settings = {
-        "seed": seed,
-        "projections": k,
-        "ad_threshold": AD_THRESHOLD,
-        "dp_alpha": DP_ALPHA,
-        "calibrated_alpha": CALIBRATED_ALPHA,
-        "report_alpha": REPORT_ALPHA,
-        "temperature": float(temperature),
-        "view_null": view_null,
-        "block_columns": b,
-        "column_passes": n_passes,
-        "stage_bytes": budget,
-        "device": dev or "cpu",
-        "null_reps": int(null_reps),
-        "geometry_rows": int(sub.size),
-        "pairs": pairs is not None,
-    }
-    return GaussianityReport(
-        n=n,
-        d=d,
-        raw=views["raw"],
-        normalized=views["normalized"],
-        dead_coordinates=dead,
-        geometry=geo,
-        settings=settings,
-        source=name,
-        dtype=str(Z.dtype),
-        per_coordinate=arrays["coord"],
-        per_projection=arrays["proj"],
-        null=null,
-        samples=samples,
-        verdict=_verdict(views, sims),
-    )
+    views = _views(arrays, null, sims, counts, first.norm_summary, k)
+    samples = {"norms": first.sub_norms, "rows": sub, "qq": qq_samples(first.sample, first.sub_norms, arrays, P),
+               **geo_arrays}  # fmt: skip
+    settings = {"seed": seed, "projections": k, **THRESHOLDS, "temperature": float(temperature),
+                "view_null": view_null, "block_columns": b, "column_passes": n_passes, "stage_bytes": budget,
+                "device": dev or "cpu", "null_reps": int(null_reps), "geometry_rows": int(sub.size),
+                "pairs": pairs is not None, "engine": engine.NAME}  # fmt: skip
+    return GaussianityReport(n=n, d=d, raw=views["raw"], normalized=views["normalized"], dead_coordinates=dead,
+                             geometry=geo, settings=settings, source=name, dtype=str(Z.dtype),
+                             per_coordinate=arrays["coord"], per_projection=arrays["proj"], null=null,
+                             samples=samples, verdict=_verdict(views, sims))  # fmt: skip
+
+
+@dataclass
+class RowPass:
+    """What the first pass over the rows gives: the row norms (``norms``: ``(n, 2)`` norms of the raw and of the
+    normalised rows, numpy or dask), their CV and mean per view, the subsample's rows and norms, the column ranges."""
+
+    norms: object
+    norm_summary: dict
+    sub_norms: np.ndarray
+    sample: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _engine(Z):
+    if type(Z).__module__.startswith("dask"):
+        from infogauss import dask_engine
+
+        return dask_engine
+    return MEMORY
 
 
 def _check_options(Z, pairs, name, projections, block, memory, temperature, view_null):
     n, d = Z.shape
     if pairs is not None:
-        pairs = as_embedding_matrix(pairs, what="pairs")
+        pairs = pairs if type(pairs).__module__.startswith("dask") else as_embedding_matrix(pairs, what="pairs")
         if pairs.shape != Z.shape:
             raise InputError(f"pairs: must have the same shape as {name} {Z.shape}, got {pairs.shape}")
     k = min(d, 256) if projections is None else int(projections)
@@ -171,17 +171,17 @@ def _check_options(Z, pairs, name, projections, block, memory, temperature, view
     return pairs
 
 
-def _views(arrays, null, sims, counts, norms, unit_norms, k) -> dict:
-    """The two :class:`ViewSummary` blocks (coordinates and projections of the raw and the normalised rows)."""
+def _views(arrays, null, sims, counts, norm_summary, k) -> dict:
+    """The two :class:`ViewSummary` blocks (coordinates and projections of the raw and the normalised rows);
+    ``norm_summary``: view -> (CV, mean) of its row norms."""
     views = {}
-    for view, vnorms in (("raw", norms), ("normalized", unit_norms)):
+    for view in ("raw", "normalized"):
         sim = {} if sims is None else {kind: v for (name, kind), v in sims.items() if name == view}
         coord = _summarize(arrays["coord"][view], null, counts[view], sim.get("coord"), TestBlock)
         proj = _summarize(arrays["proj"][view], null, counts[view], sim.get("proj"), ProjectionBlock)
         proj.k = k
-        views[view] = ViewSummary(
-            **coord.to_dict(), cv=_norm_cv(vnorms), mean_norm=float(vnorms.mean()), projections=proj
-        )
+        cv, mean = norm_summary[view]
+        views[view] = ViewSummary(**coord.to_dict(), cv=cv, mean_norm=mean, projections=proj)
     return views
 
 
@@ -219,7 +219,7 @@ def _verdict(views: dict, sims) -> Verdict:
 
 def _norm_cv(r: np.ndarray) -> float:
     """CV of the row norms (paper Eq. 20), on the norms rescaled by a power of two (exact; no overflow at 1e300)."""
-    s = np.ldexp(r, -_pow2_scale(r))
+    s = np.ldexp(r, -pow2_scale(r))
     return float(s.std() / s.mean())
 
 
@@ -228,17 +228,42 @@ def _row_blocks(n: int, d: int) -> list[tuple[int, int]]:
     return [(r0, min(r0 + step, n)) for r0 in range(0, n, step)]
 
 
-def _pow2_scale(x: np.ndarray, axis=None) -> np.ndarray:
+def pow2_scale(x: np.ndarray, axis=None) -> np.ndarray:
     """Exponents e with max|x| · 2^-e in [0.5, 1) (0 where x is 0): dividing by 2^e is exact and cannot overflow."""
     top = np.abs(x).max(axis=axis, keepdims=axis is not None)
     return np.frexp(top)[1]
 
 
-def _first_pass(Z, rows, sub, name, show, tqdm):
-    """Row norms (computed on rows rescaled by a power of two, so 1e±300 neither overflow nor underflow), the norms
-    of the normalised rows, the column ranges and the row subsample."""
+def row_norms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Norms of the float64 rows ``x`` and of the L2-normalised rows, computed on rows rescaled by a power of two
+    (so 1e±300 neither overflow nor underflow). The one row kernel of both engines (numpy and Dask)."""
+    e = pow2_scale(x, axis=1)
+    xs = np.ldexp(x, -e)
+    ns = np.sqrt(np.einsum("ij,ij->i", xs, xs))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = xs / ns[:, None]
+    return np.ldexp(ns, e[:, 0]), np.sqrt(np.einsum("ij,ij->i", u, u))
+
+
+def nonfinite_message(name: str, row: int) -> str:
+    return f"{name}: contains NaN or Inf values (first in row {row}); remove or impute them first"
+
+
+def zero_rows_message(name: str, count: int, row: int) -> str:
+    return f"{name}: {count} row(s) are all zero (first: row {row}) and cannot be L2-normalised; drop them"
+
+
+def _matrix(Z, name):
+    return as_embedding_matrix(Z, what=name, check_finite=False)  # finiteness: checked in the first pass
+
+
+def _first_pass(Z, sub, name, show) -> RowPass:
+    """Row norms (:func:`row_norms`), the column ranges and the row subsample, one row block at a time."""
+    from tqdm.auto import tqdm
+
     n, d = Z.shape
-    norms, unit_norms = np.empty(n), np.empty(n)
+    rows = _row_blocks(n, d)
+    norms = np.empty((n, 2))
     lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
     sample = np.empty((sub.size, d))
     blk = np.empty((rows[0][1] - rows[0][0], d))
@@ -246,37 +271,42 @@ def _first_pass(Z, rows, sub, name, show, tqdm):
         x = blk[: r1 - r0]
         x[...] = Z[r0:r1]
         if not np.isfinite(x).all():
-            bad = r0 + int(np.argmin(np.isfinite(x).all(axis=1)))
-            raise InputError(f"{name}: contains NaN or Inf values (first in row {bad}); remove or impute them first")
-        e = _pow2_scale(x, axis=1)
-        xs = np.ldexp(x, -e)
-        ns = np.sqrt(np.einsum("ij,ij->i", xs, xs))
-        norms[r0:r1] = np.ldexp(ns, e[:, 0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = xs / ns[:, None]
-        unit_norms[r0:r1] = np.sqrt(np.einsum("ij,ij->i", u, u))
+            raise InputError(nonfinite_message(name, r0 + int(np.argmin(np.isfinite(x).all(axis=1)))))
+        norms[r0:r1, 0], norms[r0:r1, 1] = row_norms(x)
         np.minimum(lo, x.min(axis=0), out=lo)
         np.maximum(hi, x.max(axis=0), out=hi)
         i0, i1 = np.searchsorted(sub, [r0, r1])
         sample[i0:i1] = x[sub[i0:i1] - r0]
-    if (norms == 0).any():
-        i = int(np.argmax(norms == 0))
-        raise InputError(
-            f"{name}: {(norms == 0).sum()} row(s) are all zero (first: row {i}) and cannot be L2-normalised; drop them"
-        )
-    return norms, unit_norms, lo, hi, sample
+    if (norms[:, 0] == 0).any():
+        raise InputError(zero_rows_message(name, int((norms[:, 0] == 0).sum()), int(np.argmax(norms[:, 0] == 0))))
+    summary = {view: (_norm_cv(norms[:, i]), float(norms[:, i].mean())) for i, view in enumerate(VIEWS)}
+    return RowPass(norms[:, 0], summary, norms[sub, 0], sample, lo, hi)
 
 
-def _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm):
+def test_columns(cols, norms: np.ndarray, dev) -> tuple[tuple, tuple]:
+    """AD and DP (:func:`coordinate_tests`) of the columns ``cols`` (``(n, b)``), raw and divided by the row
+    ``norms``: in float64, each raw column rescaled by a power of two first (exact; the tests are scale
+    invariant). The one column kernel of both engines."""
+    x = np.array(cols, dtype=np.float64, order="C")
+    x = np.ldexp(x, -pow2_scale(x, axis=0))
+    raw = coordinate_tests(x, dev)
+    x[...] = cols  # refill: never rely on a test leaving its input untouched
+    x /= norms[:, None]
+    return raw, coordinate_tests(x, dev)
+
+
+def _column_tests(Z, live, P, norms, budget, b, dev, show):
     """Column passes: each pass over the rows stages up to ``budget`` bytes of columns (coordinates in the input's
-    dtype, projections Z @ P in float64); the staged columns are tested ``b`` at a time in float64, each column
-    rescaled by a power of two first (exact; the tests are scale invariant)."""
+    dtype, projections Z @ P in float64), tested ``b`` at a time by :func:`test_columns`."""
+    from tqdm.auto import tqdm
+
     n, d = Z.shape
     k = P.shape[1]
+    rows = _row_blocks(n, d)
     s_coord, s_proj = max(1, budget // (n * Z.dtype.itemsize)), max(1, budget // (n * 8))
     passes = [("coord", live[i : i + s_coord]) for i in range(0, live.size, s_coord)]
     passes += [("proj", np.arange(i, min(i + s_proj, k))) for i in range(0, k, s_proj)]
-    per = {kind: {view: [] for view in ("raw", "normalized")} for kind in ("coord", "proj")}
+    per = {kind: {view: [] for view in VIEWS} for kind in ("coord", "proj")}
     rowbuf = np.empty((rows[0][1] - rows[0][0], d)) if k else None
     bar = tqdm(total=sum(-(-c.size // b) for _, c in passes), desc="column tests", unit="block", disable=not show,
                leave=False)  # fmt: skip
@@ -286,17 +316,12 @@ def _column_tests(Z, rows, live, P, norms, budget, b, dev, show, tqdm):
         del stage  # free the previous pass's columns before staging the next
         stage = _stage(Z, rows, kind, cols, P, rowbuf)
         for j0 in range(0, cols.size, b):
-            x = np.array(stage[:, j0 : j0 + b], dtype=np.float64, order="C")
-            x = np.ldexp(x, -_pow2_scale(x, axis=0))
-            per[kind]["raw"].append(coordinate_tests(x, dev))
-            x[...] = stage[:, j0 : j0 + b]  # refill: never rely on a test leaving its input untouched
-            x /= norms[:, None]
-            per[kind]["normalized"].append(coordinate_tests(x, dev))
-            del x
+            for view, res in zip(VIEWS, test_columns(stage[:, j0 : j0 + b], norms, dev), strict=True):
+                per[kind][view].append(res)
             bar.update(1)
     bar.close()
     index = {"coord": live, "proj": np.arange(k)}
-    return {kind: {view: _stack(per[kind][view], index[kind]) for view in per[kind]} for kind in per}, len(passes)
+    return {kind: {view: stack_tests(per[kind][view], index[kind]) for view in VIEWS} for kind in per}, len(passes), b
 
 
 def _stage(Z, rows, kind, cols, P, rowbuf):
@@ -315,7 +340,8 @@ def _stage(Z, rows, kind, cols, P, rowbuf):
     return stage
 
 
-def _stack(parts, index) -> dict:
+def stack_tests(parts, index) -> dict:
+    """Per-column results {index, ad_statistic, ad_pvalue, dp_statistic, dp_pvalue} from the blocks results."""
     names = ("ad_statistic", "ad_pvalue", "dp_statistic", "dp_pvalue")
     if not parts:
         return {"index": np.asarray(index, dtype=np.int64), **{k: np.empty(0) for k in names}}
@@ -359,3 +385,7 @@ def _summarize(a: dict, null: NullCalibration, counts, sphere, cls):
     s["calibrated_pvalue"], s["calibrated_null"] = p, how
     s["calibrated_verdict"] = bool(m and p > CALIBRATED_ALPHA)  # a Monte-Carlo test rejects at p <= alpha
     return cls(**plain(s))
+
+
+#: The in-memory engine (numpy, ``np.memmap``, torch); :mod:`infogauss.dask_engine` has the same four names.
+MEMORY = SimpleNamespace(NAME="numpy", matrix=_matrix, first_pass=_first_pass, column_tests=_column_tests)
