@@ -230,3 +230,89 @@ def test_hidden_unit_activity_and_spiky_whitened_components(rng):
     w = by["s/whitened"]
     assert w["spiky_components"] == 1
     assert w["ad_mean_without_spiky"] < 1.0 < w["ad_mean"]
+
+
+# ---------------------------------------------------------------------------------------------- text-ood
+
+
+@pytest.fixture(scope="module")
+def text_ood_rows(tmp_path_factory):
+    out = tmp_path_factory.mktemp("text-ood") / "run"
+    with pytest.MonkeyPatch.context() as m:  # the lead registers "text-ood" in EXPERIMENTS
+        m.setitem(EXPERIMENTS, "text-ood", "infogauss.experiments.text_ood")
+        reproduce("text-ood", "smoke", 1, out, progress=False)
+    return json.loads((out / "results.json").read_text()), out
+
+
+def test_text_ood_smoke_rows_tables_and_figure(text_ood_rows):
+    from infogauss.experiments import text_ood
+
+    rows, out = text_ood_rows
+    assert set(text_ood.SCALES) == set(SCALES)
+    assert [r["name"] for r in rows] == ["code / raw", "licence / raw", "code / normalised", "licence / normalised"]
+    for r in rows:
+        assert all(0.0 <= r[f"auroc_{s}"] <= 1.0 for s in ("loglik", "typicality", "class_mahalanobis", "knn_cosine"))
+        assert r["fit_mean_m2"] == pytest.approx(r["d"], rel=1e-6)  # MLE covariance: mean m2 on the fit set is d
+        assert r["n_fit"] == 200 and r["n_classes"] == 5 and r["n_held"] > 20
+    for ood in ("code", "licence"):  # cosine ignores norms
+        raw, norm = (next(r for r in rows if r["name"] == f"{ood} / {f}") for f in ("raw", "normalised"))
+        assert raw["auroc_knn_cosine"] == pytest.approx(norm["auroc_knn_cosine"])
+        assert norm["ood_mean_norm"] == pytest.approx(1.0)
+    md = (out / "results.md").read_text()
+    assert "Text OOD AUROC: Gaussian scores beside the baselines" in md and "best single-Gaussian score" in md
+    assert ("Inversion," in md) == any(r["auroc_loglik"] < 0.5 for r in rows)
+    assert (out / "text_ood_m2.png").is_file()
+
+
+def test_text_ood_file_texts(tmp_path):
+    from infogauss.experiments.text_ood import file_texts
+
+    src = '''"""Module docstring, not a function's or a class's, so it is not collected at all here."""
+
+
+def f(x):
+    """Return the value of x after a long computation that involves many careful steps.
+
+    More words.
+    """
+    values_of_the_computation = [x * 2 for x in range(100)]  # a code line of >= 40 characters
+    # a comment line that is long enough to count, if comments counted at all
+    text = """a multi-line string literal
+    whose inner line is long enough to be kept as code but lies inside the string"""
+    return values_of_the_computation
+
+
+class C:
+    """Short."""
+'''
+    p = tmp_path / "mod.py"
+    p.write_text(src)
+    docs, code = file_texts(p, min_words=10, min_chars=40)
+    assert docs == ["Return the value of x after a long computation that involves many careful steps. More words."]
+    assert code == ["values_of_the_computation = [x * 2 for x in range(100)]  # a code line of >= 40 characters"]
+    (tmp_path / "bad.py").write_text("def (:\n")
+    assert file_texts(tmp_path / "bad.py", 10, 40) == ([], [])
+
+
+def test_text_ood_licences_splits_and_hashed_features(tmp_path):
+    from infogauss.experiments import text_ood
+
+    lic = tmp_path / "licences"
+    lic.mkdir()
+    (lic / "A").write_text("one two three four five six seven eight nine ten\n\nshort\n\n  eleven words " + "x " * 9)
+    (lic / "B").symlink_to(lic / "A")  # counted once
+    s = {**text_ood.SCALES["smoke"], "licences": str(lic)}
+    paras = text_ood.licence_paragraphs(s)
+    ours = ["one two three four five six seven eight nine ten", "eleven words " + "x " * 8 + "x"]
+    assert [p for p in paras if p in ours] == ours and "short" not in paras  # A once, its paragraphs in order
+    assert len(paras) > 20 and all(len(p.split()) >= 10 for p in paras)  # with the stdlib's LICENSE.txt
+    a, b = text_ood.splits(s, 0), text_ood.splits(s, 1)
+    assert not set(a["fit"]) & set(a["held"]) and len(a["fit"]) == len(a["fit_y"]) == 200
+    assert a["fit"] != b["fit"] and text_ood.splits(s, 0)["fit"] == a["fit"]
+    assert set(a["fit_y"]) == set(s["packages"])
+    Z = text_ood.hashed_bow(["the cat sat", "the cat sat", "something else entirely"], 16)
+    assert Z.shape == (3, 16) and np.array_equal(Z[0], Z[1]) and not np.array_equal(Z[0], Z[2])
+    with pytest.raises(InputError, match="fit_n"):
+        text_ood.splits({**s, "fit_n": 10**6}, 0)
+    with pytest.raises(InputError, match="stdlib=PATH"):
+        text_ood.stdlib_root(tmp_path)

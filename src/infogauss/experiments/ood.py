@@ -53,8 +53,10 @@ from infogauss.experiments.cifar_runs import (
 )
 from infogauss.experiments.common import Context, train, train_config
 from infogauss.experiments.ood_data import CORRUPTIONS, corrupt, far_images, fashion_mnist_path
+from infogauss.experiments.ood_report import gaussian_losses
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 from infogauss.ood import SCORES, DensityScores, auroc
+from infogauss.stats.backend import NumpyOps
 
 TITLE = "Gaussian log-likelihood / typicality vs class-Mahalanobis and k-NN as OOD detectors: CIFAR-10 encoders"
 
@@ -63,7 +65,6 @@ PRESET = "cifar-resnet18"
 IN_CLASSES = (0, 1, 2, 3, 4)
 REPS = (("head", ""), ("backbone", "backbone_"))  # representation -> key prefix
 FEATURES = (("raw", ""), ("normalised", "norm_"))  # raw or L2-normalised rows -> key prefix
-GAUSSIAN_SCORES, BASELINES = ("loglik", "typicality"), ("class_mahalanobis", "knn_cosine")
 
 SCALES = {
     "smoke": {
@@ -102,11 +103,6 @@ SCALES = {
 
 
 # ---------------------------------------------------------------------------------------------- features, scores
-
-
-def l2_normalise(Z: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (a zero row stays zero)."""
-    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-300)
 
 
 def feature_sets(model, source, settings: dict, seed: int) -> dict:
@@ -178,7 +174,7 @@ def ood_fields(model, source, settings: dict, seed: int) -> tuple[dict, dict]:
     fields, extras = {"far_ood_data": f["far_label"]}, {"shift": {}, "shift_m2": {}}
     for rep, rp in REPS:
         for feat, fp in FEATURES:
-            prep = (lambda Z: Z) if feat == "raw" else l2_normalise
+            prep = (lambda Z: Z) if feat == "raw" else NumpyOps.normalize
             got, score = auroc_fields(prep(f["fit"][rep]), f["fit_y"], prep(f["test"][rep]), f["inside"],
                                       prep(f["far"][rep]), rp + fp)  # fmt: skip
             fields.update(got)
@@ -298,28 +294,15 @@ def gaussianity_vs_ood(rows: list[dict]) -> list[dict]:
     return out
 
 
-def gaussian_vs_baselines(table_rows: list[dict]) -> str:
-    """A sentence per OOD task: in how many feature sets the best Gaussian score loses to the best baseline."""
-    parts = []
-    for w in ("near", "far"):
-        lost = []
-        for t in table_rows:
-            g = max(GAUSSIAN_SCORES, key=lambda s: t[f"{w}_{s}"])
-            b = max(BASELINES, key=lambda s: t[f"{w}_{s}"])
-            if t[f"{w}_{b}"] > t[f"{w}_{g}"]:
-                lost.append(f"{t['name']} ({g} {t[f'{w}_{g}']:.3f} < {b} {t[f'{w}_{b}']:.3f})")
-        head = f"{w}-OOD: the best single-Gaussian score loses to a baseline in {len(lost)} of {len(table_rows)} cases"
-        parts.append(head + (": " + "; ".join(lost) if lost else "") + ".")
-    return " ".join(parts)
-
-
 def notes(rows, rows_per_seed, settings):
     table_rows = auroc_rows(rows)
     out = []
     for w in ("near", "far"):
         best = max(((t["name"], s, t[f"{w}_{s}"]) for t in table_rows for s in SCORES), key=lambda x: x[2])
         out.append(f"{w}-OOD best: {best[0]} / {best[1]} (AUROC {best[2]:.3f}).")
-    out.append(gaussian_vs_baselines(table_rows))
+    for w in ("near", "far"):
+        cases = [(t["name"], {s: t[f"{w}_{s}"] for s in SCORES}) for t in table_rows]
+        out.append(gaussian_losses(cases, f"{w}-OOD: "))
     g = gaussianity_vs_ood(rows)
     if len(g) > 1:
         most = min(g, key=lambda t: t["ad_mean"])
