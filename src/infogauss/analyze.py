@@ -4,6 +4,7 @@ Usage::
 
     infogauss analyze PATH [--pairs PATH2] [--out DIR] [--key NAME] [--projections K] [--device auto|cpu|cuda]
                            [--seed S] [--block B] [--memory MIB] [--no-plots] [--quiet]
+                           [--dask ADDRESS|local[:N]] [--max-rows N]
     infogauss analyze --demo [--out DIR] [--seed S] [--no-plots] [--quiet]
 
 Writes ``DIR/report.json`` (:meth:`GaussianityReport.to_dict`), ``DIR/report.md``, ``DIR/coordinates.csv``
@@ -12,6 +13,12 @@ table. Everything is written to a temporary folder beside ``DIR`` and moved into
 no half-written report. Default ``DIR``: ``runs/analyze/<file stem>`` (``runs/demo`` for ``--demo``). Before any work
 ``DIR`` is checked (writable, holds no input where the report writes) and locked against a second run
 (:class:`infogauss.outputs.RunLock`).
+
+**Beyond one machine**: ``--dask ADDRESS`` runs the report on a Dask cluster (:mod:`infogauss.dask_engine`; the same
+numbers as in memory), ``--dask local:N`` on N local worker processes; a ``.npy`` is memory-mapped by the workers one
+row chunk at a time (so every worker must see PATH). ``--max-rows N`` tests a seeded uniform subsample of N rows (seed
+``--seed`` when given, else :data:`~infogauss.constants.PROTOCOL_SEED`), recorded as ``settings["subsample"]`` in
+``report.json`` and stated in ``report.md``.
 
 **The demo** (``--demo``, about 15 s on 2 CPU cores) analyses three generated sets of n = 5000 embeddings in
 d = 256, chosen to show what the protocol can and cannot tell apart (details in :func:`demo_datasets`):
@@ -37,6 +44,7 @@ import numpy as np
 
 from infogauss import options, outputs
 from infogauss.checks import integer, resolve_device
+from infogauss.constants import PROTOCOL_SEED
 from infogauss.errors import InputError
 
 DEMO_SIZE = (5000, 256)  # (n, d) of each demo set
@@ -72,7 +80,12 @@ def add_arguments(parser) -> None:
         "--memory", type=int, metavar="MIB", help="MiB of columns staged per pass over a large file (default 1024)"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--dask", metavar="ADDRESS", help="run on Dask: a scheduler address (tcp://host:8786; every "
+                        "worker must see PATH) or local[:N] (a local cluster of N worker processes)")  # fmt: skip
+    parser.add_argument("--max-rows", type=int, metavar="N", help="test a seeded uniform subsample of N rows "
+                        f"(seed: --seed when given, else {PROTOCOL_SEED}); the report says so")  # fmt: skip
     options.add_quiet(parser)
+    parser.set_defaults(seed=None)  # None: --seed not given (the report's seed is then 0)
 
 
 def run(args) -> int:
@@ -88,7 +101,13 @@ def run(args) -> int:
         integer(args.block, "--block", lo=1)
     if args.memory is not None:
         integer(args.memory, "--memory (MiB)", lo=1)
+    args.subsample_seed = PROTOCOL_SEED if args.seed is None else args.seed
+    args.seed = 0 if args.seed is None else args.seed
     integer(args.seed, "--seed", lo=0, hi=2**32 - 1)
+    if args.max_rows is not None:
+        integer(args.max_rows, "--max-rows", lo=8)
+    if args.demo and args.dask:
+        raise InputError("--dask applies to a PATH, not to --demo")
     if args.device is not None:
         args.device = resolve_device(args.device)
     if args.out:
@@ -104,14 +123,22 @@ def _run_file(args, out: Path) -> int:
     from infogauss.io import load_embeddings
 
     path = Path(args.path)
-    Z = load_embeddings(path, key=args.key, check_finite=False)  # the report checks NaN/Inf in its first pass
+    if args.dask and path.suffix.lower() == ".npy" and path.is_file():
+        from infogauss.dask_engine import from_npy
+
+        Z = from_npy(path)
+    else:
+        Z = load_embeddings(path, key=args.key, check_finite=False)  # the report checks NaN/Inf in its first pass
     pairs = None
     if args.pairs:
         pairs = load_embeddings(args.pairs, key=args.key)
         if pairs.shape != Z.shape:
             raise InputError(f"--pairs {args.pairs}: shape {pairs.shape} differs from {path} {Z.shape}")
+    Z, pairs, subsample = _subsample(Z, pairs, args.max_rows, args.subsample_seed)
     t0 = time.perf_counter()
-    rep = _report(Z, pairs, args, str(path))
+    rep = _dask_report(Z, pairs, args, str(path)) if args.dask else _report(Z, pairs, args, str(path))
+    if subsample:
+        rep.settings["subsample"] = subsample
     with outputs.atomic_dir(out, merge=True, managed=REPORT_FILES) as tmp:
         _write_report(rep, tmp, plots=not args.no_plots)
     print(rep.summary_table())
@@ -153,6 +180,28 @@ def _report(Z, pairs, args, name: str):
     return gaussianity_report(Z, pairs, projections=args.projections, seed=args.seed, device=args.device,
                               block=args.block, memory=memory, name=name,
                               progress=False if args.quiet else None)  # fmt: skip
+
+
+def _subsample(Z, pairs, max_rows, seed):
+    """A seeded uniform subsample of ``max_rows`` rows without replacement (rows kept in file order), or all rows;
+    returns ``(Z, pairs, {"rows", "of", "seed"} or None)``."""
+    n = Z.shape[0]
+    if max_rows is None or max_rows >= n:
+        return Z, pairs, None
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+    Z = Z[rows] if type(Z).__module__.startswith("dask") else np.asarray(Z[rows])
+    return Z, None if pairs is None else np.asarray(pairs[rows]), {"rows": int(max_rows), "of": int(n), "seed": seed}
+
+
+def _dask_report(Z, pairs, args, name: str):
+    """The report on a Dask cluster (``--dask``): ``Z`` as a dask array (chunks of rows) while the client is open."""
+    from infogauss.dask_engine import as_dask, connect
+
+    client = connect(args.dask)
+    try:
+        return _report(as_dask(Z), pairs, args, name)
+    finally:
+        client.close()
 
 
 def demo_datasets(seed: int = 0, n: int = 5000, d: int = 256) -> dict:

@@ -163,6 +163,14 @@ def from_npy(path, rows: int | None = None):
     return da.concatenate(parts, axis=0)
 
 
+def as_dask(Z):
+    """``Z`` as a dask array: as it is if it is one, else an in-memory array split into row chunks."""
+    if is_dask(Z):
+        return Z
+    da = require("dask.array", "dask", "--dask")
+    return da.from_array(np.asarray(Z), chunks=(max(1, CHUNK_BYTES // max(1, Z.shape[1] * Z.dtype.itemsize)), -1))
+
+
 def connect(spec: str):
     """A ``distributed.Client``: ``local`` / ``local:N`` starts a LocalCluster of N worker processes (default: the
     CPU count, one thread each); anything else is a scheduler address (``tcp://host:8786``)."""
@@ -174,9 +182,8 @@ def connect(spec: str):
         import os
 
         workers = int(n) if n else (os.cpu_count() or 1)
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)  # fmt: skip
-        return distributed.Client(cluster)
+        # the client starts the LocalCluster and closes it with itself
+        return distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         return distributed.Client(spec, timeout=30)
     except (OSError, ValueError, TimeoutError) as exc:
