@@ -23,11 +23,11 @@ def tiny_scales(monkeypatch):
                                                       "sizes": TINY, "hidden": 8, "seeds": 2})  # fmt: skip
 
 
-def fake_result(root, name, rows, scale="smoke"):
+def fake_result(root, name, rows, scale="smoke", **meta):
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps(rows))
-    (folder / "settings.json").write_text(json.dumps({"experiment": name, "scale": scale}))
+    (folder / "settings.json").write_text(json.dumps({"experiment": name, "scale": scale, **meta}))
 
 
 def gaussian_row(name, **kw):
@@ -60,7 +60,7 @@ def test_claims_end_to_end_at_smoke(tmp_path, monkeypatch, tiny_scales):
     assert by["fig11"]["verdict_paper"] == "partly"
     assert by["route2"]["verdict_paper"] == "reproduced"
     assert by["fig4_mlp"]["verdict_paper"] == "not testable here"  # one evaluation only
-    for key in ("cifar_rn18", "whitening", "pretrained"):  # expensive and missing: never run silently
+    for key in ("cifar_rn18", "whitening", "pretrained", "fig4_gap"):  # expensive and missing: never run silently
         assert by[key]["verdict_paper"] == "not run at this scale"
         assert not (root / claims.CLAIMS[[c.key for c, _ in claims.CLAIMS].index(key)][0].experiments[0]).exists()
     for name in ("induction", "unknowns", "sensitivity"):  # cheap and missing: run at the chosen scale
@@ -159,3 +159,49 @@ def test_run_options_are_settings_that_win_over_the_environment(tmp_path, monkey
     assert "run_missing must be 1" in capsys.readouterr().err and not (tmp_path / "c2").exists()
     assert claims.run_missing({"run_missing": None}) is True  # the environment variable when not set
     assert claims.runs_root({}) == tmp_path / "env_runs"
+
+
+def test_command_repeats_the_recorded_changes(tmp_path, monkeypatch):
+    """A row's command regenerates the result it read: its scale, seeds and key=value changes."""
+    root = tmp_path / "runs"
+    fake_result(root, "fig4", [gaussian_row("epoch_0", epoch=0), gaussian_row("epoch_5", epoch=5)], scale="cpu",
+                seeds=[0], overrides=["train.epochs=100", "train.eval_every=5"])  # fmt: skip
+    rows = reproduce("claims", "cpu", 1, tmp_path / "claims", progress=False, overrides=["run_missing=0",
+                     f"runs_root={root}"])  # fmt: skip
+    by = {r["name"]: r for r in rows}
+    assert by["fig4_mlp"]["command"] == (f"infogauss reproduce fig4 --scale cpu train.epochs=100 "
+                                         f"train.eval_every=5 --out {root / 'fig4'}")  # fmt: skip
+    assert by["prop1"]["command"] == f"infogauss reproduce bound --scale cpu --out {root / 'bound'}"  # not read
+
+
+def _curve(ads, cvs):
+    return {"fig4": [gaussian_row(f"epoch_{e}", epoch=e, ad_mean=a, cv=c)
+                     for e, a, c in zip(range(0, 10 * len(ads), 10), ads, cvs, strict=True)]}  # fmt: skip
+
+
+def test_fig4_rule_on_known_curves():
+    cvs = [0.3, 0.32, 0.3, 0.28, 0.25]
+    v = RULES["fig4_mlp"](_curve([16.0, 30.0, 5.0, 0.7, 0.6], cvs))
+    assert v["verdict_paper"] == "reproduced" and "first at epoch 30" in v["evidence"]
+    v = RULES["fig4_mlp"](_curve([16.0, 30.0, 20.0, 9.0, 5.0], cvs))  # falls, never crosses
+    assert v["verdict_paper"] == "partly" and "never" in v["evidence"]
+    v = RULES["fig4_mlp"](_curve([16.0, 30.0, 40.0, 50.0, 60.0], [0.3, 0.3, 0.31, 0.32, 0.33]))
+    assert v["verdict_paper"] == "not reproduced"
+
+
+def _ablation(**ads):
+    return {"fig4-ablation": [gaussian_row(n, epoch=10, ad_mean=a, before_ad_mean=16.0, change=f"change {n}")
+                              for n, a in ads.items()]}  # fmt: skip
+
+
+def test_fig4_gap_rule_on_known_inputs():
+    v = RULES["fig4_gap"](_ablation(default=0.9, lr_1e=20.0))  # the poster's 0.81 within 2x: nothing to explain
+    assert v["verdict_paper"] == "reproduced" and "poster 0.81" in v["evidence"]
+    v = RULES["fig4_gap"](_ablation(default=29.8, no_input_norm=1.2, d32=25.0))  # one factor alone explains it
+    assert v["verdict_paper"] == "partly" and v["evidence"].endswith("within 2× of the poster: no_input_norm")
+    assert "lowest: no_input_norm (change no_input_norm)" in v["evidence"]
+    v = RULES["fig4_gap"](_ablation(default=29.8, no_input_norm=3.0, d32=0.3))  # 0.3 is below half the poster's
+    assert v["verdict_paper"] == "not reproduced" and "within 2× of the poster: none" in v["evidence"]
+    rows = _ablation(default=29.8)
+    rows["fig4-ablation"][0]["epoch"] = 7
+    assert RULES["fig4_gap"](rows)["verdict_paper"] == "not testable here"

@@ -175,4 +175,4 @@ def test_fig4_ablation_unknown_variant(tmp_path, ablation):
     from infogauss.errors import InputError
 
     with pytest.raises(InputError, match="unknown fig4-ablation variant"):
-        reproduce("fig4-ablation", "smoke", 1, tmp_path / "x", progress=False, overrides=["variants=[\"nope\"]"])
+        reproduce("fig4-ablation", "smoke", 1, tmp_path / "x", progress=False, overrides=['variants=["nope"]'])

@@ -3,7 +3,8 @@
 Each rule takes ``{experiment name: rows of its results.json}`` and returns :func:`verdict` — the verdict with the
 paper's rule for "Gaussian" (AD avg < 0.752 and DP avg p > 0.05), the verdict with the report's calibrated one,
 the evidence and the untrained / control baseline. :data:`CLAIMS` lists every claim with the experiments it reads
-and its rule in words. Used by :mod:`infogauss.experiments.claims`; none was tuned toward the paper's trained numbers.
+and its rule in words. :data:`infogauss.experiments.claims.CLAIMS` lists every claim with the experiments it reads,
+its rule in words and its function here; none was tuned toward the paper's trained numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Claim", "CLAIMS", "verdict"]
+__all__ = ["Claim", "verdict", "pm", "thin_shell_rule", "table1_rule", "binary_e0_rule", "where_rule", "fig4_rule",
+           "fig4_gap_rule", "cifar_rule", "bound_rule", "fig11_rule", "whitening_rule", "pretrained_rule",
+           "route2_rule"]  # fmt: skip
 
 
 @dataclass
@@ -33,7 +36,7 @@ def verdict(paper: str, calibrated: str | None, evidence: str, baseline: str = "
     }
 
 
-def _pm(r: dict, key: str, kind: str = "g") -> str:
+def pm(r: dict, key: str, kind: str = "g") -> str:
     v, s = r.get(key), r.get(f"{key}_std")
     if v is None:
         return "—"
@@ -46,7 +49,7 @@ def _pm(r: dict, key: str, kind: str = "g") -> str:
 # -- one function per claim: rows of the experiments -> verdicts ------------------------------------------------
 
 
-def _c_thin_shell(res):
+def thin_shell_rule(res):
     rows = [r for r in res["fig3"] if r["name"].startswith("d")]
     ds, ns = sorted({r["d"] for r in rows}), sorted({r["batch_size"] for r in rows})
     cv = {(r["d"], r["batch_size"]): r["cv"] for r in rows}
@@ -68,7 +71,7 @@ def _c_thin_shell(res):
     return verdict(v, None, ev, base)
 
 
-def _c_table1(source):
+def table1_rule(source):
     def rule(res):
         by = {r["name"]: r for r in res["induction"]}
         r, c, o = by[f"{source}_infonce"], by[f"{source}_vicreg"], by[f"{source}_orthogonal"]
@@ -76,14 +79,14 @@ def _c_table1(source):
         for key in ("paper_verdict", "calibrated_verdict"):
             out.append("reproduced" if r[f"{key}_seeds"] * 2 > r["n_seeds"] else "not reproduced")
         ev = (
-            f"after {r['epochs']} epochs ({r['n_seeds']} seeds): AD {_pm(r, 'after_ad_mean')}, AD pass "
-            f"{_pm(r, 'after_ad_pass_fraction', '%')}, DP pass {_pm(r, 'after_dp_pass_fraction', '%')}, CV "
-            f"{_pm(r, 'after_cv')}; Gaussian in {r['paper_verdict_seeds']}/{r['n_seeds']} seeds (paper rule), "
+            f"after {r['epochs']} epochs ({r['n_seeds']} seeds): AD {pm(r, 'after_ad_mean')}, AD pass "
+            f"{pm(r, 'after_ad_pass_fraction', '%')}, DP pass {pm(r, 'after_dp_pass_fraction', '%')}, CV "
+            f"{pm(r, 'after_cv')}; Gaussian in {r['paper_verdict_seeds']}/{r['n_seeds']} seeds (paper rule), "
             f"{r['calibrated_verdict_seeds']}/{r['n_seeds']} (calibrated)"
         )
         base = (
-            f"untrained AD {_pm(r, 'before_ad_mean')} (Gaussian in {r['before_paper_verdict_seeds']}/"
-            f"{r['n_seeds']}); VICReg AD {_pm(c, 'after_ad_mean')}; orthogonal map AD {_pm(o, 'after_ad_mean')}; "
+            f"untrained AD {pm(r, 'before_ad_mean')} (Gaussian in {r['before_paper_verdict_seeds']}/"
+            f"{r['n_seeds']}); VICReg AD {pm(c, 'after_ad_mean')}; orthogonal map AD {pm(o, 'after_ad_mean')}; "
             f"induction verdict: {r['induction_paper']} / {r['induction_calibrated']}"
         )
         return verdict(out[0], out[1], ev, base)
@@ -91,7 +94,7 @@ def _c_table1(source):
     return rule
 
 
-def _c_binary_e0(res):
+def binary_e0_rule(res):
     by = {r["name"]: r for r in res["induction"]}
     r = by["binary_infonce"]
     best = next((q for q in res["unknowns"] if q["name"] == "best_match_infonce"), None)
@@ -100,21 +103,21 @@ def _c_binary_e0(res):
         codes = [r[f"induction_{tag}"]] + ([best[f"induction_{tag}"]] if best else [])
         out.append("reproduced" if "induced" in codes else "partly" if "partly" in codes else "not reproduced")
     ev = (
-        f"assumed 5% Bernoulli: E0 AD {_pm(r, 'before_ad_mean')} → E{r.get('mid_epoch')} {r.get('mid_ad_mean', 0):.3g}"
-        f" → E{r['epochs']} {_pm(r, 'after_ad_mean')} ({r['induction_paper']})"
+        f"assumed 5% Bernoulli: E0 AD {pm(r, 'before_ad_mean')} → E{r.get('mid_epoch')} {r.get('mid_ad_mean', 0):.3g}"
+        f" → E{r['epochs']} {pm(r, 'after_ad_mean')} ({r['induction_paper']})"
     )
     if best:
         ev += (
             f"; E0-fitted setting ({best['law']}, k={best['k']}, bias {'on' if best['bias'] else 'off'}, "
-            f"{best['init']} init): E0 AD {_pm(best, 'before_ad_mean')}, CV {_pm(best, 'before_cv')} → "
-            f"E{best['epochs']} AD {_pm(best, 'after_ad_mean')}, CV {_pm(best, 'after_cv')} "
+            f"{best['init']} init): E0 AD {pm(best, 'before_ad_mean')}, CV {pm(best, 'before_cv')} → "
+            f"E{best['epochs']} AD {pm(best, 'after_ad_mean')}, CV {pm(best, 'after_cv')} "
             f"({best['induction_paper']} / {best['induction_calibrated']})"
         )
     base = f"VICReg ΔAD from the E0 fit: {best['control_delta_ad_mean']:+.3g}" if best else ""
     return verdict(out[0], out[1], ev, base)
 
 
-def _c_where(res):
+def where_rule(res):
     rows = res["sensitivity"]
     out = []
     for tag, key in (("paper", "before_paper_verdict_seeds"), ("calibrated", "before_calibrated_verdict_seeds")):
@@ -142,7 +145,7 @@ def _c_where(res):
     return verdict(verdicts[0], verdicts[1], ev, "untrained encoder of every cell (epoch 0, same seeds)")
 
 
-def _c_fig4(res):
+def fig4_rule(res):
     rows = [r for r in res["fig4"] if isinstance(r.get("epoch"), (int, float)) and not r["name"].startswith("paper")]
     rows.sort(key=lambda r: r["epoch"])
     if len(rows) < 2:
@@ -161,7 +164,30 @@ def _c_fig4(res):
     return verdict(v, None, ev, f"untrained (epoch {first['epoch']}): AD {first['ad_mean']:.3g}")
 
 
-def _c_cifar(res):
+def fig4_gap_rule(res):
+    """The fig4-ablation rows: is our default within a factor 2 of the poster's AD avg at the same epoch, and if
+    not, does one factor alone bring it there?"""
+    from infogauss.experiments.paper import FIG4_AD_MEAN
+
+    rows = {r["name"]: r for r in res["fig4-ablation"]}
+    base = rows["default"]
+    e = base["epoch"]
+    ref = FIG4_AD_MEAN.get(e)
+    if ref is None:
+        return verdict("not testable here", None, f"the poster shows no AD avg at epoch {e}")
+    near = [n for n, r in rows.items() if n != "default" and ref / 2 <= r["ad_mean"] <= 2 * ref]
+    v = "reproduced" if ref / 2 <= base["ad_mean"] <= 2 * ref else "partly" if near else "not reproduced"
+    parts = [f"{n} {r['ad_mean']:.3g}" for n, r in rows.items() if n != "default"]
+    big = min((r for n, r in rows.items() if n != "default"), key=lambda r: r["ad_mean"], default=None)
+    ev = (
+        f"AD avg at epoch {e} (poster {ref}): default {base['ad_mean']:.3g}; one factor changed: {', '.join(parts)}"
+        + (f"; lowest: {big['name']} ({big['change']})" if big else "")
+        + f"; within 2× of the poster: {', '.join(near) or 'none'}"
+    )
+    return verdict(v, None, ev, f"the default at epoch 0: AD {base['before_ad_mean']:.3g}")
+
+
+def cifar_rule(res):
     by = {r["name"]: r for r in res["table1-cifar"]}
     sup, con = by.get("supervised"), by.get("contrastive")
     if sup is None or con is None:
@@ -175,13 +201,13 @@ def _c_cifar(res):
         lower = con["cv"] < sup["cv"] and con["ad_mean"] < sup["ad_mean"]
         out.append("reproduced" if g_con and not g_sup else "partly" if lower else "not reproduced")
     ev = (
-        f"contrastive CV {_pm(con, 'cv')}, AD {_pm(con, 'ad_mean')}, Gaussian {bool(con.get('paper_verdict'))}; "
-        f"supervised CV {_pm(sup, 'cv')}, AD {_pm(sup, 'ad_mean')}, Gaussian {bool(sup.get('paper_verdict'))}"
+        f"contrastive CV {pm(con, 'cv')}, AD {pm(con, 'ad_mean')}, Gaussian {bool(con.get('paper_verdict'))}; "
+        f"supervised CV {pm(sup, 'cv')}, AD {pm(sup, 'ad_mean')}, Gaussian {bool(sup.get('paper_verdict'))}"
     )
     return verdict(out[0], out[1], ev, "supervised ResNet-18 from the same initialisation")
 
 
-def _c_bound(res):
+def bound_rule(res):
     rows = res["bound"]
     viol = [r["name"] for r in rows if r.get("violation")]
     slack = [r["slack"] for r in rows if r.get("slack") is not None]
@@ -192,7 +218,7 @@ def _c_bound(res):
     return verdict("reproduced" if not viol else "not reproduced", None, ev, "η₂ = A² exactly on the Gaussian channel")
 
 
-def _c_fig11(res):
+def fig11_rule(res):
     rows = [r for r in res["fig11"] if r.get("pearson") is not None]
     p = np.array([r["pearson"] for r in rows])
     pred = rows[0].get("pearson_predicted") if rows else None
@@ -202,7 +228,7 @@ def _c_fig11(res):
     return verdict(v, None, ev, base)
 
 
-def _c_whitening(res):
+def whitening_rule(res):
     by = {r["name"]: r for r in res["whitening"]}
     pairs = []
     for name in by:
@@ -222,7 +248,7 @@ def _c_whitening(res):
     return verdict(v, None, "Wang–Isola uniformity (lower is more uniform) " + ev, "the same features unwhitened")
 
 
-def _c_pretrained(res):
+def pretrained_rule(res):
     rows = [r for r in res["pretrained"] if r.get("variant") == "raw"]
     con = [r for r in rows if "supervised" not in r["name"]]
     sup = [r for r in rows if "supervised" in r["name"]]
@@ -240,7 +266,7 @@ def _c_pretrained(res):
     return verdict(out[0], out[1], ev + " (encoders available offline; not CLIP/DINO)", base)
 
 
-def _c_route2(res):
+def route2_rule(res):
     rows = res["regularizer"]
     by_d: dict = {}
     for r in rows:
@@ -259,139 +285,3 @@ def _c_route2(res):
         )
     v = "reproduced" if all(ok) else "partly" if any(some) else "not reproduced"
     return verdict(v, None, "; ".join(parts), "plain InfoNCE (β = 0), same seed")
-
-
-CLAIMS = [
-    (
-        Claim(
-            "thin_shell",
-            "Norms concentrate (CV falls) as d and N grow",
-            "§4.1 (a), Fig. 3",
-            ("fig3",),
-            "reproduced if CV falls monotonically over d (largest N) and over N (largest d); partly if one",
-        ),
-        _c_thin_shell,
-    ),
-    (
-        Claim(
-            "table1_laplace",
-            "Laplace: Gaussian coordinates after InfoNCE training",
-            "Table 1",
-            ("induction",),
-            "reproduced if Gaussian after training in most seeds",
-        ),
-        _c_table1("laplace"),
-    ),
-    (
-        Claim(
-            "table1_gmm",
-            "GMM: Gaussian coordinates after InfoNCE training",
-            "Table 1",
-            ("induction",),
-            "reproduced if Gaussian after training in most seeds",
-        ),
-        _c_table1("gmm"),
-    ),
-    (
-        Claim(
-            "table1_binary",
-            "Binary: Gaussian coordinates after InfoNCE training (E50/E100)",
-            "Table 1",
-            ("induction",),
-            "reproduced if Gaussian after training in most seeds",
-        ),
-        _c_table1("binary"),
-    ),
-    (
-        Claim(
-            "binary_induced",
-            "Binary: non-Gaussian at E0, Gaussian by E50/E100 — training induces it",
-            "Table 1, §4.1 (c)",
-            ("induction", "unknowns"),
-            "reproduced if the induction verdict is 'induced' for the assumed source or for the E0-fitted one",
-        ),
-        _c_binary_e0,
-    ),
-    (
-        Claim(
-            "induction_where",
-            "InfoNCE moves non-Gaussian representations to Gaussian (the central claim)",
-            "§1, §4",
-            ("sensitivity",),
-            "over sensitivity cells non-Gaussian before training: reproduced if most are 'induced', partly if any "
-            "moved toward Gaussian",
-        ),
-        _c_where,
-    ),
-    (
-        Claim(
-            "fig4_mlp",
-            "CIFAR-10 MLP: CV falls, AD crosses 0.752 around epoch 25–30",
-            "Fig. 4",
-            ("fig4",),
-            "reproduced if CV falls and AD < 0.752 by epoch 40; partly if CV or AD fall",
-        ),
-        _c_fig4,
-    ),
-    (
-        Claim(
-            "cifar_rn18",
-            "ResNet-18: contrastive Gaussian, supervised not",
-            "Table 1 (CIFAR)",
-            ("table1-cifar",),
-            "reproduced if contrastive Gaussian and supervised not; partly if contrastive has lower CV and AD",
-        ),
-        _c_cifar,
-    ),
-    (
-        Claim(
-            "prop1",
-            "Alignment ≤ η₂ + (1−η₂)‖m‖² (Proposition 1)",
-            "§3.1, Eq. 6",
-            ("bound",),
-            "reproduced if no run exceeds the bound by more than 3 standard errors",
-        ),
-        _c_bound,
-    ),
-    (
-        Claim(
-            "fig11",
-            "Input and embedding log-likelihoods correlate (Pearson 0.86–0.87)",
-            "Fig. 11",
-            ("fig11",),
-            "reproduced if every Pearson is within 0.05 of 0.865; partly if all ≥ 0.5",
-        ),
-        _c_fig11,
-    ),
-    (
-        Claim(
-            "whitening",
-            "Whitening improves uniformity",
-            "Figs. 9–10",
-            ("whitening",),
-            "reproduced if uniformity improves for every encoder / normalisation",
-        ),
-        _c_whitening,
-    ),
-    (
-        Claim(
-            "pretrained",
-            "Pretrained contrastive encoders are Gaussian",
-            "Table 2",
-            ("pretrained",),
-            "reproduced if every contrastive encoder measured passes",
-        ),
-        _c_pretrained,
-    ),
-    (
-        Claim(
-            "route2",
-            "Route-2 regulariser: ρ → N(0, (2λ)⁻¹ I) (Cor. 2; the paper has no experiment)",
-            "§3.3",
-            ("regularizer",),
-            "reproduced if the largest β brings norms within 10% of the χ_d scale, closer in KS "
-            "than InfoNCE, and Gaussian coordinates",
-        ),
-        _c_route2,
-    ),
-]
