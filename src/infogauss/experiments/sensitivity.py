@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.experiments.common import Context
-from infogauss.experiments.tables import Column, Table
 from infogauss.experiments.induction import INIT_OFFSET, change_columns, seeds_of, summary_row
+from infogauss.experiments.tables import Column, Table
 
 TITLE = "Sensitivity: ΔAD of InfoNCE training over two-factor grids of the synthetic sources (heat maps)"
 

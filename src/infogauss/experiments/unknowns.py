@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 
 from infogauss.experiments.common import Context
-from infogauss.experiments.tables import Column, Table
 from infogauss.experiments.induction import INIT_OFFSET, change_columns, seeds_of, summary_row
+from infogauss.experiments.tables import Column, Table
 
 TITLE = "Unknowns of the Binary source inferred from the paper's untrained state (E0), then trained"
 
