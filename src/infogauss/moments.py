@@ -155,9 +155,13 @@ def auto_shrinkage(fit, n: int, d: int):
 
 
 def shrink(s: np.ndarray, intensity: float) -> np.ndarray:
-    from sklearn.covariance import shrunk_covariance
-
-    return s.copy() if intensity == 0.0 else shrunk_covariance(s, intensity)
+    r"""The shrunk covariance :math:`(1-a)\,S + a\,(\operatorname{tr} S / d)\, I` for intensity :math:`a`
+    (scikit-learn's ``shrunk_covariance``, written out: scikit-learn is not a core dependency)."""
+    if intensity == 0.0:
+        return s.copy()
+    out = (1.0 - intensity) * s
+    out.flat[:: s.shape[0] + 1] += intensity * (np.trace(s) / s.shape[0])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- messages
