@@ -7,7 +7,8 @@ Usage::
                            [--dask ADDRESS|local[:N]] [--max-rows N]
     infogauss analyze --demo [--out DIR] [--seed S] [--no-plots] [--quiet]
 
-Writes ``DIR/report.json`` (:meth:`GaussianityReport.to_dict`), ``DIR/report.md``, ``DIR/coordinates.csv``
+Writes ``DIR/report.json`` (:meth:`GaussianityReport.to_dict`), ``DIR/report.md`` (which links the PNGs),
+``DIR/report.html`` (the same report in one self-contained file, figures embedded), ``DIR/coordinates.csv``
 (per-coordinate A², AD p, DP K², DP p, raw and normalised) and the PNGs of :mod:`infogauss.plots`, and prints a short
 table. Everything is written to a temporary folder beside ``DIR`` and moved into place at the end, so an error leaves
 no half-written report. Default ``DIR``: ``runs/analyze/<file stem>`` (``runs/demo`` for ``--demo``). Before any work
@@ -53,6 +54,7 @@ DEMO_SETS = ("sphere", "heavy_tails", "relu")
 REPORT_FILES = (
     "report.json",
     "report.md",
+    "report.html",
     "coordinates.csv",
     "qq.png",
     "ad_statistics.png",
@@ -165,6 +167,7 @@ def _run_demo(args, out: Path) -> int:
         }
         outputs.write_json(tmp / "report.json", doc, indent=1)
         (tmp / "report.md").write_text(_demo_markdown(reports))
+        (tmp / "report.html").write_text(_demo_html(_demo_markdown(reports)))
     for name, (rep, about) in reports.items():
         print(f"\n[{name}] {about}")
         print(rep.summary_table())
@@ -245,13 +248,25 @@ def _check_out(out: Path, inputs) -> None:
 
 
 def _write_report(rep, folder: Path, plots: bool) -> None:
+    from infogauss.report.html import folder_images, report_page
+
     outputs.write_json(folder / "report.json", rep.to_dict(), indent=1)
-    (folder / "report.md").write_text(rep.to_markdown())
     _write_coordinates(rep, folder / "coordinates.csv")
+    figures = []
     if plots:
         from infogauss.plots import plot_report
 
-        plot_report(rep, folder)
+        figures = [p.name for p in plot_report(rep, folder)]
+    (folder / "report.md").write_text(rep.to_markdown(figures))
+    (folder / "report.html").write_text(report_page(rep, folder_images(folder, figures)))
+
+
+def _demo_html(markdown: str) -> str:
+    """The demo's summary page: its Markdown as HTML, linking each set's ``report.html``."""
+    from infogauss.report.html import markdown_html, page
+
+    body = markdown_html(markdown.replace("/report.md)", "/report.html)"))
+    return page("infogauss demo", f'<div class="ig-report">{body}</div>')
 
 
 def _write_coordinates(rep, path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA, REPORT_ALPHA
+from infogauss.constants import AD_THRESHOLD, CALIBRATED_ALPHA, DP_ALPHA
 
 
 def summary_table(rep) -> str:
@@ -25,65 +25,145 @@ def summary_table(rep) -> str:
             )
     v = rep.verdict
     if v is not None:
-        lines.append(f"whole report (Bonferroni over the views, level {v.alpha}): p = {_pval(v.pvalue, 0).strip()}, "
+        how = "Monte-Carlo" if v.method == "monte-carlo" else "Bonferroni"
+        lines.append(f"whole report ({how} over the views, level {v.alpha}): p = {_pval(v.pvalue, 0).strip()}, "
                      f"calibrated Gaussian: {_yes(v.gaussian)}")  # fmt: skip
     return "\n".join(lines)
 
 
-def to_markdown(rep) -> str:
-    """A readable Markdown report: the paper's table, the calibrated checks, geometry and how to read them."""
-    md = [f"# Gaussianity report: {rep.source}", ""]
-    md.append(
+#: What each figure of :func:`infogauss.plots.figures` shows (file name -> caption).
+FIGURE_CAPTIONS = {
+    "qq.png": "Normal Q-Q plots of the best, median and worst raw coordinate and projection (by A²), standardised; "
+    "a Gaussian column lies on the diagonal.",
+    "ad_statistics.png": "Per-coordinate Anderson-Darling A² (log scale), raw and normalised rows, beside the "
+    f"simulated Gaussian null and the paper's pass threshold {AD_THRESHOLD}.",
+    "dp_pvalues.png": "Per-coordinate D'Agostino-Pearson p-values, raw and normalised rows (Uniform(0, 1) for "
+    f"Gaussian coordinates; pass when p > {DP_ALPHA}).",
+    "norms.png": "Row norms ‖z‖ of the raw embeddings: the thin shell (CV, paper Eq. 20).",
+    "spectrum.png": "Covariance spectrum of the raw embeddings (geometry subsample) against the isotropic level.",
+    "cosines.png": "Cosine similarities of random (negative) pairs, and of positive pairs when a second view was "
+    "given (alignment and uniformity).",
+}
+
+
+def figure_caption(name: str) -> str:
+    """The caption of figure file ``name`` (its stem, spaced, when unknown)."""
+    return FIGURE_CAPTIONS.get(name, name.rsplit(".", 1)[0].replace("_", " "))
+
+
+def facts(rep) -> str:
+    """One Markdown sentence: size, dtype, dead coordinates, projections and (when set) the row subsample."""
+    text = (
         f"n = {rep.n} embeddings, d = {rep.d} coordinates ({rep.dtype}); "
         f"{len(rep.dead_coordinates)} dead (constant) coordinate(s) left out of the tests"
         + (f" (indices {_short_list(rep.dead_coordinates)})" if len(rep.dead_coordinates) else "")
         + f"; {rep.raw['projections']['k']} random orthonormal projections (seed {rep.settings['seed']})."
     )
-    md += ["", "## The paper's protocol (Tables 1-2)", ""]
-    md.append(
-        f"| embeddings | tested | CV | AD avg (<{AD_THRESHOLD}) | AD pass % | DP avg p (>{DP_ALPHA}) | DP pass % "
-        "| Gaussian? |"
-    )
-    md.append("|---|---|---|---|---|---|---|---|")
+    sub = subsample_note(rep)
+    return text + (f" {sub}" if sub else "")
+
+
+def subsample_note(rep) -> str:
+    """``"Tested on a subsample of N of M rows, seed S."`` when the report says it was subsampled (``analyze
+    --max-rows``: ``settings["subsample"]`` = ``{"rows", "of", "seed"}``, also read as ``n``/``total``), else ``""``."""
+    sub = rep.settings.get("subsample") if isinstance(rep.settings, dict) else None
+    if not sub:
+        return ""
+    if not isinstance(sub, dict):
+        return f"Tested on a subsample: {sub}."
+    rows = sub.get("rows", sub.get("n"))
+    of = sub.get("of", sub.get("total", sub.get("source_rows")))
+    seed = sub.get("seed")
+    return f"Tested on a subsample of {rows} of {of} rows, seed {seed}."
+
+
+def paper_table(rep) -> tuple[list[str], list[list[str]]]:
+    """The paper's protocol (Tables 1-2) on the four views: header and rows of cell texts."""
+    head = ["embeddings", "tested", "CV", f"AD avg (<{AD_THRESHOLD})", "AD pass %", f"DP avg p (>{DP_ALPHA})",
+            "DP pass %", "Gaussian?"]  # fmt: skip
+    rows = []
     for name, view in (("raw", rep.raw), ("normalized", rep.normalized)):
         for label, s in ((f"{name}, coordinates", view), (f"{name}, projections", view["projections"])):
             cv = f"{view['cv']:.4g}" if s is view else ""
-            md.append(
-                f"| {label} | {s['tested']} | {cv} | {_fmt(s['ad_mean'])} | {_fmt_pct(s['ad_pass_fraction'])} | "
-                f"{_fmt(s['dp_mean_p'])} | {_fmt_pct(s['dp_pass_fraction'])} | {_check(s['paper_verdict'])} |"
-            )
-    null = rep.null
-    md += ["", "## Calibrated against a Gaussian sample of the same size", ""]
-    if null is not None:
-        md.append(
-            f"Null pass rates from {null.reps} simulated N(0,1) columns of n = {null.n}: "
-            f"AD {_fmt_pct(null.ad_passes / null.reps)}%, DP {_fmt_pct(null.dp_passes / null.reps)}%. "
-            "Intervals: 99% for the pass fraction of that many *independent* Gaussian coordinates "
-            "(dependent coordinates spread wider); descriptive. Calibrated p: Cauchy combination of the view's "
-            "per-column AD p-values (for normalised rows, against its simulated null for rows uniform on the sphere); "
-            f"the view is calibrated Gaussian when it is >= {CALIBRATED_ALPHA}."
-        )
-        md.append("")
-    md.append("| embeddings | AD pass % | null 99% | DP pass % | null 99% | calibrated p | calibrated verdict |")
-    md.append("|---|---|---|---|---|---|---|")
+            ad = [_fmt(s["ad_mean"]), _fmt_pct(s["ad_pass_fraction"])]
+            dp = [_fmt(s["dp_mean_p"]), _fmt_pct(s["dp_pass_fraction"])]
+            rows.append([label, str(s["tested"]), cv, *ad, *dp, _check(s["paper_verdict"])])
+    return head, rows
+
+
+def calibrated_table(rep) -> tuple[list[str], list[list[str]]]:
+    """The calibrated checks: pass fractions beside their null 99% intervals, calibrated p and verdict."""
+    head = [
+        "embeddings",
+        "AD pass %",
+        "null 99%",
+        "DP pass %",
+        "null 99%",
+        "calibrated p",
+        "null",
+        "calibrated verdict",
+    ]
+    rows = []
     for name, view in (("raw", rep.raw), ("normalized", rep.normalized)):
         for label, s in ((f"{name}, coordinates", view), (f"{name}, projections", view["projections"])):
-            md.append(
-                f"| {label} | {_fmt_pct(s['ad_pass_fraction'])} | {_interval(s['ad_pass_interval'])} | "
-                f"{_fmt_pct(s['dp_pass_fraction'])} | {_interval(s['dp_pass_interval'])} | "
-                f"{_fmt_p(s['calibrated_pvalue'])} | {_check(s['calibrated_verdict'])} |"
-            )
+            ad = [_fmt_pct(s["ad_pass_fraction"]), _interval(s["ad_pass_interval"])]
+            dp = [_fmt_pct(s["dp_pass_fraction"]), _interval(s["dp_pass_interval"])]
+            calib = [_fmt_p(s["calibrated_pvalue"]), s["calibrated_null"], _check(s["calibrated_verdict"])]
+            rows.append([label, *ad, *dp, *calib])
+    return head, rows
+
+
+def calibration_note(rep) -> str:
+    """How the null rates, intervals and calibrated p-values were obtained (Markdown)."""
+    null = rep.null
+    if null is None:
+        return ""
+    return (
+        f"Null pass rates from {null.reps} simulated N(0,1) columns of n = {null.n}: "
+        f"AD {_fmt_pct(null.ad_passes / null.reps)}%, DP {_fmt_pct(null.dp_passes / null.reps)}%. "
+        "Intervals: 99% for the pass fraction of that many *independent* Gaussian coordinates "
+        "(dependent coordinates spread wider); descriptive. Calibrated p: the smaller of the Cauchy combination of "
+        "the view's per-column AD p-values and the AD pass count's p-value, against its null (`monte-carlo`: "
+        "simulated at this (n, d), rows uniform on the sphere for the normalised views; `bonferroni`: twice the "
+        f"smaller); the view is calibrated Gaussian when it is > {CALIBRATED_ALPHA}."
+    )
+
+
+def verdict_line(rep) -> str:
+    """The whole report's verdict as one Markdown sentence ("" without a verdict)."""
+    v = rep.verdict
+    if v is None:
+        return ""
+    how = "Monte-Carlo p-value of the smallest of the" if v.method == "monte-carlo" else "Bonferroni over the"
+    return (f"**Whole report**: p = {_fmt_p(v.pvalue)} ({how} {len(v.views)} views' calibrated p-values), "
+            f"calibrated Gaussian at level {v.alpha}: {_check(v.gaussian)}.")  # fmt: skip
+
+
+def to_markdown(rep, figures=()) -> str:
+    """A readable Markdown report: the paper's table, the calibrated checks, geometry, how to read them and, for
+    each file name in ``figures`` (PNGs in the same folder), a link with its caption."""
+    from infogauss.report.reading import reading_points
+
+    md = [f"# Gaussianity report: {rep.source}", "", facts(rep)]
+    md += ["", "## The paper's protocol (Tables 1-2)", "", *_md_table(*paper_table(rep))]
+    md += ["", "## Calibrated against a Gaussian sample of the same size", ""]
+    if rep.null is not None:
+        md += [calibration_note(rep), ""]
+    md += _md_table(*calibrated_table(rep))
     if rep.verdict is not None:
-        v = rep.verdict
-        md += ["", f"**Whole report**: p = {_fmt_p(v.pvalue)} (Bonferroni over the {len(v.views)} views' calibrated "
-               f"p-values), calibrated Gaussian at level {v.alpha}: {_check(v.gaussian)}."]  # fmt: skip
-    md += ["", _reading(rep), ""]
+        md += ["", verdict_line(rep)]
+    md += ["", "How to read this:", *(f"- {p}" for p in reading_points(rep)), ""]
     if rep.geometry:
-        md += ["## Geometry", "", "| quantity | value | reference |", "|---|---|---|"]
-        md += [f"| {k} | {v} | {r} |" for k, v, r in _geometry_rows(rep.geometry)]
-        md.append("")
+        md += ["## Geometry", "", *_md_table(["quantity", "value", "reference"], geometry_rows(rep.geometry)), ""]
+    if figures:
+        md += ["## Figures", ""]
+        md += [f"![{f}]({f})  \n*{figure_caption(f)}*\n" for f in figures]
     md += ["## Settings", "", "```", *(f"{k}: {v}" for k, v in rep.settings.items()), "```", ""]
     return "\n".join(md)
+
+
+def _md_table(head, rows) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
 def _num(x, w):
@@ -128,29 +208,9 @@ def _short_list(idx, k=10):
     return s + (", ..." if len(idx) > k else "")
 
 
-def _reading(rep) -> str:
-    r = rep.raw
-    lines = ["How to read this:"]
-    lines.append(
-        f"- The paper's verdict on the raw coordinates is {_check(r['paper_verdict'])}: it only asks that the "
-        f"average A² be under {AD_THRESHOLD} and the average DP p-value over {DP_ALPHA}, which a sample can "
-        "satisfy while many coordinates fail."
-    )
-    lines.append(
-        f"- The calibrated verdict is {_check(r['calibrated_verdict'])}: one test of all coordinates at once "
-        f"(level {CALIBRATED_ALPHA}; a Gaussian sample fails it 1% of the time), and the whole report combines the "
-        f"four views at level {REPORT_ALPHA}. The pass fractions' null intervals are for reading, not part of it. "
-        "With large n, small departures from Gaussianity are detected, so a ✗ here can coexist with a ✓ from the "
-        "paper's rule."
-    )
-    lines.append(
-        "- Projections test random directions, which is what the theory (Maxwell-Poincaré) is about; "
-        "coordinates are what the paper tests."
-    )
-    return "\n".join(lines)
+def geometry_rows(g: dict):
+    """(quantity, value, reference) text triples of the geometry extras."""
 
-
-def _geometry_rows(g: dict):
     def f(x):
         return "nan" if x is None or x != x else f"{x:.4g}"
 

@@ -205,11 +205,59 @@ class GaussianityReport:
 
         return summary_table(self)
 
-    def to_markdown(self) -> str:
-        """A readable Markdown report: the paper's table, the calibrated checks, geometry and how to read them."""
+    def to_markdown(self, figures=()) -> str:
+        """A readable Markdown report: the paper's table, the calibrated checks, geometry, how to read them, and a
+        link to each PNG named in ``figures`` (files beside the Markdown)."""
         from infogauss.report.format import to_markdown
 
-        return to_markdown(self)
+        return to_markdown(self, figures)
+
+    def to_html(self, figures: bool | dict = True, full_page: bool = True) -> str:
+        """Self-contained HTML (inline CSS, figures as data URIs): ``figures=True`` renders the figures of
+        :mod:`infogauss.plots` in memory, a ``{name: PNG bytes}`` dict embeds those, ``False`` none;
+        ``full_page=False`` gives the body only (what :meth:`_repr_html_` shows)."""
+        from infogauss.report import html
+
+        images = html.render_images(self) if figures is True else dict(figures or {})
+        return html.report_page(self, images) if full_page else html.report_body(self, images)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the HTML report body with its figures (rendered once, then cached)."""
+        from infogauss.report import html
+
+        if "_html_images" not in self.__dict__:
+            self.__dict__["_html_images"] = html.render_images(self)
+        return html.report_body(self, self.__dict__["_html_images"])
+
+    def to_dataframe(self):
+        """A pandas DataFrame with one row per view (raw / normalized × coordinates / projections) and one column per
+        quantity of the report (``cv``, ``ad_mean``, ..., ``calibrated_verdict``; intervals as ``*_low`` /
+        ``*_high``). Needs pandas (a one-line :class:`~infogauss.errors.InputError` when it is missing)."""
+        try:
+            import pandas as pd
+        except ModuleNotFoundError:
+            from infogauss.errors import InputError
+
+            raise InputError("GaussianityReport.to_dataframe needs pandas, which is not installed: pip install "
+                             "pandas") from None  # fmt: skip
+        return pd.DataFrame(self.view_rows()).set_index(["view", "columns"])
+
+    def view_rows(self) -> list[dict]:
+        """One flat dict per view (the rows of :meth:`to_dataframe`), plain Python values."""
+        rows = []
+        for name, view in (("raw", self.raw), ("normalized", self.normalized)):
+            for kind, block in (("coordinates", view), ("projections", view.projections)):
+                row = {"view": name, "columns": kind, "n": self.n, "d": self.d, "source": self.source,
+                       "cv": view.cv, "mean_norm": view.mean_norm}  # fmt: skip
+                for key, value in block.items():
+                    if key == "projections":
+                        continue
+                    if key.endswith("_interval"):
+                        row[f"{key}_low"], row[f"{key}_high"] = (float(x) for x in value)
+                    else:
+                        row[key] = value
+                rows.append(plain(row))
+        return rows
 
 
 def _lists(per: dict) -> dict:
