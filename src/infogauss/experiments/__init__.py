@@ -20,7 +20,8 @@ Each experiment is one file in this package, registered in :data:`EXPERIMENTS` (
   ``DATA = "cifar10"``: it trains on CIFAR-10, whose local file ``--data`` may name (``ctx.data``).
 
 :func:`reproduce` runs seeds ``0 .. K-1``, averages them (mean ± std), and writes ``results.json``, ``results.csv``,
-``results.md``, ``settings.json`` and the figures to ``--out`` (default ``runs/NAME``) through a temporary folder,
+``results.md``, ``settings.json``, the figures and ``index.html`` (tables beside the paper's numbers, notes, settings
+and figures in one self-contained page) to ``--out`` (default ``runs/NAME``) through a temporary folder,
 so a failure leaves nothing half-written. The Markdown is also printed.
 """
 
@@ -185,6 +186,7 @@ def _run(module, job: Job, echo) -> list[dict]:
         _mpl()
         module.figures(rows, extras, tmp)
         _tables.write_results(tmp, rows, markdown, meta)
+        _tables.write_index(tmp, module.TITLE, header, tables, notes, meta)
     if echo is not None:  # the settings stay in the folder (settings.json, results.md), not on the terminal
         echo(markdown.split("\n## Settings\n", 1)[0].rstrip() + "\n")
         echo(f"results written to {out}/ (settings in settings.json)")

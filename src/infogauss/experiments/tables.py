@@ -6,6 +6,8 @@ Every experiment produces a list of *rows* (flat dicts, one per configuration) f
   standard deviation, ddof = 1) when there is more than one seed; booleans become the majority with a
   ``<key>_seeds`` companion counting the seeds where they held; text is taken from the first seed;
 - renders Markdown tables with the paper's value beside ours (:func:`markdown_table`);
+- renders the same tables as HTML, ours with the paper's value beneath (:func:`html_table`), into ``index.html``
+  with the notes, settings and figures embedded (:func:`write_index`);
 - writes ``results.json`` / ``results.csv`` / ``results.md`` / ``settings.json`` and the figures into a temporary
   folder next to the destination and moves it into place only when everything succeeded (:func:`atomic_dir`), so a
   failure leaves nothing half-written.
@@ -17,6 +19,7 @@ import csv
 import json
 import math
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +30,7 @@ from infogauss.outputs import to_jsonable
 
 #: The Gaussianity-report keys every row carries (unnormalised embeddings unless the experiment says otherwise).
 REPORT_KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict")
-RESULT_FILES = ("results.json", "results.md", "results.csv", "settings.json")
+RESULT_FILES = ("results.json", "results.md", "results.csv", "settings.json", "index.html")
 
 
 @dataclass
@@ -151,8 +154,9 @@ def fmt(v, kind: str = "float") -> str:
     return f"{v:.3g}" if abs(v) < 1 else f"{v:.4g}"
 
 
-def cell(row: dict, col: Column, paper: dict | None) -> str:
-    """``ours`` (``± std`` over seeds) and, when the paper has the number, `` / paper``."""
+def cell_parts(row: dict, col: Column, paper: dict | None) -> tuple[str, str | None]:
+    """``(ours, paper)``: ours with ``± std`` over seeds (or the seeds where a boolean held), and the paper's value
+    when it reports the number (else None)."""
     v = row.get(col.key)
     text = fmt(v, col.kind)
     std = row.get(f"{col.key}_std")
@@ -161,9 +165,14 @@ def cell(row: dict, col: Column, paper: dict | None) -> str:
     seeds_true = row.get(f"{col.key}_seeds")
     if col.kind == "bool" and seeds_true is not None:
         text += f" ({seeds_true}/{row.get('seeds')})"
-    if paper is not None and col.key in paper:
-        text += f" / {fmt(paper[col.key], col.kind)}"
-    return text
+    theirs = fmt(paper[col.key], col.kind) if paper is not None and col.key in paper else None
+    return text, theirs
+
+
+def cell(row: dict, col: Column, paper: dict | None) -> str:
+    """``ours`` (``± std`` over seeds) and, when the paper has the number, `` / paper``."""
+    ours, theirs = cell_parts(row, col, paper)
+    return ours if theirs is None else f"{ours} / {theirs}"
 
 
 def markdown_table(table: Table) -> str:
@@ -190,6 +199,44 @@ def render_markdown(title: str, header: str, tables: list[Table], notes: str, se
         parts.append("## Notes\n\n" + notes.strip() + "\n")
     parts.append("## Settings\n\n```json\n" + json.dumps(settings, indent=2, default=str) + "\n```\n")
     return "\n".join(parts)
+
+
+def html_table(table: Table) -> str:
+    """The table as HTML: each cell shows ours and, beneath it, the paper's value where the paper reports it."""
+    from infogauss.report.html import inline, table_html
+
+    rows = []
+    for row in table.rows:
+        paper = table.paper.get(row.get("paper_row", row["name"]))
+        cells = [inline(str(row["name"]))]
+        for c in table.columns:
+            ours, theirs = cell_parts(row, c, paper)
+            cells.append(
+                inline(ours) + ("" if theirs is None else f'<span class="paper">paper: {inline(theirs)}</span>')
+            )
+        rows.append(cells)
+    parts = [f"<h3>{inline(table.title)}</h3>" if table.title else ""]
+    parts += [
+        f"<p>{inline(table.caption)}</p>" if table.caption else "",
+        table_html(["name", *(c.header for c in table.columns)], rows, escaped=True),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def render_html(title: str, header: str, tables: list[Table], notes: str, meta: dict, images: dict) -> str:
+    """``index.html`` of a results folder: the tables beside the paper's numbers, the notes, the figures
+    (``{name: PNG bytes}``, embedded) and the settings, in one self-contained page."""
+    from infogauss.report import html
+
+    parts = [f"<h1>{html.inline(title)}</h1>", html.markdown_html(header)]
+    parts += [html_table(t) for t in tables]
+    if notes.strip():
+        parts += ["<h2>Notes</h2>", html.markdown_html(notes)]
+    if images:
+        parts += ["<h2>Figures</h2>", html.figures_html(images)]
+    settings = json.dumps(meta, indent=2, default=str)
+    parts += ["<h2>Settings</h2>", f"<pre>{escape(settings)}</pre>"]
+    return html.page(title, '<div class="ig-report">\n' + "\n".join(parts) + "\n</div>")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -227,3 +274,11 @@ def write_results(folder: Path, rows: list[dict], markdown: str, settings: dict)
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in keys})
     (folder / "results.md").write_text(markdown)
     outputs.write_json(folder / "settings.json", settings)
+
+
+def write_index(folder: Path, title: str, header: str, tables: list[Table], notes: str, meta: dict) -> None:
+    """``index.html`` (:func:`render_html`) with every PNG already in ``folder`` embedded."""
+    from infogauss.report.html import folder_images
+
+    page = render_html(title, header, tables, notes, meta, folder_images(folder))
+    (Path(folder) / "index.html").write_text(page)
