@@ -164,3 +164,42 @@ def test_analyze_demo_without_torch(tmp_path):
     tail = "\n".join(r.stderr.strip().splitlines()[-4:])
     assert r.returncode == 0, f"analyze --demo imports torch (or failed) without it:\n{tail}"
     assert (out / "report.json").is_file() and (out / "report.md").is_file()
+
+
+def test_reproduce_list_without_torch(tmp_path):
+    r = _cli_without(HIDDEN, "reproduce", "--list", cwd=tmp_path)
+    assert r.returncode == 0, f"reproduce --list imports torch without it:\n{r.stderr[-3000:]}"
+    assert "table1" in r.stdout and "fig2" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "hidden, name, extra_args, extra",
+    [
+        (("pyarrow",), "z.csv", (), "io"),
+        (("pyarrow",), "z.parquet", (), "io"),
+        (("safetensors",), "z.safetensors", (), "io"),
+        (("dask", "distributed"), "z.npy", ("--dask", "local:1"), "dask"),
+    ],
+)
+def test_missing_extra_of_a_file_type_is_one_line(tmp_path, hidden, name, extra_args, extra):
+    import numpy as np
+
+    np.save(tmp_path / "z.npy", np.ones((10, 2)))
+    if name != "z.npy":
+        (tmp_path / name).write_bytes(b"0,1\n1,2\n")  # the extra is required before the file is parsed
+    r = _cli_without((*HIDDEN, *hidden), "analyze", tmp_path / name, *extra_args, "--out", tmp_path / "o", cwd=tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr[-3000:]
+    assert f"[{extra}] extra" in lines[0] and f"pip install 'infogauss[{extra}]'" in lines[0]
+
+
+def test_safetensors_without_torch(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({"emb": np.random.default_rng(0).standard_normal((300, 6)).astype(np.float32)}, str(tmp_path / "z.st"))
+    (tmp_path / "z.st").rename(tmp_path / "z.safetensors")
+    r = _cli_without(HIDDEN, "analyze", tmp_path / "z.safetensors", "--no-plots", "--projections", "0", "--out",
+                     tmp_path / "o", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "o" / "report.json").is_file()

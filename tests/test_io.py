@@ -164,3 +164,22 @@ def test_integer_and_torch_inputs(rng):
     assert as_embedding_matrix(ints) is ints
     t = torch.randn(10, 3, dtype=torch.bfloat16)
     assert as_embedding_matrix(t).dtype == np.float32
+
+
+def test_safetensors_bfloat16_through_torch(tmp_path, Z):
+    from safetensors.torch import save_file
+
+    save_file({"emb": torch.from_numpy(Z).to(torch.bfloat16)}, str(tmp_path / "b.safetensors"))
+    got = load_embeddings(tmp_path / "b.safetensors")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, torch.from_numpy(Z).to(torch.bfloat16).float().numpy())
+
+
+def test_missing_io_extra_is_one_line(tmp_path, monkeypatch, Z):
+    import sys
+
+    np.savetxt(tmp_path / "z.csv", Z, delimiter=",")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)
+    msg = _one_line_error(lambda: load_embeddings(tmp_path / "z.csv"), r"\[io\] extra")
+    assert "pip install 'infogauss[io]'" in msg

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cmd, run = _verb(name)
     except ImportError as exc:
-        print(f"infogauss: error: command {name!r} is not available in this install ({exc})", file=sys.stderr)
+        msg = _missing(exc, name) or f"command {name!r} is not available in this install ({exc})"
+        print(f"infogauss: error: {msg}", file=sys.stderr)
         return 2
     try:
         args = cmd.parse_intermixed_args(argv[1:]) if name in INTERMIXED else cmd.parse_args(argv[1:])
@@ -87,9 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"infogauss: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # an optional package imported past infogauss.extras.require
+        msg = _missing(exc, f"infogauss {name}")
+        if msg is None:
+            raise
+        print(f"infogauss: error: {msg}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("infogauss: interrupted", file=sys.stderr)
         return 130
+
+
+def _missing(exc: ImportError, what: str) -> str | None:
+    from infogauss.extras import missing_extra_message
+
+    return missing_extra_message(exc, what) if isinstance(exc, ModuleNotFoundError) else None
 
 
 if __name__ == "__main__":

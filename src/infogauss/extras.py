@@ -38,6 +38,21 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: top-level module -> the extra that installs it (module names differ from distribution names).
+MODULES: dict[str, str] = {"torch": "train", "torchvision": "vision", "timm": "vision", "sentence_transformers": "text",
+                           "pyarrow": "io", "safetensors": "io", "dask": "dask", "distributed": "dask",
+                           "datasets": "hf"}  # fmt: skip
+
+
+def missing_extra_message(exc: ModuleNotFoundError, what: str) -> str | None:
+    """The one-line message for ``exc`` when the missing module belongs to an extra (else None)."""
+    missing = (exc.name or "").partition(".")[0]
+    extra = MODULES.get(missing)
+    if extra is None:
+        return None
+    return f"{what} needs the [{extra}] extra ({missing} is not installed): pip install 'infogauss[{extra}]'"
+
+
 def require(module_name: str, extra: str, what: str | None = None) -> ModuleType:
     """Import ``module_name`` (e.g. ``"torch"``, ``"pyarrow.parquet"``) or raise a one-line :class:`InputError`.
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from infogauss.errors import InputError
+from infogauss.extras import require
 
 MIN_ROWS = 8  # = infogauss.stats.validate.MIN_SAMPLES (not imported: it would import torch)
 MMAP_BYTES = 64 * 2**20  # .npy files above this size are memory-mapped instead of read
@@ -189,8 +190,7 @@ def _read_torch(p: Path, key):
     import pickle
     import zipfile
 
-    import torch
-
+    torch = require("torch", "train", f"reading {p.suffix} files")
     if not zipfile.is_zipfile(p):  # torch.save writes zip archives since PyTorch 1.6
         with open(p, "rb") as fh:
             head = fh.read(16)
@@ -221,15 +221,29 @@ def _read_torch(p: Path, key):
 
 
 def _read_safetensors(p: Path, key):
-    from safetensors import safe_open
-
-    with safe_open(str(p), framework="pt") as f:
+    """numpy arrays (no torch needed); bfloat16, which numpy lacks, through torch (the [train] extra)."""
+    safe_open = require("safetensors", "io", "reading .safetensors files").safe_open
+    with safe_open(str(p), framework="numpy") as f:
         name = _pick(p, list(f.keys()), key, "tensors")
+        if _dtype_of(p, name) != "BF16":
+            return f.get_tensor(name)
+    require("torch", "train", "reading bfloat16 .safetensors files")
+    with safe_open(str(p), framework="pt") as f:
         return f.get_tensor(name)
 
 
+def _dtype_of(p: Path, name: str) -> str:
+    """The dtype of tensor ``name`` from the safetensors header (8-byte length, then JSON)."""
+    import json
+    import struct
+
+    with open(p, "rb") as fh:
+        size = struct.unpack("<Q", fh.read(8))[0]
+        return str(json.loads(fh.read(size)).get(name, {}).get("dtype", ""))
+
+
 def _read_csv(p: Path):
-    import pyarrow.csv as pacsv
+    pacsv = require("pyarrow.csv", "io", "reading .csv files")
 
     with open(p, encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
@@ -259,7 +273,7 @@ def _read_csv(p: Path):
 def _read_parquet(p: Path):
     import json
 
-    import pyarrow.parquet as pq
+    pq = require("pyarrow.parquet", "io", "reading .parquet files")
 
     table = pq.read_table(p)
     meta = (table.schema.metadata or {}).get(b"pandas")
@@ -283,7 +297,7 @@ def note(message: str) -> None:
 
 
 def _table_to_array(p: Path, table) -> np.ndarray:
-    import pyarrow as pa
+    pa = require("pyarrow", "io", "reading tables")
 
     if table.num_columns == 0:
         raise InputError(f"{p}: has zero columns")
