@@ -14,7 +14,8 @@ Sources (``make_source(name, **params)``):
 - ``"gaussian"`` :class:`GaussianChannelSource` — the Gaussian channel of paper Eq. 24, where
   :math:`\\eta_2 = A^2` exactly (the Prop. 1 check).
 
-Where the paper is silent (paper.md §6.3) the default is marked *assumed* in the class docstring.
+Where the paper is silent (paper.md §6.3) the default is marked *assumed* in the class docstring. The base class
+:class:`Source` and :func:`make_generator` are in :mod:`infogauss.data.synthetic_base` (and importable from here).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import math
 
 import torch
 
+from infogauss.checks import integer, number
+from infogauss.data.synthetic_base import Source, make_generator
 from infogauss.errors import InputError
 
 __all__ = [
@@ -37,76 +40,6 @@ __all__ = [
     "make_generator",
 ]
 
-
-def make_generator(seed: int, device="cpu") -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded with ``seed``.
-
-    For views, use a seed different from the source's ``seed``: the same seed replays the stream that drew the
-    base items (e.g. a Gaussian channel would add noise equal to :math:`x_0`). :func:`infogauss.train.train`
-    uses ``seed + 1_000_003``.
-    """
-    g = torch.Generator(device=torch.device(device))
-    g.manual_seed(int(seed))
-    return g
-
-
-class Source:
-    """Base class: fixed base items (``train``, ``test``) and a two-view augmentation channel.
-
-    Attributes:
-        name: registry name.
-        dim: input dimension.
-        train, test: ``(n, dim)`` float32 tensors of base items on ``device``.
-        eta2: the augmentation mildness :math:`\\eta_2` (paper Eq. 5) when known exactly, else ``None``.
-    """
-
-    name = "source"
-    eta2: float | None = None
-
-    def __init__(self, dim: int, n_train: int, n_test: int, seed: int, device):
-        self.dim = _int(dim, "dim", 2, "the input dimension")
-        self.n_train = _int(n_train, "n_train", 2, "the number of training items")
-        self.n_test = _int(n_test, "n_test", 2, "the number of test items")
-        self.seed = _int(seed, "seed", 0, "the seed")
-        try:
-            self.device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise InputError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
-        g = make_generator(self.seed, self.device)
-        self._setup(g)
-        self.train = self.sample_base(self.n_train, g)
-        self.test = self.sample_base(self.n_test, g)
-
-    # -- to override -------------------------------------------------------------------------------------------
-    def _setup(self, generator: torch.Generator) -> None:
-        """Draw fixed parameters of the source (before the base items), e.g. mixture means."""
-
-    def sample_base(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` fresh base items :math:`x_0`, shape ``(n, dim)``."""
-        raise NotImplementedError
-
-    def view(self, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One view :math:`x \\sim A(\\cdot\\mid x_0)` of each row of ``x0``."""
-        raise NotImplementedError
-
-    def params(self) -> dict:
-        """The parameters that define this source (JSON-able)."""
-        return {"dim": self.dim, "n_train": self.n_train, "n_test": self.n_test, "seed": self.seed}
-
-    # -- shared ------------------------------------------------------------------------------------------------
-    def views(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two conditionally independent views ``(x1, x2)`` of each row of ``x0`` (paper Eq. 1)."""
-        return self.view(x0, generator), self.view(x0, generator)
-
-    def _randn(self, shape, generator):
-        return torch.randn(shape, generator=generator, device=self.device)
-
-    def _rand(self, shape, generator):
-        return torch.rand(shape, generator=generator, device=self.device)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
-        return f"{type(self).__name__}({args})"
 
 
 class LaplaceSource(Source):
@@ -132,25 +65,14 @@ class LaplaceSource(Source):
 
     name = "laplace"
 
-    def __init__(
-        self,
-        dim: int = 1024,
-        n_train: int = 20000,
-        n_test: int = 5000,
-        A: float = 0.6,
-        noise_std: float = 0.2,
-        dropout: float = 0.1,
-        dropout_rescale: bool = False,
-        scale_std: float = 0.1,
-        scale_per: str = "sample",
-        seed: int = 0,
-        device="cpu",
-    ):
-        self.A = _unit(A, "A", "the channel strength")
-        self.noise_std = _nonneg(noise_std, "noise_std")
-        self.dropout = _prob(dropout, "dropout", upper_open=True)
+    def __init__(self, dim: int = 1024, n_train: int = 20000, n_test: int = 5000, A: float = 0.6,
+                 noise_std: float = 0.2, dropout: float = 0.1, dropout_rescale: bool = False, scale_std: float = 0.1,
+                 scale_per: str = "sample", seed: int = 0, device="cpu"):  # fmt: skip
+        self.A = number(A, "A (the channel strength)", 0, 1)
+        self.noise_std = number(noise_std, "noise_std", lo=0)
+        self.dropout = number(dropout, "dropout (a probability)", 0, 1, hi_open=True)
         self.dropout_rescale = bool(dropout_rescale)
-        self.scale_std = _nonneg(scale_std, "scale_std")
+        self.scale_std = number(scale_std, "scale_std", lo=0)
         if scale_per not in ("sample", "feature"):
             raise InputError(f"scale_per must be 'sample' or 'feature', got {scale_per!r}")
         self.scale_per = scale_per
@@ -176,9 +98,7 @@ class LaplaceSource(Source):
 
     def log_prob(self, x0: torch.Tensor) -> torch.Tensor:
         r"""Log-density of base items under Laplace(0,1)^dim, one value per row: :math:`-\sum_k(|x_k| + \log 2)`."""
-        if x0.ndim != 2 or x0.shape[1] != self.dim:
-            raise InputError(f"log_prob expects base items of shape (n, {self.dim}), got {tuple(x0.shape)}")
-        return -(x0.abs().sum(1) + self.dim * math.log(2.0))
+        return -(self._base_rows(x0).abs().sum(1) + self.dim * math.log(2.0))
 
     @property
     def eta2_lower_bound(self) -> float:
@@ -221,20 +141,11 @@ class GaussianMixtureSource(Source):
 
     name = "gmm"
 
-    def __init__(
-        self,
-        dim: int = 1024,
-        n_train: int = 10000,
-        n_test: int = 5000,
-        components: int = 25,
-        mean_std: float = 1.0,
-        std: float = 1.0,
-        seed: int = 0,
-        device="cpu",
-    ):
-        self.components = _int(components, "components", 1, "the number of mixture components")
-        self.mean_std = _nonneg(mean_std, "mean_std")
-        self.std = _nonneg(std, "std")
+    def __init__(self, dim: int = 1024, n_train: int = 10000, n_test: int = 5000, components: int = 25,
+                 mean_std: float = 1.0, std: float = 1.0, seed: int = 0, device="cpu"):  # fmt: skip
+        self.components = integer(components, "components (the number of mixture components)", lo=1)
+        self.mean_std = number(mean_std, "mean_std", lo=0)
+        self.std = number(std, "std", lo=0)
         self._labels: list[torch.Tensor] = []
         super().__init__(dim, n_train, n_test, seed, device)
 
@@ -287,20 +198,11 @@ class SparseBinarySource(Source):
 
     name = "binary"
 
-    def __init__(
-        self,
-        dim: int = 1024,
-        n_train: int = 10000,
-        n_test: int = 5000,
-        sparsity: float = 0.05,
-        flip: float = 0.001,
-        law: str = "bernoulli",
-        active: int | None = None,
-        seed: int = 0,
-        device="cpu",
-    ):
-        self.sparsity = _prob(sparsity, "sparsity")
-        self.flip = _prob(flip, "flip")
+    def __init__(self, dim: int = 1024, n_train: int = 10000, n_test: int = 5000, sparsity: float = 0.05,
+                 flip: float = 0.001, law: str = "bernoulli", active: int | None = None, seed: int = 0,
+                 device="cpu"):  # fmt: skip
+        self.sparsity = number(sparsity, "sparsity (a probability)", 0, 1)
+        self.flip = number(flip, "flip (a probability)", 0, 1)
         if law not in BINARY_LAWS:
             raise InputError(f"law must be one of {', '.join(BINARY_LAWS)}, got {law!r}")
         self.law = law
@@ -311,8 +213,8 @@ class SparseBinarySource(Source):
                 f"law='random' draws per-item sparsities from U(0, 2*sparsity), so sparsity must be <= 0.5, "
                 f"got {self.sparsity}"
             )
-        dim_ = _int(dim, "dim", 2, "the input dimension")
-        k = round(self.sparsity * dim_) if active is None else _int(active, "active", 0, "active entries per item")
+        dim_ = integer(dim, "dim (the input dimension)", lo=2)
+        k = round(self.sparsity * dim_) if active is None else integer(active, "active (entries per item)", lo=0)
         if k > dim_:
             raise InputError(f"active ({k}) must be at most dim ({dim_})")
         self.active = k if law == "fixed" else None
@@ -356,16 +258,9 @@ class GaussianChannelSource(Source):
 
     name = "gaussian"
 
-    def __init__(
-        self,
-        dim: int = 1024,
-        n_train: int = 20000,
-        n_test: int = 5000,
-        A: float = 0.6,
-        seed: int = 0,
-        device="cpu",
-    ):
-        self.A = _unit(A, "A", "the channel strength")
+    def __init__(self, dim: int = 1024, n_train: int = 20000, n_test: int = 5000, A: float = 0.6, seed: int = 0,
+                 device="cpu"):  # fmt: skip
+        self.A = number(A, "A (the channel strength)", 0, 1)
         super().__init__(dim, n_train, n_test, seed, device)
 
     @property
@@ -380,8 +275,7 @@ class GaussianChannelSource(Source):
 
     def log_prob(self, x0: torch.Tensor) -> torch.Tensor:
         r"""Log-density of base items under :math:`\mathcal N(0, I)`, one value per row."""
-        if x0.ndim != 2 or x0.shape[1] != self.dim:
-            raise InputError(f"log_prob expects base items of shape (n, {self.dim}), got {tuple(x0.shape)}")
+        x0 = self._base_rows(x0)
         return -0.5 * (x0 * x0).sum(1) - 0.5 * self.dim * math.log(2 * math.pi)
 
     def params(self):
@@ -416,48 +310,3 @@ def source_parameters(name: str) -> dict[str, object]:
         raise InputError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
     sig = inspect.signature(SOURCES[name].__init__)
     return {k: p.default for k, p in sig.parameters.items() if k != "self"}
-
-
-# -- validation helpers ---------------------------------------------------------------------------------------
-
-
-def _number(x, name) -> float:
-    if isinstance(x, bool):
-        raise InputError(f"{name} must be a number, got {x!r}")
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {x!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name} must be finite, got {x!r}")
-    return v
-
-
-def _unit(x, name, what) -> float:
-    v = _number(x, name)
-    if not 0.0 <= v <= 1.0:
-        raise InputError(f"{name} ({what}) must be in [0, 1], got {v}")
-    return v
-
-
-def _prob(x, name, upper_open=False) -> float:
-    v = _number(x, name)
-    if not (0.0 <= v < 1.0 if upper_open else 0.0 <= v <= 1.0):
-        raise InputError(f"{name} must be a probability in [0, 1{')' if upper_open else ']'}, got {v}")
-    return v
-
-
-def _nonneg(x, name) -> float:
-    v = _number(x, name)
-    if v < 0:
-        raise InputError(f"{name} must be >= 0, got {v}")
-    return v
-
-
-def _int(x, name, lo, what) -> int:
-    if isinstance(x, bool) or not float(_number(x, name)).is_integer():
-        raise InputError(f"{name} ({what}) must be an integer, got {x!r}")
-    v = int(x)
-    if v < lo:
-        raise InputError(f"{name} ({what}) must be >= {lo}, got {v}")
-    return v
