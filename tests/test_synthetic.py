@@ -218,3 +218,13 @@ def test_binary_random_law_mean_and_spread():
 def test_binary_law_errors(params, match):
     with pytest.raises(InputError, match=match):
         SparseBinarySource(dim=1024, n_train=10, n_test=10, **params)
+
+
+def test_split_keeps_import_paths():
+    """Source and make_generator moved to data/synthetic_base.py and stay importable from data.synthetic."""
+    import infogauss.data.synthetic as S
+    import infogauss.data.synthetic_base as B
+
+    assert S.Source is B.Source and S.make_generator is B.make_generator
+    assert all(hasattr(S, name) for name in S.__all__)
+    assert issubclass(S.SOURCES["gmm"], B.Source)

@@ -2,6 +2,7 @@
 
 - :func:`integer` — an ``int`` (numpy integers and integral floats / strings accepted, ``bool`` refused) in a range;
 - :func:`number` — a finite real number in a range (open or closed ends);
+- :func:`embeddings` — a batch of embeddings for a loss: a 2-D floating-point ``torch.Tensor`` with enough rows;
 - :func:`resolve_device` — ``"auto"`` / ``"cpu"`` / ``"cuda"`` / ``"cuda:N"`` to a device string, with a clear
   error when CUDA is asked for and not available. torch is imported only when the answer depends on it.
 
@@ -74,6 +75,21 @@ def number(
     if bad_lo or bad_hi:
         raise InputError(f"{what} must be {_range_text(lo, hi, lo_open, hi_open)}, got {v:g}")
     return v
+
+
+def embeddings(z, min_n: int = 1):
+    """``z`` when it is a 2-D floating-point ``torch.Tensor`` of at least ``min_n`` rows (torch imported here)."""
+    import torch
+
+    if not isinstance(z, torch.Tensor):
+        raise InputError(f"expected a torch.Tensor of embeddings, got {type(z).__name__}")
+    if z.ndim != 2:
+        raise InputError(f"embeddings must be 2-D (batch, dim), got shape {tuple(z.shape)}")
+    if z.shape[0] < min_n:
+        raise InputError(f"need a batch of at least {min_n} embeddings, got {z.shape[0]}")
+    if not z.is_floating_point():
+        raise InputError(f"embeddings must be floating point, got dtype {z.dtype}")
+    return z
 
 
 def resolve_device(name=None, what: str = "--device") -> str:
