@@ -213,6 +213,10 @@ class GaussianModel:
         Ledoit–Wolf (``shrinkage_method`` says which). Use :meth:`fit_large` / :meth:`fit_stream` for data that does
         not fit in memory.
         """
+        if type(Z).__module__.startswith("dask"):  # a dask.array: tree-reduced moments (infogauss.dask_engine)
+            from infogauss.dask_engine import fit_gaussian
+
+            return fit_gaussian(Z, shrinkage)
         method = check_shrinkage(shrinkage)
         dtype = data_dtype(Z)
         x = samples(Z, min_n=2, what="Z")
