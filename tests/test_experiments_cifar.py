@@ -6,6 +6,7 @@ import json
 import pytest
 
 from infogauss.cli import main
+from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, SCALES, experiment, reproduce
 from infogauss.experiments.tables import REPORT_KEYS
 
@@ -176,3 +177,28 @@ def test_fig4_ablation_unknown_variant(tmp_path, ablation):
 
     with pytest.raises(InputError, match="unknown fig4-ablation variant"):
         reproduce("fig4-ablation", "smoke", 1, tmp_path / "x", progress=False, overrides=['variants=["nope"]'])
+
+
+def test_fig4_from_an_engine_run_folder(tmp_path):
+    """``from_run=DIR`` tabulates an `infogauss train` folder (finished or not) as the trained fig4 does."""
+    from infogauss.experiments.common import Context, train_config
+    from infogauss.train import train
+
+    f4 = experiment("fig4")
+    smoke = f4.SCALES["smoke"]["train"]
+    cfg = train_config(Context({}, 0, progress=False), f4.PRESET, **smoke).replace(out=str(tmp_path / "run"))
+    train(cfg, progress=False)
+    # the engine files record source=tiny-cifar: read_run refuses anything but an InfoNCE MLP on cifar10
+    with pytest.raises(InputError, match="InfoNCE MLP on cifar10"):
+        f4.read_run(tmp_path / "run")
+    conf = json.loads((tmp_path / "run" / "config.json").read_text())
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**conf, "source": "cifar10"}))
+    got = reproduce("fig4", "smoke", 1, tmp_path / "read", progress=False, overrides=[f"from_run={tmp_path / 'run'}"])
+    trained = reproduce("fig4", "smoke", 1, tmp_path / "trained", progress=False)
+    assert [r["epoch"] for r in got] == [r["epoch"] for r in trained] == [0, 1, 2]
+    for a, b in zip(got, trained, strict=True):
+        assert a["ad_mean"] == pytest.approx(b["ad_mean"]) and a["cv"] == pytest.approx(b["cv"])
+        assert a["passes_at"] == b["passes_at"] and a["n_train"] == b["n_train"]
+    assert "Rows read from the engine run" in (tmp_path / "read" / "results.md").read_text()
+    with pytest.raises(InputError, match="not a training folder"):
+        f4.read_run(tmp_path / "nothing")

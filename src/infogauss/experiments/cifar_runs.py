@@ -136,21 +136,26 @@ def test_representations(run) -> dict[str, np.ndarray]:
 
 def sizes(run) -> dict:
     """Run facts for the rows: what was trained on, how long, how big."""
-    c, s = run.config, run.source
-    full = s.n_train // c.batch_size  # batches of one epoch (the last incomplete batch is dropped)
-    steps = c.steps_per_epoch if c.steps_per_epoch is not None else full
+    s = run.source
+    return config_sizes(run.config.to_dict(), s.n_train, s.n_test, s.augment, s.description)
+
+
+def config_sizes(c: dict, n_train: int, n_test: int, augment: str, data: str) -> dict:
+    """:func:`sizes` from a run's configuration as a dict (``TrainConfig.to_dict()`` or a saved ``config.json``)."""
+    full = n_train // c["batch_size"]  # batches of one epoch (the last incomplete batch is dropped)
+    steps = c["steps_per_epoch"] if c.get("steps_per_epoch") is not None else full
     return {
-        "encoder": c.encoder,
-        "width": c.width,
-        "objective": c.objective,
-        "batch_size": c.batch_size,
-        "epochs": c.epochs,
+        "encoder": c["encoder"],
+        "width": c["width"],
+        "objective": c["objective"],
+        "batch_size": c["batch_size"],
+        "epochs": c["epochs"],
         "steps_per_epoch": steps,
-        "passes": round(c.epochs * steps / full, 4),  # epochs of full passes (an epoch drops < 1 batch)
-        "n_train": s.n_train,
-        "n_test": s.n_test,
-        "augment": s.augment,
-        "data": s.description,
+        "passes": round(c["epochs"] * steps / full, 4),  # epochs of full passes (an epoch drops < 1 batch)
+        "n_train": n_train,
+        "n_test": n_test,
+        "augment": augment,
+        "data": data,
     }
 
 

@@ -13,17 +13,24 @@ Scales: ``paper`` — 100 epochs of the 50k training images, evaluated every 5 e
 50k training images, 1,950 steps; the last row is the paper's first plotted point), evaluated every epoch, k-NN bank
 of 10,000 training images (paper scale: all 50,000), InfoNCE/alignment on 1,024 augmented test pairs; the model, the
 optimiser and the 10,000 test images are the paper scale's. ``smoke`` — seconds, on tiny generated images.
+
+``from_run=DIR`` (any scale): train nothing; tabulate the evaluations of an engine run instead, e.g. the paper's 100
+epochs on a CPU, checkpointed every epoch and resumable (``infogauss train --preset cifar-mlp eval_every=5
+knn_bank=10000 eval_views=1024 --out DIR``), finished or still running; the notes say how many epochs it has.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
 import numpy as np
 
 from infogauss.constants import AD_THRESHOLD
+from infogauss.errors import InputError
 from infogauss.experiments import paper
-from infogauss.experiments.cifar_runs import image_row, join_notes, sizes
+from infogauss.experiments.cifar_runs import config_sizes, image_row, join_notes, sizes
 from infogauss.experiments.common import Context, train, train_config
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
@@ -45,6 +52,7 @@ SCALES = {
             "eval_every": 1,
             "eval_views": 64,
         },  # fmt: skip
+        "from_run": "",
     },
     "cpu": {
         "about": "CIFAR-10, MLP 3072→512→128 as at the paper scale; the first 10 of the paper's 100 epochs (full "
@@ -52,26 +60,53 @@ SCALES = {
         "training images (paper scale 50,000); test InfoNCE/alignment on 1,024 augmented test pairs (paper scale "
         "2,048)",
         "train": {"epochs": 10, "eval_every": 1, "knn_bank": 10000, "eval_views": 1024},
+        "from_run": "",
     },
     "paper": {
         "about": "the paper's settings (a GPU): CIFAR-10, MLP 3072→512→128 (widths assumed), SimCLR augmentations, "
         "InfoNCE tau 0.1, Adam 1e-3, weight decay 1e-4, batch 256, 100 epochs, evaluated every 5 epochs on the "
         "10,000 test images; bf16 autocast on CUDA (evaluation in float32)",
         "train": {"epochs": 100, "eval_every": 5},
+        "from_run": "",
     },
 }
 CURVE_KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "knn_accuracy")
 
 
 def run_seed(ctx: Context):
-    run = train(ctx, train_config(ctx, PRESET, **ctx.settings["train"]))
-    facts = sizes(run)
+    if ctx.settings.get("from_run"):
+        history, facts = read_run(Path(ctx.settings["from_run"]))
+    else:
+        run = train(ctx, train_config(ctx, PRESET, **ctx.settings["train"]))
+        history, facts = run.history, sizes(run)
     per_epoch = facts["steps_per_epoch"] / (facts["n_train"] // facts["batch_size"])  # 1 for full epochs
     rows = []
-    for h in run.history:
+    for h in history:
         passes = round(h.epoch * per_epoch, 4)
         rows.append(image_row(h, f"epoch_{h.epoch}", "backbone", passes_at=passes, **facts))
     return rows, {}
+
+
+def read_run(folder: Path):
+    """``(evaluations, run facts)`` of an ``infogauss train --preset cifar-mlp --out DIR`` folder, finished or still
+    running (its ``config.json`` and the evaluations in ``metrics.jsonl`` so far): a long run that checkpoints every
+    epoch, resumes, and can be tabulated at any point."""
+    from infogauss.train import Evaluation
+
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+        lines = (folder / "metrics.jsonl").read_text().splitlines()
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"from_run={folder}: not a training folder with config.json and metrics.jsonl ({exc})"
+        ) from None
+    if cfg.get("encoder") != "mlp" or cfg.get("source") != "cifar10" or cfg.get("objective") != "infonce":
+        raise InputError(f"from_run={folder}: Fig. 4 is an InfoNCE MLP on cifar10; this run is {cfg.get('objective')} "
+                         f"{cfg.get('encoder')} on {cfg.get('source')}")  # fmt: skip
+    history = [Evaluation.from_dict(json.loads(line)) for line in lines if line.strip()]
+    src = cfg.get("source_resolved", {})
+    facts = config_sizes(cfg, src["n_train"], src["n_test"], src.get("augment", "simclr"), "cifar10 (from_run)")
+    return history, facts
 
 
 def _paper_at(rows) -> dict:
@@ -140,6 +175,10 @@ def notes(rows, rows_per_seed, settings):
         cross = next((r["epoch"] for r in rows if r.get("ad_mean") is not None and r["ad_mean"] < AD_THRESHOLD), None)
         when = f"epoch {cross}" if cross is not None else "none"
         out.append(f"First evaluation with AD avg < {AD_THRESHOLD:g}: {when}.")
+    if settings.get("from_run") and rows:
+        out.append(f"Rows read from the engine run `{settings['from_run']}` (nothing trained here; its `train` "
+                   f"settings above do not apply): evaluations at epochs {rows[0]['epoch']}..{rows[-1]['epoch']} of "
+                   f"its configured {rows[-1].get('epochs')}.")  # fmt: skip
     out += [
         "Assumptions (paper silent, paper.md §4.2(a)/§6.4): hidden width 512 and output 128, biases, PyTorch's default "
         "init; no projection head; SimCLR augmentations as for the ResNet (jitter probability 0.8); one-directional "
