@@ -231,7 +231,7 @@ def render_html(title: str, header: str, tables: list[Table], notes: str, meta: 
     parts = [f"<h1>{html.inline(title)}</h1>", html.markdown_html(header)]
     parts += [html_table(t) for t in tables]
     if notes.strip():
-        parts += ["<h2>Notes</h2>", html.markdown_html(notes)]
+        parts += ["<h2>Notes</h2>", html.markdown_html(notes, shift=1)]
     if images:
         parts += ["<h2>Figures</h2>", html.figures_html(images)]
     settings = json.dumps(meta, indent=2, default=str)

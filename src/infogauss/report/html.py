@@ -22,12 +22,13 @@ CSS = """
 .ig-report h1{font-size:1.5em;margin:.6em 0 .3em}.ig-report h2{font-size:1.2em;margin:1.4em 0 .4em;
   border-bottom:1px solid #d0d7de;padding-bottom:.2em}.ig-report h3{font-size:1.05em;margin:1.1em 0 .3em}
 .ig-report table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}
-.ig-report th,.ig-report td{border:1px solid #d0d7de;padding:.25em .6em;text-align:right;vertical-align:top}
-.ig-report th{background:#f3f5f7}.ig-report td:first-child,.ig-report th:first-child{text-align:left}
+.ig-report th,.ig-report td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;vertical-align:top}
+.ig-report th{background:#f3f5f7}.ig-report td.num{text-align:right;white-space:nowrap}
 .ig-report tr:nth-child(even) td{background:#fafbfc}
 .ig-report td.yes{color:#116329;font-weight:600}.ig-report td.no{color:#a40e26;font-weight:600}
 .ig-report .paper{display:block;color:#57606a;font-size:.85em}
 .ig-report .verdict{border-radius:6px;padding:.6em 1em;margin:.8em 0;font-size:1.05em}
+.ig-report .verdict .head{display:block;font-size:1.3em;font-weight:700;margin-bottom:.15em}
 .ig-report .verdict.ok{background:#dafbe1;border:1px solid #4ac26b}
 .ig-report .verdict.bad{background:#ffebe9;border:1px solid #ff8182}
 .ig-report code{background:#f3f5f7;padding:0 .25em;border-radius:3px;font-size:.9em}
@@ -39,6 +40,7 @@ CSS = """
 """
 
 
+NUMBER = re.compile(r"^\s*(\[|[-+−]?(\d|\.\d|nan\b|inf\b))")  # a cell that reads as a number (right-aligned)
 BLOCK_START = re.compile(r"^(```|#|\s*\||\s*[-*]\s|\s*\d+\.\s)")  # a line that starts a non-paragraph block
 
 
@@ -75,7 +77,16 @@ def table_html(head, rows, escaped: bool = False) -> str:
 
     def td(c):
         c = str(c)
-        cls = ' class="yes"' if c.strip() == "✓" else ' class="no"' if c.strip() == "✗" else ""
+        mark = c.strip()
+        cls = (
+            ' class="yes"'
+            if mark == "✓"
+            else ' class="no"'
+            if mark == "✗"
+            else ' class="num"'
+            if NUMBER.match(c)
+            else ""
+        )
         return f"<td{cls}>{c if escaped else inline(c)}</td>"
 
     lines = ["<table>", "<tr>" + "".join(f"<th>{inline(h)}</th>" for h in head) + "</tr>"]
@@ -83,8 +94,9 @@ def table_html(head, rows, escaped: bool = False) -> str:
     return "\n".join(lines + ["</table>"])
 
 
-def markdown_html(text: str) -> str:
-    """The Markdown subset of the reports and notes (see the module docstring) as HTML."""
+def markdown_html(text: str, shift: int = 0) -> str:
+    """The Markdown subset of the reports and notes (see the module docstring) as HTML; headings are moved
+    ``shift`` levels down (``shift=1`` inside a page that has its own ``<h1>``)."""
     lines, out, i = str(text).splitlines(), [], 0
     while i < len(lines):
         line = lines[i]
@@ -95,7 +107,7 @@ def markdown_html(text: str) -> str:
             out.append("<pre>" + html.escape("\n".join(lines[i + 1 : j])) + "</pre>")
             i = j + 1
         elif m := re.match(r"^(#{1,4})\s+(.*)", line):
-            level = min(len(m.group(1)) + 1, 4)  # '#' is the page title: one level down inside a page
+            level = min(len(m.group(1)) + shift, 6)
             out.append(f"<h{level}>{inline(m.group(2))}</h{level}>")
             i += 1
         elif line.lstrip().startswith("|"):
@@ -142,7 +154,8 @@ def figures_html(images: dict, caption=None) -> str:
     caption = caption or (lambda name: name)
     return "\n".join(
         f'<figure><img alt="{html.escape(name)}" src="{data_uri(png)}"><figcaption><code>{html.escape(name)}</code>'
-        f" — {inline(caption(name))}</figcaption></figure>"
+        + ("" if caption(name) == name else f" — {inline(caption(name))}")
+        + "</figcaption></figure>"
         for name, png in images.items()
     )
 
@@ -165,7 +178,9 @@ def report_body(rep, images: dict | None = None) -> str:
     v = rep.verdict
     ok = bool(v.gaussian) if v is not None else bool(rep.raw.calibrated_verdict)
     points = reading_points(rep)
-    verdict = inline(fmt.verdict_line(rep) or points[0])
+    word = "Consistent with a Gaussian" if ok else "Not Gaussian"
+    verdict = f'<span class="head">{"✓" if ok else "✗"} {word}</span>{inline(fmt.verdict_line(rep) or points[0])}'
+
     parts = [
         f"<h1>Gaussianity report: {html.escape(str(rep.source))}</h1>",
         f'<p class="facts">{inline(fmt.facts(rep))}</p>',

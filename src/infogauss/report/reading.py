@@ -155,12 +155,17 @@ def _normalised_point(rep) -> str:
             f"Gaussian (Bonferroni, no simulated null at this size), which is fine only while n < d²/4{big}; at "
             "n ≳ 10⁶ an exact Gaussian's normalised coordinates fail this Gaussian test, correctly: they are Beta."
         )
-    return ref + why + SPHERE_TESTS
+    return ref + why + _sphere_tests(rep)
 
 
-SPHERE_TESTS = (
-    " Test the normalised rows against the sphere instead: the projection test "
-    "`infogauss.stats.maxwell_poincare(Z)` (its moment check of √d-scaled projections is exact at every d; "
-    "the Maxwell-Poincaré row under Geometry), or `gaussianity_report(Z, view_null='monte-carlo')`, which "
-    "simulates the sphere's own null."
-)
+def _sphere_tests(rep) -> str:
+    """Where to test normalised rows against the sphere's own law."""
+    mp = (rep.geometry or {}).get("maxwell_poincare")
+    where = "; its p-value is the Maxwell-Poincaré row under Geometry" if mp and "pvalue" in mp else ""
+    text = (
+        " Test the normalised rows against the sphere instead: the projection test "
+        f"`infogauss.stats.maxwell_poincare(Z)` (its moment check of √d-scaled projections is exact at every d{where})"
+    )
+    if rep.normalized.calibrated_null != "monte-carlo":
+        text += ", or `gaussianity_report(Z, view_null='monte-carlo')`, which simulates the sphere's own null"
+    return text + "."
