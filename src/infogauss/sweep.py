@@ -8,8 +8,8 @@ tensor, the forward pass is one batched matmul (:func:`torch.baddbmm`), the loss
 exactly R separate Adams. Every run keeps the data stream the engine (:func:`infogauss.train.train`) would give it:
 its source drawn from ``seed``, its own generator seeded ``seed + DATA_SEED_OFFSET`` for permutations and views,
 views generated ``chunk`` steps at a time, its encoder initialised by :func:`infogauss.encoders.make_encoder` under
-``torch.manual_seed(seed + INIT_SEED_OFFSET)``. A run of this module therefore equals the engine's run of the same settings to float
-rounding (tested), without one process, optimiser and Python loop per run.
+``torch.manual_seed(seed + INIT_SEED_OFFSET)``. A run of this module therefore equals the engine's run of the same
+settings to float rounding (tested), without one process, optimiser and Python loop per run.
 
 Measurements (:func:`measure`) follow the synthetic experiments: the paper's protocol
 (:func:`infogauss.report.gaussianity_report`) on the unnormalised embeddings of the held-out data — the test items,
@@ -33,7 +33,8 @@ import torch.nn.functional as F
 from infogauss.constants import DATA_SEED_OFFSET, EVAL_SEED, INIT_SEED_OFFSET
 from infogauss.errors import InputError
 
-__all__ = ["RunSpec", "RunResult", "run_sweep", "measure", "DATA_SEED_OFFSET", "INIT_SEED_OFFSET", "ENCODERS", "OBJECTIVES"]
+__all__ = ["RunSpec", "RunResult", "run_sweep", "measure", "DATA_SEED_OFFSET", "INIT_SEED_OFFSET", "ENCODERS",
+           "OBJECTIVES"]  # fmt: skip
 
 VIEW_CHUNK_NUMBERS = 2**20  # as the engine: input numbers per view generated at once
 ENCODERS = ("linear", "mlp", "orthogonal")
@@ -205,14 +206,8 @@ def _train_group(specs, sources, device, measure_fn, bar) -> list[RunResult]:
 
     s0, src0 = specs[0], sources[0]
     epochs = 0 if s0.encoder == "orthogonal" else s0.epochs
-    n, dim = s0.batch_size, src0.dim
-    for s, src in zip(specs, sources, strict=True):
-        if n > src.n_train:
-            raise InputError(f"batch_size {n} is larger than the training set ({src.n_train} items) of run {s.name!r}")
-    steps = min(src.n_train // n for src in sources)
-    if any(src.n_train // n != steps for src in sources):
-        raise InputError("runs batched together must have the same number of steps per epoch (n_train // batch_size)")
-    per_run = [_init_params(s, dim) for s in specs]
+    steps = _steps_per_epoch(specs, sources, s0.batch_size)
+    per_run = [_init_params(s, src0.dim) for s in specs]
     # without bias the (zero) bias slices stay fixed: only weights (and biases when ``bias``) are trained
     params = [torch.stack([p[k] for p in per_run]).to(device) for k in range(len(per_run[0]))]
     trained = [p.requires_grad_(True) for k, p in enumerate(params) if k % 2 == 0 or s0.bias]
@@ -229,29 +224,8 @@ def _train_group(specs, sources, device, measure_fn, bar) -> list[RunResult]:
             histories[r].append({"epoch": epoch, **measure_fn(z, src)})
 
     record(0)
-    chunk = max(1, min(steps, VIEW_CHUNK_NUMBERS // (n * dim)))
     for epoch in range(epochs):
-        total = torch.zeros(len(specs), device=device)
-        perms = [torch.randperm(src.n_train, generator=g, device=device) for src, g in zip(sources, gens, strict=True)]
-        for c0 in range(0, steps, chunk):
-            c1 = min(steps, c0 + chunk)
-            pairs = [
-                src.views(src.train[p[c0 * n : c1 * n]], g) for src, p, g in zip(sources, perms, gens, strict=True)
-            ]
-            x1s, x2s = torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
-            for i in range(c1 - c0):
-                x = torch.cat([x1s[:, i * n : (i + 1) * n], x2s[:, i * n : (i + 1) * n]], dim=1)
-                h = forward(params, x)
-                if s0.objective == "infonce":
-                    per = batched_info_nce(h[:, :n], h[:, n:], tau)
-                else:
-                    from infogauss.losses import vicreg
-
-                    per = vicreg(h[:, :n], h[:, n:])
-                opt.zero_grad(set_to_none=True)
-                per.sum().backward()
-                opt.step()
-                total += per.detach()
+        total = _train_epoch(s0, sources, gens, params, opt, tau, steps)
         for r in range(len(specs)):
             losses[r].append(float(total[r]) / steps)
         bar.update(1)
@@ -264,6 +238,43 @@ def _train_group(specs, sources, device, measure_fn, bar) -> list[RunResult]:
         RunResult(s, histories[r], losses[r], {names[k]: p[r].detach().cpu().clone() for k, p in enumerate(params)})
         for r, s in enumerate(specs)
     ]
+
+
+def _steps_per_epoch(specs, sources, n: int) -> int:
+    """Steps per epoch of a batch of runs (the same for all of them, else :class:`InputError`)."""
+    for s, src in zip(specs, sources, strict=True):
+        if n > src.n_train:
+            raise InputError(f"batch_size {n} is larger than the training set ({src.n_train} items) of run {s.name!r}")
+    steps = min(src.n_train // n for src in sources)
+    if any(src.n_train // n != steps for src in sources):
+        raise InputError("runs batched together must have the same number of steps per epoch (n_train // batch_size)")
+    return steps
+
+
+def _train_epoch(s0, sources, gens, params, opt, tau, steps) -> torch.Tensor:
+    """One epoch of every run of the batch; the summed loss of each run (its views drawn in chunks)."""
+    n, dim = s0.batch_size, sources[0].dim
+    total = torch.zeros(len(sources), device=tau.device)
+    perms = [torch.randperm(src.n_train, generator=g, device=tau.device) for src, g in zip(sources, gens, strict=True)]
+    chunk = max(1, min(steps, VIEW_CHUNK_NUMBERS // (n * dim)))
+    for c0 in range(0, steps, chunk):
+        c1 = min(steps, c0 + chunk)
+        pairs = [src.views(src.train[p[c0 * n : c1 * n]], g) for src, p, g in zip(sources, perms, gens, strict=True)]
+        x1s, x2s = torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
+        for i in range(c1 - c0):
+            x = torch.cat([x1s[:, i * n : (i + 1) * n], x2s[:, i * n : (i + 1) * n]], dim=1)
+            h = forward(params, x)
+            if s0.objective == "infonce":
+                per = batched_info_nce(h[:, :n], h[:, n:], tau)
+            else:
+                from infogauss.losses import vicreg
+
+                per = vicreg(h[:, :n], h[:, n:])
+            opt.zero_grad(set_to_none=True)
+            per.sum().backward()
+            opt.step()
+            total += per.detach()
+    return total
 
 
 # -- measuring --------------------------------------------------------------------------------------------------
