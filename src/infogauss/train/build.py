@@ -67,6 +67,11 @@ def make_training_source(cfg: TrainConfig, device: torch.device):
     elif cfg.source in FOLDER_SOURCES:
         source = make_folder_source(cfg.source, seed=cfg.seed + DATA_SEED_OFFSET, device=device,
                                     channels_last=cfg.channels_last, **cfg.source_params)  # fmt: skip
+    elif cfg.source == "hf":  # a saved Hugging Face dataset: images or vectors (infogauss.data.hf)
+        from infogauss.data.hf import make_hf_source
+
+        source = make_hf_source(cfg.source, seed=cfg.seed, device=device, channels_last=cfg.channels_last,
+                                **cfg.source_params)  # fmt: skip
     elif cfg.images:
         from infogauss.data.images import make_image_source
 

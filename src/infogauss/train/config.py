@@ -175,6 +175,10 @@ class TrainConfig:
         from infogauss.data.folder import FOLDER_SOURCES
         from infogauss.data.images import IMAGE_SOURCES
 
+        if self.source == "hf":  # a saved Hugging Face dataset: images or vectors, as its column holds
+            from infogauss.data.hf import hf_images
+
+            return hf_images(self.source_params)
         return self.source in IMAGE_SOURCES or self.source in FOLDER_SOURCES
 
     def to_dict(self) -> dict:
@@ -247,7 +251,7 @@ def source_names() -> tuple[str, ...]:
     from infogauss.data.pairs import PAIRS_SOURCES
     from infogauss.data.synthetic import SOURCES
 
-    return (*SOURCES, *PAIRS_SOURCES, *IMAGE_SOURCES, *FOLDER_SOURCES)
+    return (*SOURCES, *PAIRS_SOURCES, *IMAGE_SOURCES, *FOLDER_SOURCES, "hf")  # hf: infogauss.data.hf
 
 
 def source_parameters(name: str) -> dict:
@@ -260,6 +264,10 @@ def source_parameters(name: str) -> dict:
         return pairs_source_parameters(name)
     if name in FOLDER_SOURCES:
         return folder_source_parameters(name)
+    if name == "hf":
+        from infogauss.data.hf import hf_source_parameters
+
+        return hf_source_parameters(name)
     return image_source_parameters(name) if name in IMAGE_SOURCES else source_parameters(name)
 
 
