@@ -19,40 +19,30 @@ from __future__ import annotations
 
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
-from infogauss.experiments.cifar_runs import (
-    image_row,
-    join_notes,
-    same_initialisation,
-    sizes,
-)
+from infogauss.experiments.cifar_runs import SMOKE_TRAIN, image_row, join_notes, same_initialisation, sizes
+from infogauss.experiments.columns import prefixed
 from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.drawing import save, subplots
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Contrastive (InfoNCE) vs supervised (cross-entropy) across encoders and sizes on CIFAR-10"
 
 DATA = "cifar10"  # trains on CIFAR-10 (``reproduce --data PATH``)
 PRESET = "cifar-resnet18"
+
+
+def encoders(spec: str) -> list[list]:
+    """``"resnet18:2 vit_tiny:64"`` → ``[["resnet18-w2", "resnet18", 2], ["vit_tiny-w64", "vit_tiny", 64]]``: the
+    (label, encoder, base width) triples of a scale's ``encoders`` setting."""
+    return [[f"{name}-w{width}", name, int(width)] for name, width in (item.split(":") for item in spec.split())]
+
+
 SCALES = {
     "smoke": {
         "about": "seconds: 256 generated images (tiny-cifar, not CIFAR-10), ResNet-18 widths 2 and 4, ResNet-34 "
         "width 2, ResNet-50 width 1, ViT width 64; 2 steps of 32 (tests only)",
-        "train": {
-            "source": "tiny-cifar",
-            "source_params": {"n": 256, "n_test": 64},
-            "head": 16,
-            "batch_size": 32,
-            "epochs": 1,
-            "steps_per_epoch": 2,
-            "eval_every": 1,
-            "eval_views": 32,
-        },  # fmt: skip
-        "encoders": [
-            ["resnet18-w2", "resnet18", 2],
-            ["resnet18-w4", "resnet18", 4],
-            ["resnet34-w2", "resnet34", 2],
-            ["resnet50-w1", "resnet50", 1],
-            ["vit_tiny-w64", "vit_tiny", 64],
-        ],  # fmt: skip
+        "train": {k: v for k, v in SMOKE_TRAIN.items() if k != "width"} | {"steps_per_epoch": 2, "eval_views": 32},
+        "encoders": encoders("resnet18:2 resnet18:4 resnet34:2 resnet50:1 vit_tiny:64"),
     },
     "cpu": {
         "about": "a quick look, not a result: CIFAR-10, ResNet-18 base widths 4/8/16, ResNet-34 width 8, ResNet-50 "
@@ -66,31 +56,23 @@ SCALES = {
             "knn_bank": 5000,
             "eval_views": 512,
         },  # fmt: skip
-        "encoders": [
-            ["resnet18-w4", "resnet18", 4],
-            ["resnet18-w8", "resnet18", 8],
-            ["resnet18-w16", "resnet18", 16],
-            ["resnet34-w8", "resnet34", 8],
-            ["resnet50-w4", "resnet50", 4],
-            ["vit_tiny-w64", "vit_tiny", 64],
-        ],
-    },  # fmt: skip
+        "encoders": encoders("resnet18:4 resnet18:8 resnet18:16 resnet34:8 resnet50:4 vit_tiny:64"),
+    },
     "paper": {
         "about": "the paper's ResNet-18 protocol for every encoder (a GPU): CIFAR-10, SimCLR augmentations, InfoNCE "
         "tau 0.1 vs cross-entropy, Adam 1e-3, weight decay 1e-4, batch 256, 100 epochs, SimCLR head → 128, 10,000 "
         "test images; ResNet-18 widths 16/32/64, ResNet-34 and ResNet-50 width 64, ViT-Tiny (192-d); bf16 autocast "
         "on CUDA (evaluation in float32)",
         "train": {"epochs": 100, "eval_every": 10},
-        "encoders": [
-            ["resnet18-w16", "resnet18", 16],
-            ["resnet18-w32", "resnet18", 32],
-            ["resnet18-w64", "resnet18", 64],
-            ["resnet34-w64", "resnet34", 64],
-            ["resnet50-w64", "resnet50", 64],
-            ["vit_tiny-w192", "vit_tiny", 192],
-        ],  # fmt: skip
+        "encoders": encoders("resnet18:16 resnet18:32 resnet18:64 resnet34:64 resnet50:64 vit_tiny:192"),
     },
 }
+#: What every encoder shares, said once in the notes.
+PROTOCOL_NOTE = (
+    "Every encoder uses the Table 1 protocol unchanged (no per-architecture tuning: same Adam settings, no "
+    "warm-up or schedule — ViTs usually get both, so their accuracy here is not what they can reach). "
+    "Assumptions as in table1-cifar."
+)
 
 
 def run_seed(ctx: Context):
@@ -117,7 +99,7 @@ def tables(rows):
                  caption=f"Paper values (ResNet-18 width 64 only) from {paper.SOURCE_TABLE1}.")  # fmt: skip
     backbone = Table("Backbone features, unnormalised",
                      [arch, obj, Column("backbone_d", "d", "int"),
-                      *[Column("backbone_" + c.key, c.header, c.kind) for c in REPORT_COLUMNS]], rows)  # fmt: skip
+                      *prefixed(REPORT_COLUMNS, "backbone_")], rows)  # fmt: skip
     return [main, backbone]
 
 
@@ -134,20 +116,14 @@ def notes(rows, rows_per_seed, settings):
                          f"{'✓' if c['paper_verdict'] else '✗'}, supervised {'✓' if s['paper_verdict'] else '✗'}; "
                          f"same init {'✓' if c.get('same_init') else '✗'}")  # fmt: skip
     out = ["Per encoder (head output):\n\n" + "\n".join(lines)] if lines else []
-    out += [
-        "Every encoder uses the Table 1 protocol unchanged (no per-architecture tuning: same Adam settings, no "
-        "warm-up or schedule — ViTs usually get both, so their accuracy here is not what they can reach). "
-        "Assumptions as in table1-cifar.",
-    ]
-    return join_notes(out, settings)
+    return join_notes([*out, PROTOCOL_NOTE], settings)
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
     import numpy as np
 
     labels = list(dict.fromkeys(r["architecture"] for r in rows))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    fig, axes = subplots(1, 3, figsize=(14, 3.6))
     x = np.arange(len(labels))
     for i, (objective, tag) in enumerate((("infonce", "contrastive"), ("supervised", "supervised"))):
         sel = {r["architecture"]: r for r in rows if r["objective"] == objective}
@@ -157,9 +133,9 @@ def figures(rows, extras, folder):
     for ax, title in zip(axes, ("CV (Eq. 20)", "AD avg", "DP pass fraction"), strict=True):
         ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
         ax.set_title(title)
-    axes[1].axhline(AD_THRESHOLD, color="grey", ls=":", lw=1)
+    axes[1].axhline(AD_THRESHOLD, color="grey", ls=":", lw=1, label=f"AD {AD_THRESHOLD:g}")
     axes[0].legend(fontsize=8)
-    fig.suptitle("Head output on the test images, end of training (seed 0)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(folder / "architectures.png", dpi=120)
-    plt.close(fig)
+    epochs = sorted({r.get("epoch") for r in rows if r.get("epoch") is not None})
+    fig.suptitle("Projection-head output, unnormalised, on the un-augmented test images; end of training "
+                 f"(epoch {', '.join(map(str, epochs))}; seed 0)", fontsize=10)  # fmt: skip
+    save(fig, folder, "architectures.png")

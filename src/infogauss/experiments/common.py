@@ -6,12 +6,25 @@ this file only calls them with an experiment's settings and flattens what they r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from infogauss.experiments.tables import REPORT_KEYS
+
+if TYPE_CHECKING:  # torch is imported where it is used: `reproduce --list` imports every experiment, not torch
+    import torch
+
+#: The smoke-scale Laplace source of the synthetic experiments (seconds): 32-d inputs, 256 training / 128 test items.
+SMOKE_SOURCE = {"dim": 32, "n_train": 256, "n_test": 128}
+
+
+def epochs(n: int, **more) -> dict:
+    """Training changes of a scale: ``n`` epochs evaluated once, at the end (``eval_every = n``), plus ``more``."""
+    return {"epochs": n, "eval_every": n, **more}
+
 
 #: Monitors of :func:`infogauss.train.evaluate` copied into every row (they come with each evaluation).
 MONITORS = (
@@ -60,7 +73,6 @@ def train(ctx: Context, cfg):
     return engine_train(cfg, progress=ctx.progress)
 
 
-@torch.no_grad()
 def test_views(run, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unnormalised representations of two augmented views of the first ``n`` test items (default: all).
 
@@ -68,11 +80,14 @@ def test_views(run, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     :data:`infogauss.train.EVAL_SEED`); with ``n`` equal to the config's ``eval_samples`` (or both None) they are
     exactly the arrays behind the engine's numbers.
     """
+    import torch
+
     from infogauss.data.synthetic import make_generator
     from infogauss.train import EVAL_SEED
 
     x0 = run.source.test if n is None else run.source.test[:n]
-    x1, x2 = run.source.views(x0, make_generator(EVAL_SEED, x0.device))
+    with torch.no_grad():
+        x1, x2 = run.source.views(x0, make_generator(EVAL_SEED, x0.device))
     return embed(run.model, x1), embed(run.model, x2)
 
 
@@ -84,16 +99,18 @@ def embed(model, x: torch.Tensor, block: int = 4096) -> np.ndarray:
         return forward_blocks(model.embed, x, block).double().cpu().numpy()
 
 
-@torch.no_grad()
 def data_embeddings(run, n: int | None = None) -> np.ndarray:
     """Unnormalised representations of the held-out *data* (the first ``n`` test items, default all): what
     "evaluated on the test set" means here (:func:`infogauss.train.evaluate.test_data`: a test item, for the GMM
     one draw from the item's component). The engine's evaluation reports them as ``entry.data``; its
     ``entry.backbone`` tests the first of two *augmented* views; rows keep both (see :func:`result_row`).
     """
+    import torch
+
     from infogauss.train.evaluate import test_data
 
-    return embed(run.model, test_data(run.source, n))
+    with torch.no_grad():
+        return embed(run.model, test_data(run.source, n))
 
 
 def data_report(z: np.ndarray) -> dict:
@@ -101,6 +118,30 @@ def data_report(z: np.ndarray) -> dict:
     from infogauss.report import gaussianity_report
 
     return gaussianity_report(z, projections=0, geometry=False, progress=False).to_dict()
+
+
+def report_fields(rep) -> dict:
+    """The report keys (:data:`REPORT_KEYS`) of a :class:`~infogauss.report.GaussianityReport`, key by key: the
+    unnormalised value, then (but for the CV, 0 on unit rows) the L2-normalised one prefixed ``normalized_``."""
+    row = {}
+    for key in REPORT_KEYS:
+        row[key] = rep.raw[key]
+        if key != "cv":
+            row["normalized_" + key] = rep.normalized[key]
+    return row
+
+
+def cosine_fields(X: np.ndarray, seed: int) -> tuple[dict, np.ndarray]:
+    """Negative-pair cosines of the rows of ``X`` (:func:`infogauss.whitening.negative_cosines`) summarised beside
+    the uniform law: ``neg_cos_mean``, ``neg_cos_std``, ``neg_cos_abs_mean`` and ``uniform_cos_std`` = 1/sqrt(d),
+    the std of the cosine of two uniform directions. Returns ``(fields, cosines)``."""
+    from infogauss.whitening import negative_cosines
+
+    cos = negative_cosines(X, seed)
+    fields = {"neg_cos_mean": float(cos.mean()), "neg_cos_std": float(cos.std())}
+    fields["neg_cos_abs_mean"] = float(np.abs(cos).mean())
+    fields["uniform_cos_std"] = 1.0 / math.sqrt(X.shape[1])
+    return fields, cos
 
 
 def result_row(entry, z: np.ndarray, name: str, **fields) -> dict:
@@ -144,12 +185,12 @@ def grid_runs(settings: dict) -> list[tuple[int, int]]:
     return [(d, n) for d in settings["d"] for n in settings["N"]]
 
 
-def laplace_grid(ctx: Context, runs, spec: dict):
-    """Train the Laplace study at every ``(d, N)`` in ``runs`` (paper §4.1 (a)); yields ``(d, N, run)``.
-
-    ``spec``: ``{"train": {...TrainConfig changes...}, "source_params": {...}}`` shared by every run.
+def laplace_grid(ctx: Context):
+    """Train the Laplace study at every ``(d, N)`` of the settings (:func:`grid_runs`; paper §4.1 (a)); yields
+    ``(d, N, run)``. ``ctx.settings["train"]`` (TrainConfig changes) and ``["source_params"]`` apply to every run.
     """
-    for d, n in runs:
+    spec = ctx.settings
+    for d, n in grid_runs(spec):
         cfg = train_config(ctx, "laplace", source_params=dict(spec.get("source_params", {})),
                            **{**spec.get("train", {}), "d": d, "batch_size": n})  # fmt: skip
         yield d, n, train(ctx, cfg)

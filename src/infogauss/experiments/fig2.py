@@ -16,8 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments.common import Context, data_embeddings, grid_runs, laplace_grid, result_row, test_views
+from infogauss.experiments.columns import GRID
+from infogauss.experiments.common import (
+    SMOKE_SOURCE,
+    Context,
+    data_embeddings,
+    epochs,
+    laplace_grid,
+    result_row,
+    test_views,
+)
+from infogauss.experiments.drawing import grid_keys, save, subplots
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
+from infogauss.plots import overlay_sphere_cosine
 
 TITLE = "Figs. 2, 7, 8: positive / negative cosine similarities vs d and N — Laplace, linear encoder"
 
@@ -27,15 +38,15 @@ SCALES = {
         "about": "seconds: 32-d inputs, 256 training / 128 test items, d in {4, 8}, N = 16, 1 epoch (tests)",
         "d": [4, 8],
         "N": [16],
-        "train": {"epochs": 1, "eval_every": 1},
-        "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
+        "train": epochs(1),
+        "source_params": SMOKE_SOURCE,
     },
     "cpu": {
         "about": "a cross instead of the grid: d in {32, 64, 128, 256} at N = 128 and N in {8, 32, 128} at d = 32 "
         "(paper: every N in {8, ..., 128} for every d, d up to 512 on the project page); 2k training items (paper "
         "20k), 8 epochs (paper 150), 2k test items (paper 5k), engine monitors on 1k of them",
         "runs": [[32, 128], [64, 128], [128, 128], [256, 128], [32, 8], [32, 32]],
-        "train": {"epochs": 8, "eval_every": 8, "eval_samples": 1000},
+        "train": epochs(8, eval_samples=1000),
         "source_params": {"n_train": 2000, "n_test": 2000},
     },
     "paper": {
@@ -43,7 +54,7 @@ SCALES = {
         "on d in {32, 64, 128, 256, 512} × N in {8, 16, 32, 48, 64, 96, 128}",
         "d": [32, 64, 128, 256, 512],
         "N": [8, 16, 32, 48, 64, 96, 128],
-        "train": {"epochs": 150, "eval_every": 150},
+        "train": epochs(150),
         "source_params": {},
     },
 }
@@ -52,9 +63,8 @@ SCALES = {
 def run_seed(ctx: Context):
     from infogauss.stats import cosine_summary
 
-    s = ctx.settings
     rows, samples = [], {}
-    for d, n, run in laplace_grid(ctx, grid_runs(s), s):
+    for d, n, run in laplace_grid(ctx):
         z1, z2 = test_views(run)
         cs = cosine_summary(z1, z2, quantiles=(0.005, 0.5, 0.995), max_pairs=SAMPLE, seed=ctx.seed)
         row = result_row(run.final, data_embeddings(run), f"d{d}_N{n}", batch_size=n, epochs=run.config.epochs)
@@ -75,8 +85,7 @@ def run_seed(ctx: Context):
 
 def tables(rows):
     cols = [
-        Column("d", "d", "int"),
-        Column("batch_size", "N", "int"),
+        *GRID,
         Column("pos_cos_mean", "pos. cos mean"),
         Column("pos_cos_std", "pos. cos std"),
         Column("neg_cos_mean", "neg. cos mean", "p"),
@@ -97,7 +106,7 @@ def tables(rows):
         ),
         Table(
             "Coordinate Gaussianity of the same runs (unnormalised embeddings of the test data)",
-            [Column("d", "d", "int"), Column("batch_size", "N", "int"), *REPORT_COLUMNS],
+            [*GRID, *REPORT_COLUMNS],
             rows,
         ),  # fmt: skip
     ]
@@ -119,48 +128,54 @@ def notes(rows, rows_per_seed, settings):
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
-
     samples = (extras or {}).get("samples", {})
     if not samples:
         return
-    ds = sorted({d for d, _ in samples})
-    ns = sorted({n for _, n in samples})
+    ds, ns = grid_keys(samples)
+    at_n = [(d, ns[-1]) for d in ds if (d, ns[-1]) in samples]
+    at_d = [(ds[0], n) for n in ns if (ds[0], n) in samples]
+    _violins(samples, at_n, [f"d={d}" for d, _ in at_n], f"N = {ns[-1]}", folder, "fig2_violins_vs_d.png")
+    _violins(samples, at_d, [f"N={n}" for _, n in at_d], f"d = {ds[0]}", folder, "fig2_violins_vs_N.png")
+    _histograms(samples, ds, ns, "d", folder, "fig7_hist_vs_batch.png")
+    _histograms(samples, ns, ds, "N", folder, "fig8_hist_vs_dim.png")
 
-    def violins(keys, labels, title, fname):
-        fig, ax = plt.subplots(2, 1, figsize=(1.4 * len(keys) + 3, 6), sharex=True)
-        pos = [samples[k][0] for k in keys]
-        neg = [samples[k][1] for k in keys]
-        ax[0].violinplot(neg, showmedians=True)
-        ax[0].set(ylabel="cosine, negative pairs", title=title + " — uniformity (top), alignment (bottom)")
-        ax[0].axhline(0, color="0.6", lw=0.8)
-        ax[1].violinplot(pos, showmedians=True)
-        ax[1].axhspan(*paper.FIG2_POSITIVE_COSINE, color="C1", alpha=0.2, label="paper violin ≈ 0.95–0.97")
-        ax[1].set(ylabel="cosine, positive pairs")
-        ax[1].set_xticks(range(1, len(keys) + 1), labels)
-        ax[1].legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        fig.savefig(folder / fname, dpi=120)
-        plt.close(fig)
 
-    at_n = [d for d in ds if (d, ns[-1]) in samples]
-    at_d = [n for n in ns if (ds[0], n) in samples]
-    violins([(d, ns[-1]) for d in at_n], [f"d={d}" for d in at_n], f"N = {ns[-1]}", "fig2_violins_vs_d.png")
-    violins([(ds[0], n) for n in at_d], [f"N={n}" for n in at_d], f"d = {ds[0]}", "fig2_violins_vs_N.png")
+def _violins(samples, keys, labels, title, folder, name):
+    """Negative (top) and positive (bottom) cosines of the runs ``keys`` as violins, the paper's band beside."""
+    fig, ax = subplots(2, 1, figsize=(1.4 * len(keys) + 3, 6), sharex=True)
+    ax[0].violinplot([samples[k][1] for k in keys], showmedians=True)
+    ax[0].set(ylabel="cosine, negative pairs", title=title + " — uniformity (top), alignment (bottom), test views")
+    ax[0].axhline(0, color="0.6", lw=0.8)
+    ax[1].violinplot([samples[k][0] for k in keys], showmedians=True)
+    ax[1].axhspan(*paper.FIG2_POSITIVE_COSINE, color="C1", alpha=0.2, label="paper violin ≈ 0.95–0.97")
+    ax[1].set(ylabel="cosine, positive pairs")
+    ax[1].set_xticks(range(1, len(keys) + 1), labels)
+    ax[1].legend(fontsize=8, loc="lower right")
+    save(fig, folder, name)
 
-    for outer, inner, name, label_o, label_i in ((ds, ns, "fig7_hist_vs_batch.png", "d", "N"),
-                                                 (ns, ds, "fig8_hist_vs_dim.png", "N", "d")):  # fmt: skip
-        fig, axes = plt.subplots(2, len(outer), figsize=(3.2 * len(outer), 5.5), squeeze=False)
-        for j, o in enumerate(outer):
-            for i in inner:
-                key = (o, i) if label_o == "d" else (i, o)
-                if key not in samples:
-                    continue
-                axes[0, j].hist(samples[key][1], bins=60, density=True, histtype="step", label=f"{label_i}={i}")
-                axes[1, j].hist(samples[key][0], bins=60, density=True, histtype="step", label=f"{label_i}={i}")
-            axes[0, j].set(title=f"{label_o} = {o}: negatives", xlabel="cosine")
-            axes[1, j].set(title=f"{label_o} = {o}: positives", xlabel="cosine")
-        axes[0, 0].legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
+
+def _histograms(samples, outer, inner, label_o, folder, name):
+    """One column per value of ``label_o`` (d or N): cosine densities of negative pairs (top) and positive pairs
+    (bottom) of held-out test views across the other grid axis; on top, the exact law of the cosine of two
+    uniform directions in R^d for each d shown (dashed, the curve's colour when d varies within the panel)."""
+    label_i = "N" if label_o == "d" else "d"
+    fig, axes = subplots(2, len(outer), figsize=(3.2 * len(outer), 5.5), squeeze=False)
+    for j, o in enumerate(outer):
+        top, bottom = axes[0, j], axes[1, j]
+        shown = []
+        for c, i in enumerate(inner):
+            key = (o, i) if label_o == "d" else (i, o)
+            if key in samples:
+                top.hist(samples[key][1], bins=60, density=True, histtype="step", color=f"C{c}", label=f"{label_i}={i}")
+                bottom.hist(samples[key][0], bins=60, density=True, histtype="step", color=f"C{c}")
+                shown.append((c, key[0]))
+        lo, hi = top.get_xlim()
+        refs = shown[:1] if label_o == "d" else shown  # the uniform law depends on d only
+        for c, d in refs:
+            color = "k" if label_o == "d" else f"C{c}"
+            overlay_sphere_cosine(top, d, lo=max(lo, -1.0), hi=min(hi, 1.0), lw=0.9, color=color,
+                                  label=f"uniform on S^{d - 1}")  # fmt: skip
+        top.set(title=f"{label_o} = {o}: negatives", xlabel="cosine (test views)", ylabel="density")
+        bottom.set(title=f"{label_o} = {o}: positives", xlabel="cosine (test views)", ylabel="density")
+        top.legend(fontsize=6)
+    save(fig, folder, name, dpi=110)

@@ -16,7 +16,17 @@ import numpy as np
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
-from infogauss.experiments.common import Context, data_embeddings, grid_runs, laplace_grid, norm_mode, result_row
+from infogauss.experiments.columns import GRID
+from infogauss.experiments.common import (
+    SMOKE_SOURCE,
+    Context,
+    data_embeddings,
+    epochs,
+    laplace_grid,
+    norm_mode,
+    result_row,
+)
+from infogauss.experiments.drawing import grid_keys, save, subplots
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 3: norm concentration (CV, mean norm) vs batch size and dimension — Laplace, linear encoder"
@@ -28,8 +38,8 @@ SCALES = {
         "about": "seconds: 32-d inputs, 256 training / 128 test items, d = 4, N in {8, 16}, 1 epoch (tests)",
         "d": [4],
         "N": [8, 16],
-        "train": {"epochs": 1, "eval_every": 1},
-        "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
+        "train": epochs(1),
+        "source_params": SMOKE_SOURCE,
     },
     "cpu": {
         "about": "d in {32, 64, 128, 256} × N in {8, 32, 128} (paper: N in {8, 16, 32, 48, 64, 96, 128}) with 2k "
@@ -37,7 +47,7 @@ SCALES = {
         "test items (paper 5k), the engine's augmented-view monitors on 1k of them",
         "d": DS,
         "N": [8, 32, 128],
-        "train": {"epochs": 8, "eval_every": 8, "eval_samples": 1000},
+        "train": epochs(8, eval_samples=1000),
         "source_params": {"n_train": 2000, "n_test": 2000},
     },
     "paper": {
@@ -45,16 +55,15 @@ SCALES = {
         "Adam 1e-3, 150 epochs, the full d × N grid",
         "d": DS,
         "N": NS,
-        "train": {"epochs": 150, "eval_every": 150},
+        "train": epochs(150),
         "source_params": {},
     },
 }
 
 
 def run_seed(ctx: Context):
-    s = ctx.settings
     rows, norms = [], {}
-    for d, n, run in laplace_grid(ctx, grid_runs(s), s):
+    for d, n, run in laplace_grid(ctx):
         z = data_embeddings(run)
         r = np.linalg.norm(z, axis=1)
         norms[(d, n)] = r
@@ -97,8 +106,7 @@ def linear_cv(model, var: float = 2.0, fourth: float = 24.0) -> float | None:
 def tables(rows):
     ref = {f"d32_N{n}": {"norm_mode": m} for n, m in paper.FIG3_NORM_MODE_D32.items()}
     cols = [
-        Column("d", "d", "int"),
-        Column("batch_size", "N", "int"),
+        *GRID,
         Column("mean_norm", "mean ‖z‖"),
         Column("norm_mode", "mode ‖z‖"),
         Column("cv_linear", "CV linear"),
@@ -121,8 +129,7 @@ def tables(rows):
 def notes(rows, rows_per_seed, settings):
     out = []
     by = {(r["d"], r["batch_size"]): r for r in rows}
-    ds = sorted({r["d"] for r in rows})
-    ns = sorted({r["batch_size"] for r in rows})
+    ds, ns = grid_keys(by)
     mono_n = [d for d in ds if _decreasing([by[(d, n)]["cv"] for n in ns])]
     mono_d = [n for n in ns if _decreasing([by[(d, n)]["cv"] for d in ds])]
     cvs = [r["cv"] for r in rows]
@@ -157,26 +164,26 @@ def _decreasing(values) -> bool:
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
-
-    ds = sorted({r["d"] for r in rows})
-    ns = sorted({r["batch_size"] for r in rows})
     by = {(r["d"], r["batch_size"]): r for r in rows}
+    ds, ns = grid_keys(by)
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    for d in ds:
-        ax[0].plot(ns, [by[(d, n)]["cv"] for n in ns], "o-", label=f"d = {d}")
-        ax[1].plot(ns, [by[(d, n)]["mean_norm"] for n in ns], "o-", label=f"d = {d}")
+    def curves(ax, key):
+        for d in ds:
+            ax.plot(ns, [by[(d, n)][key] for n in ns], "o-", label=f"d = {d}")
+        ax.legend(fontsize=8)
+
+    what = "unnormalised embeddings of the test data, end of training"
+    fig, ax = subplots(1, 2, figsize=(10, 3.6))
+    curves(ax[0], "cv")
+    curves(ax[1], "mean_norm")
     ax[0].set(xlabel="batch size N", ylabel="CV = std‖z‖ / mean‖z‖", title="thin shell: CV (Eq. 20)")
     ax[1].set(xlabel="batch size N", ylabel="mean ‖z‖", title="mean norm")
-    ax[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "fig3_cv_vs_batch.png", dpi=120)
-    plt.close(fig)
+    fig.suptitle(f"Laplace, linear encoder: {what}", fontsize=9)
+    save(fig, folder, "fig3_cv_vs_batch.png")
 
     norms = (extras or {}).get("norms", {})
     if norms:
-        fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+        fig, ax = subplots(1, 2, figsize=(10, 3.6))
         for n in ns:
             if (ds[0], n) in norms:
                 ax[0].hist(norms[(ds[0], n)], bins=60, density=True, histtype="step", label=f"N = {n}")
@@ -187,19 +194,16 @@ def figures(rows, extras, folder):
         ax[1].set(xlabel="‖z‖", title=f"N = {ns[-1]}: norms by dimension")
         ax[0].legend(fontsize=7)
         ax[1].legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / "fig3_norm_histograms.png", dpi=120)
-        plt.close(fig)
+        fig.suptitle(f"Norm histograms, {what}", fontsize=9)
+        save(fig, folder, "fig3_norm_histograms.png")
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    for d in ds:
-        ax[0].plot(ns, [by[(d, n)]["ad_mean"] for n in ns], "o-", label=f"d = {d}")
-        ax[1].plot(ns, [by[(d, n)]["dp_pass_fraction"] for n in ns], "o-", label=f"d = {d}")
+    fig, ax = subplots(1, 2, figsize=(10, 3.6))
+    curves(ax[0], "ad_mean")
+    curves(ax[1], "dp_pass_fraction")
     ax[0].axhline(AD_THRESHOLD, color="C3", ls="--", lw=1)
     ax[0].set(xlabel="batch size N", ylabel="mean AD statistic", title=f"AD avg (Gaussian below {AD_THRESHOLD:g})")
     ax[1].axhline(0.95, color="0.5", ls=":", lw=1)
     ax[1].set(xlabel="batch size N", ylabel=f"fraction with p > {DP_ALPHA:g}", title="DP pass fraction", ylim=(0, 1.02))
-    ax[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "fig3_normality.png", dpi=120)
-    plt.close(fig)
+    ax[1].get_legend().remove()
+    fig.suptitle(f"Coordinate Gaussianity, {what}", fontsize=9)
+    save(fig, folder, "fig3_normality.png")

@@ -25,16 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
-from infogauss.experiments import paper
-from infogauss.experiments.cifar_runs import (
-    curve,
-    image_row,
-    join_notes,
-    plot_curves,
-    same_initialisation,
-    sizes,
-    test_representations,
-)
+from infogauss.experiments import cifar_runs, paper
+from infogauss.experiments.columns import prefixed
 from infogauss.experiments.common import Context, train, train_config
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
@@ -47,16 +39,7 @@ SCALES = {
     "smoke": {
         "about": "seconds: 256 generated 32×32 images (tiny-cifar, not CIFAR-10), 64 test images, ResNet-18 of "
         "width 4 with a 16-d head, batch 32, 2 epochs (tests only)",
-        "train": {
-            "source": "tiny-cifar",
-            "source_params": {"n": 256, "n_test": 64},
-            "width": 4,
-            "head": 16,
-            "batch_size": 32,
-            "epochs": 2,
-            "eval_every": 1,
-            "eval_views": 64,
-        },  # fmt: skip
+        "train": {**cifar_runs.SMOKE_TRAIN, "epochs": 2},
     },
     "cpu": {
         "about": "CIFAR-10, ResNet-18 of base width 8 (paper 64: stage widths 8/16/32/64, 64-d backbone) with the "
@@ -87,18 +70,19 @@ OBJECTIVES = (("supervised", "supervised", "cifar10_rn18_supervised"),
 
 def run_seed(ctx: Context):
     base = train_config(ctx, PRESET, **ctx.settings["train"])
-    same = same_initialisation(base)
+    same = cifar_runs.same_initialisation(base)
     rows, extras = [], {"curves": {}, "norms": {}}
     for name, objective, paper_row in OBJECTIVES:
         run = train(ctx, base.replace(objective=objective))
-        rows.append(image_row(run.final, name, REPRESENTATION, paper_row=paper_row, same_init=same, **sizes(run)))
-        extras["curves"][name] = {"head": curve(run.history, representation="head"), "backbone": curve(run.history)}
-        extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in test_representations(run).items()}
+        sizes = cifar_runs.sizes(run)
+        rows.append(cifar_runs.image_row(run.final, name, REPRESENTATION, paper_row=paper_row, same_init=same, **sizes))
+        curves = {
+            "head": cifar_runs.curve(run.history, representation="head"),
+            "backbone": cifar_runs.curve(run.history),
+        }
+        extras["curves"][name] = curves
+        extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in cifar_runs.test_representations(run).items()}
     return rows, extras
-
-
-def _columns(prefix: str) -> list[Column]:
-    return [Column(prefix + c.key, c.header, c.kind) for c in REPORT_COLUMNS]
 
 
 def tables(rows):
@@ -112,13 +96,11 @@ def tables(rows):
     main = Table("Projection-head output, unnormalised (the table's choice: what InfoNCE sees)",
                  [at, d, *REPORT_COLUMNS], rows, paper.TABLE1, caption=cap)  # fmt: skip
     backbone = Table("Backbone features (pooled ResNet-18), unnormalised",
-                     [at, Column("backbone_d", "d", "int"), *_columns("backbone_")], rows, paper.TABLE1,
+                     [at, Column("backbone_d", "d", "int"), *prefixed(REPORT_COLUMNS, "backbone_")], rows, paper.TABLE1,
                      caption="Same models and test images; paper values repeated for comparison.")  # fmt: skip
-    norm_cols = [c for c in REPORT_COLUMNS if c.key != "cv"]
-    normalized = Table("L2-normalised rows (not in the paper's Table 1)",
-                       [*[Column("head_normalized_" + c.key, "head " + c.header, c.kind) for c in norm_cols],
-                        *[Column("backbone_normalized_" + c.key, "backbone " + c.header, c.kind) for c in norm_cols]],
-                       rows)  # fmt: skip
+    normed = [*prefixed(REPORT_COLUMNS, "head_normalized_", "head ", skip=("cv",)),
+              *prefixed(REPORT_COLUMNS, "backbone_normalized_", "backbone ", skip=("cv",))]  # fmt: skip
+    normalized = Table("L2-normalised rows (not in the paper's Table 1)", normed, rows)
     monitors = Table("Accuracy and training monitors", [
         at,
         Column("knn_accuracy", "k-NN acc (k=200)", "frac"),
@@ -174,7 +156,7 @@ def notes(rows, rows_per_seed, settings):
         "normalisation; evaluation in eval mode (BatchNorm running statistics), float32, on un-augmented test images, "
         "all coordinates tested (dead coordinates excluded).",
     ]
-    return join_notes(out, settings)
+    return cifar_runs.join_notes(out, settings)
 
 
 def figures(rows, extras, folder):
@@ -184,8 +166,8 @@ def figures(rows, extras, folder):
     if curves:
         fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
         for i, (name, reps) in enumerate(curves.items()):
-            plot_curves(axes, reps["head"], f"{name} (head)", "-", f"C{i}")
-            plot_curves(axes, reps["backbone"], f"{name} (backbone)", "--", f"C{i}")
+            cifar_runs.plot_curves(axes, reps["head"], f"{name} (head)", "-", f"C{i}")
+            cifar_runs.plot_curves(axes, reps["backbone"], f"{name} (backbone)", "--", f"C{i}")
         for key, ax in zip(("cv", "ad_mean", "dp_pass_fraction"), axes, strict=False):
             for name, paper_row in (("supervised", "cifar10_rn18_supervised"),
                                     ("contrastive", "cifar10_rn18_contrastive")):  # fmt: skip

@@ -28,16 +28,16 @@ on the sphere is approached by the uniform law.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import torch
 
 from infogauss.errors import InputError
 from infogauss.experiments.cifar_runs import CPU_TRAIN, SMOKE_TRAIN, on_generated_images
-from infogauss.experiments.common import Context
+from infogauss.experiments.columns import PROTOCOL, cosines, prefixed
+from infogauss.experiments.common import Context, cosine_fields, report_fields
+from infogauss.experiments.drawing import save, subplots
 from infogauss.experiments.tables import Column, Table
-from infogauss.whitening import negative_cosines, whiten
+from infogauss.plots import overlay_sphere_cosine
+from infogauss.whitening import whiten
 
 TITLE = "Figs. 9–10: negative-pair cosines and uniformity before/after W-CLIP whitening (CIFAR encoder, MiniLM text)"
 
@@ -83,6 +83,7 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
     its L2-normalised rows prefixed ``normalized_``), ``neg_cos_mean``, ``neg_cos_std``, ``neg_cos_abs_mean``,
     ``uniform_cos_std`` (``1/sqrt(d)``), ``uniformity`` (Wang–Isola, t = 2) and ``whitening_shrinkage``.
     """
+    import torch
     from scipy import stats
 
     from infogauss.gaussian import dead_coordinates
@@ -110,14 +111,9 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
         rep = gaussianity_report(X, seed=seed, null_reps=null_reps, projections=0, geometry=False, progress=False)
         row = {"name": name, "source": source, "variant": variant, "n": int(X.shape[0]), "d": int(X.shape[1]),
                "dead_coordinates": int(len(dead)), "whitening_shrinkage": shrink, "whitening_rank": rank}  # fmt: skip
-        for key in ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction", "paper_verdict"):
-            row[key] = rep.raw[key]
-            if key != "cv":
-                row["normalized_" + key] = rep.normalized[key]
-        cos = negative_cosines(X, seed)
-        row["neg_cos_mean"], row["neg_cos_std"] = float(cos.mean()), float(cos.std())
-        row["neg_cos_abs_mean"] = float(np.abs(cos).mean())
-        row["uniform_cos_std"] = 1.0 / math.sqrt(X.shape[1])
+        row.update(report_fields(rep))
+        fields, cos = cosine_fields(X, seed)
+        row.update(fields)
         row["uniformity"] = float(uniformity(torch.from_numpy(X[sub]), t=2).item())
         if variant.endswith("whitened"):  # principal coordinates, leading first
             ad = np.asarray(rep.per_coordinate["raw"]["ad_statistic"], dtype=np.float64)
@@ -133,14 +129,16 @@ def whitening_rows(Z, source: str, *, seed: int = 0, null_reps: int = 2000) -> t
 # ---------------------------------------------------------------------------------------------- encoders
 
 
-@torch.no_grad()
 def hidden_unit_activity(head, backbone: np.ndarray) -> np.ndarray:
     """Fraction of rows on which each hidden ReLU unit of a SimCLR head ``Linear → ReLU → Linear`` is active.
 
     Units that never fire make the head's output rank-deficient; units that fire on a few rows become, after
     whitening, spike-like components (a point mass at 0 plus rare large values)."""
+    import torch
+
     first = head[0]
-    h = first(torch.as_tensor(backbone, dtype=first.weight.dtype, device=first.weight.device))
+    with torch.no_grad():
+        h = first(torch.as_tensor(backbone, dtype=first.weight.dtype, device=first.weight.device))
     return (h > 0).double().mean(dim=0).cpu().numpy()
 
 
@@ -184,26 +182,20 @@ def tables(rows):
     geo = [
         Column("n", "n", "int"),
         Column("d", "d", "int"),
-        Column("neg_cos_mean", "neg cos mean"),
-        Column("neg_cos_std", "neg cos std"),
+        *cosines(),
         Column("neg_cos_abs_mean", "mean |neg cos|"),
-        Column("uniform_cos_std", "uniform 1/√d"),
         Column("uniformity", "uniformity (t=2)"),
         Column("whitening_shrinkage", "shrinkage", "text"),
         Column("whitening_rank", "whitened rank", "int"),
     ]
+    protocol = {c.key: c for c in PROTOCOL}
     proto = [
-        Column("cv", "CV"),
-        Column("ad_mean", "AD avg"),
-        Column("ad_pass_fraction", "AD pass", "frac"),
+        *(protocol[k] for k in ("cv", "ad_mean", "ad_pass_fraction")),
         Column("ad_top10_mean", "AD avg, top-10 PCs"),
         Column("spiky_components", "spiky comps", "int"),
         Column("ad_mean_without_spiky", "AD avg w/o spiky"),
-        Column("dp_pass_fraction", "DP pass", "frac"),
-        Column("paper_verdict", "Gaussian?", "bool"),
-        Column("normalized_ad_mean", "norm. AD avg"),
-        Column("normalized_dp_pass_fraction", "norm. DP pass", "frac"),
-        Column("normalized_paper_verdict", "norm. Gaussian?", "bool"),
+        *(protocol[k] for k in ("dp_pass_fraction", "paper_verdict")),
+        *prefixed([protocol[k] for k in ("ad_mean", "dp_pass_fraction", "paper_verdict")], "normalized_", "norm. "),
     ]
     cap = (
         "Negative pairs: random distinct rows. Uniformity: Wang–Isola log E exp(-2‖u−v‖²) of unit rows (lower = more "
@@ -273,29 +265,28 @@ def notes(rows, rows_per_seed, settings):
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
-
     cos = (extras or {}).get("neg_cos", {})
     if not cos:
         return
     d = {r["name"]: r["d"] for r in rows}
+    data = {r["source"]: r.get("data", "") for r in rows}
+    bins = np.linspace(-1, 1, 101)
     for fig_no, (before, after, what) in ((9, ("raw", "whitened", "unnormalised")),
                                           (10, ("normalized", "normalized_whitened", "L2-normalised"))):  # fmt: skip
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        fig, axes = subplots(1, 2, figsize=(10, 3.6))
         for ax, src in zip(axes, ("cifar", "text"), strict=True):
-            bins = np.linspace(-1, 1, 101)
             for v, c in ((before, "C0"), (after, "C1")):
                 x = cos.get(f"{src}/{v}")
                 if x is not None:
+                    label = f"{'before' if v == before else 'after'} whitening (d = {d[f'{src}/{v}']})"
                     ax.hist(x, bins=bins, weights=np.full(len(x), 1 / len(x)), histtype="stepfilled", alpha=0.5,
-                            color=c, label=f"{'before' if v == before else 'after'} whitening")  # fmt: skip
+                            color=c, label=label)  # fmt: skip
             k = d.get(f"{src}/{after}")
-            if k:
-                t = np.linspace(-1, 1, 400)
-                ax.plot(t, (bins[1] - bins[0]) * np.sqrt(k / (2 * np.pi)) * np.exp(-k * t**2 / 2), "k--", lw=1,
-                        label="uniform on S^(d-1) ≈ N(0, 1/d)")  # fmt: skip
-            ax.set(title=f"{src}: negative pairs, {what}", xlabel="cosine similarity", ylabel="relative count")
+            if k and k >= 2:  # share per bin = density × bin width
+                overlay_sphere_cosine(ax, k, scale=bins[1] - bins[0], label=f"uniform on S^{k - 1} (exact)")
+            ax.set(title=f"{src}: negative pairs, {what} features", xlabel="cosine similarity",
+                   ylabel="share of pairs per bin (width 0.02)")  # fmt: skip
             ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / f"whitening_fig{fig_no}.png", dpi=120)
-        plt.close(fig)
+        fig.suptitle(f"Fig. {fig_no} analogue — cifar: {data.get('cifar', '')}; text: {data.get('text', '')}",
+                     fontsize=8)  # fmt: skip
+        save(fig, folder, f"whitening_fig{fig_no}.png")
