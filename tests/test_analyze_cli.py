@@ -143,3 +143,31 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch, capsys):
         assert (out / name / "report.json").exists()
     assert "| [sphere](sphere/report.md)" in (out / "report.md").read_text()
     assert "[heavy_tails]" in capsys.readouterr().out
+
+
+def test_max_rows_is_a_seeded_subsample_stated_in_the_report(tmp_path, emb, capsys):
+    from infogauss import gaussianity_report
+    from infogauss.constants import PROTOCOL_SEED
+
+    for seed_args, seed in (([], PROTOCOL_SEED), (["--seed", "7"], 7)):
+        out = tmp_path / f"out{seed}"
+        assert main(["analyze", str(emb), "--max-rows", "120", "--projections", "2", "--no-plots", *seed_args,
+                     "--out", str(out)]) == 0  # fmt: skip
+        d = json.loads((out / "report.json").read_text())
+        assert d["n"] == 120 and d["settings"]["subsample"] == {"rows": 120, "of": 300, "seed": seed}
+        assert f"subsample of 120 of 300 rows, seed {seed}" in (out / "report.md").read_text()
+        rows = np.sort(np.random.default_rng(seed).choice(300, size=120, replace=False))
+        ref = gaussianity_report(np.load(emb)[rows], projections=2, seed=0 if not seed_args else 7)
+        assert d["raw"]["ad_mean"] == ref.raw["ad_mean"]  # exactly those rows
+    assert main(["analyze", str(emb), "--max-rows", "300", "--no-plots", "--out", str(tmp_path / "all")]) == 0
+    assert "subsample" not in json.loads((tmp_path / "all" / "report.json").read_text())["settings"]
+
+
+@pytest.mark.parametrize("args, message", [(["--max-rows", "3"], "--max-rows"),
+                                           (["--dask", "local:x"], "local:N"),
+                                           (["--demo", "--dask", "local"], "not to --demo")])  # fmt: skip
+def test_max_rows_and_dask_options_errors(tmp_path, emb, capsys, args, message):
+    argv = [a for a in args] if "--demo" in args else [str(emb), *args]
+    assert main(["analyze", *argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]

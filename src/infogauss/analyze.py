@@ -110,6 +110,10 @@ def run(args) -> int:
         integer(args.max_rows, "--max-rows", lo=8)
     if args.demo and args.dask:
         raise InputError("--dask applies to a PATH, not to --demo")
+    if args.dask:
+        from infogauss.dask_engine import local_workers
+
+        local_workers(args.dask)  # a malformed local:N fails before any work
     if args.device is not None:
         args.device = resolve_device(args.device)
     if args.out:

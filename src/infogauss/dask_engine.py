@@ -175,19 +175,27 @@ def connect(spec: str):
     """A ``distributed.Client``: ``local`` / ``local:N`` starts a LocalCluster of N worker processes (default: the
     CPU count, one thread each); anything else is a scheduler address (``tcp://host:8786``)."""
     distributed = require("distributed", "dask", "--dask")
-    if spec == "local" or spec.startswith("local:"):
-        n = spec.partition(":")[2]
-        if n and not (n.isdigit() and int(n) > 0):
-            raise InputError(f"--dask {spec}: use local or local:N with N a positive number of workers")
-        import os
-
-        workers = int(n) if n else (os.cpu_count() or 1)
+    workers = local_workers(spec)
+    if workers is not None:
         # the client starts the LocalCluster and closes it with itself
         return distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         return distributed.Client(spec, timeout=30)
     except (OSError, ValueError, TimeoutError) as exc:
         raise InputError(f"--dask {spec}: cannot reach the scheduler ({' '.join(str(exc).split())[:160]})") from None
+
+
+def local_workers(spec: str) -> int | None:
+    """The worker count of ``local`` / ``local:N`` (``local``: the CPU count), None for an address; InputError
+    for a malformed ``local:...``."""
+    if spec != "local" and not spec.startswith("local:"):
+        return None
+    n = spec.partition(":")[2]
+    if n and not (n.isdigit() and int(n) > 0):
+        raise InputError(f"--dask {spec}: use local or local:N with N a positive number of workers")
+    import os
+
+    return int(n) if n else (os.cpu_count() or 1)
 
 
 def _read_rows(path: str, r0: int, r1: int) -> np.ndarray:
