@@ -57,7 +57,7 @@ def matrix(Z, name: str = "Z", min_rows: int = MIN_ROWS):
     """``Z`` checked (numeric, real, 2-D, ``min_rows`` rows, a column) and rechunked to full-width row chunks."""
     require("dask.array", "dask", "a dask.array input")
     dt = np.dtype(Z.dtype)
-    if dt == bool or not np.issubdtype(dt, np.number) or np.issubdtype(dt, np.complexfloating):
+    if dt.kind == "b" or not np.issubdtype(dt, np.number) or np.issubdtype(dt, np.complexfloating):
         raise InputError(f"{name}: expected real numeric data, got dtype {dt}")
     if Z.ndim != 2:
         raise InputError(f"{name}: expected a 2-D (n_samples, dim) array, got shape {Z.shape}")

@@ -5,10 +5,11 @@ split, default ``train``) wrote: anything ``datasets.load_from_disk`` reads. Not
 the run:
 
 - **images** (a ``datasets.Image`` column, or uint8 arrays ``H x W x 3``): the run is the image-folder source's
-  (:mod:`infogauss.data.folder`): every image converted to RGB and resized to 32 x 32, SimCLR augmentations (``augment``,
-  ``crop_scale``, ``jitter``, ``jitter_p``, ``gray_p``; paper §4.2), a seeded ``holdout``; ``source.label=NAME`` (a
-  class-label column) gives the k-NN monitor its classes (default: one class). The images go through the folder
-  source itself (written once, losslessly, to a temporary image folder), so the two sources cannot drift apart.
+  (:mod:`infogauss.data.folder`): every image converted to RGB and resized to 32 x 32, SimCLR augmentations
+  (``augment``, ``crop_scale``, ``jitter``, ``jitter_p``, ``gray_p``; paper §4.2), a seeded ``holdout``;
+  ``source.label=NAME`` (a class-label column) gives the k-NN monitor its classes (default: one class). The images
+  go through the folder source itself (written once, losslessly, to a temporary image folder), so the two sources
+  cannot drift apart.
 - **vectors** (a sequence of numbers per row): the array source's (:mod:`infogauss.data.pairs`): the items of the
   augmentation channel (``source.x``), or with ``source.column2=NAME`` aligned positive pairs (``x1``, ``x2``); the
   channel's parameters (``A``, ``noise_std``, ...) pass through.
