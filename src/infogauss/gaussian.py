@@ -17,7 +17,8 @@ Covariance estimates (all divide by ``n``, like ``sklearn.covariance.EmpiricalCo
 
 - ``shrinkage=None``: the maximum-likelihood covariance :math:`S`; a singular :math:`S` (fewer samples than
   dimensions, collinear or constant "dead" coordinates) is an :class:`~infogauss.errors.InputError`;
-- ``"ledoit-wolf"`` / ``"oas"``: scikit-learn's ``LedoitWolf`` / ``OAS`` (Ledoit & Wolf 2004; Chen et al. 2010);
+- ``"ledoit-wolf"`` / ``"oas"``: the intensities of Ledoit & Wolf (2004) and Chen et al. (2010), computed from the
+  moments by :func:`infogauss.moments.shrinkage_intensity` (equal to scikit-learn's ``LedoitWolf`` / ``OAS``);
 - a float :math:`s \in [0, 1]`: :math:`(1-s)\,S + s\,(\operatorname{tr} S / d)\, I`.
 
 Numerics: the fit works on columns shifted to their mid-range and divided by one overall scale, and every density
@@ -56,7 +57,7 @@ import numpy as np
 from infogauss.columns import column_ranges, constant_columns, data_dtype, dead_coordinates, standardisation
 from infogauss.errors import InputError
 from infogauss.io import row_blocks
-from infogauss.model_file import FORMAT, FORMATS, is_model_file, read_model_file
+from infogauss.model_file import FORMAT, FORMATS, is_model_file, model_arguments, write_model_file
 from infogauss.moments import (
     SHRINKAGE_METHODS,
     MomentAccumulator,
@@ -67,8 +68,8 @@ from infogauss.moments import (
     shrinkage_intensity,
     singular_message,
 )
-from infogauss.outputs import atomic_write
 from infogauss.stats.validate import samples
+from infogauss.typicality import chi2_pvalue, typicality
 
 __all__ = [
     "GaussianModel",
@@ -76,10 +77,12 @@ __all__ = [
     "dead_coordinates",
     "is_model_file",
     "SHRINKAGE_METHODS",
+    "SCORES",
     "FORMAT",
     "FORMATS",
 ]
 
+SCORES = ("log_likelihood", "mahalanobis", "typicality", "chi2_pvalue")  # GaussianModel.scores, in this order
 BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when a memory-mapped file is streamed
 _LOG_2PI = math.log(2.0 * math.pi)
 _EPS = np.finfo(np.float64).eps
@@ -205,13 +208,15 @@ class GaussianModel:
 
     @classmethod
     def fit(cls, Z, shrinkage=None) -> GaussianModel:
-        """Fit by maximum likelihood to the rows of ``Z`` (``(n, d)``), with optional covariance shrinkage.
+        """Fit by maximum likelihood to the rows of ``Z`` (``(n, d)``; a ``dask.array`` goes to
+        :func:`infogauss.dask_engine.fit_gaussian`), with optional covariance shrinkage.
 
         ``shrinkage``: ``None`` (plain MLE; a singular covariance raises :class:`InputError`, at once from the shape
-        when ``n <= d``), ``"ledoit-wolf"`` or ``"oas"`` (scikit-learn's estimators), a float in ``[0, 1]`` (convex
-        combination with ``(tr S / d) I``), or ``"auto"``: plain MLE when ``n >= 2d`` and it is non-singular, else
-        Ledoit–Wolf (``shrinkage_method`` says which). Use :meth:`fit_large` / :meth:`fit_stream` for data that does
-        not fit in memory.
+        when ``n <= d``), ``"ledoit-wolf"`` or ``"oas"`` (intensities of :func:`infogauss.moments.shrinkage_intensity`,
+        equal to scikit-learn's ``LedoitWolf`` / ``OAS``), a float in ``[0, 1]`` (convex combination with
+        ``(tr S / d) I``), or ``"auto"``: plain MLE when ``n >= 2d`` and it is non-singular, else Ledoit–Wolf
+        (``shrinkage_method`` says which). For an sklearn estimator (``fit(X)`` returning itself, pipelines), see
+        :class:`infogauss.density.GaussianDensity`; for data that does not fit in memory, :meth:`fit_large`.
         """
         if type(Z).__module__.startswith("dask"):  # a dask.array: tree-reduced moments (infogauss.dask_engine)
             from infogauss.dask_engine import fit_gaussian
@@ -223,21 +228,12 @@ class GaussianModel:
         if x.ndim != 2:
             raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
         n, d = x.shape
-        if method == "auto":
-            return auto_shrinkage(lambda m: cls.fit(Z, m), n, d)
         if method is None and n <= d:
             raise shape_refusal(n, d)
-        from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
-
         lo, hi = x.min(axis=0), x.max(axis=0)
-        dead = constant_columns(lo, hi, dtype)
         centre, unit = standardisation(lo, hi, d)
-        xs = x / unit - centre / unit
-        est = {"ledoit-wolf": LedoitWolf, "oas": OAS}.get(method, EmpiricalCovariance)(store_precision=False).fit(xs)
-        cov, intensity = est.covariance_, float(getattr(est, "shrinkage_", 0.0))
-        if isinstance(method, float):
-            cov, intensity = shrink(cov, method), method
-        return cls._build(centre, unit, est.location_, cov, n, method, intensity, dead)
+        acc = MomentAccumulator().update(x / unit - centre / unit)  # one block: the in-memory moments
+        return cls.from_moments(acc, method, standardized=(centre, unit), dead=constant_columns(lo, hi, dtype))
 
     @classmethod
     def fit_stream(cls, batches: Iterable, shrinkage=None) -> GaussianModel:
@@ -331,14 +327,18 @@ class GaussianModel:
         y = self._centred(Z) @ (V / (np.sqrt(lam) * dmax))
         return y if axes == "pca" else y @ V.T
 
-    def unwhiten(self, Y) -> np.ndarray:
-        r"""Inverse of :meth:`whiten` (``axes="pca"``): :math:`x = \mu + y \Lambda^{1/2} V^\top`."""
+    def unwhiten(self, Y, axes: str = "pca") -> np.ndarray:
+        r"""Inverse of :meth:`whiten` with the same ``axes``: :math:`x = \mu + y \Lambda^{1/2} V^\top` (PCA)."""
+        if axes not in ("pca", "zca"):
+            raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
         lam, V, dmax = self._pca()
         y = self._rows(Y, "Y")
+        y = y if axes == "pca" else y @ V
         return self._centre + self._unit * (self._m + (y * (np.sqrt(lam) * dmax)) @ V.T)
 
     def mahalanobis_squared(self, Z) -> np.ndarray:
-        r"""Squared Mahalanobis distance :math:`(x-\mu)^\top\Sigma^{-1}(x-\mu) = \lVert y\rVert^2` per row.
+        r"""Squared Mahalanobis distance :math:`m^2(x) = (x-\mu)^\top\Sigma^{-1}(x-\mu) = \lVert y\rVert^2` per row
+        (what scikit-learn's ``EmpiricalCovariance.mahalanobis`` returns).
 
         Under the model it follows :math:`\chi^2_d` (mean ``d``). Computed on standardised columns through the
         correlation matrix, so it is exact at any scale.
@@ -347,8 +347,9 @@ class GaussianModel:
         return np.einsum("ij,ij->i", w, w)
 
     def mahalanobis(self, Z) -> np.ndarray:
-        r"""Mahalanobis distance :math:`\sqrt{(x-\mu)^\top\Sigma^{-1}(x-\mu)}` per row (not squared; like
-        ``scipy.spatial.distance.mahalanobis``). See :meth:`mahalanobis_squared`."""
+        r"""Mahalanobis **distance** :math:`m(x) = \sqrt{(x-\mu)^\top\Sigma^{-1}(x-\mu)}` per row, like
+        ``scipy.spatial.distance.mahalanobis``. **Not** scikit-learn's ``EmpiricalCovariance.mahalanobis``, which
+        returns the *squared* distance: that is :meth:`mahalanobis_squared` here."""
         return np.sqrt(self.mahalanobis_squared(Z))
 
     def log_likelihood(self, Z) -> np.ndarray:
@@ -356,7 +357,17 @@ class GaussianModel:
 
         Equals ``scipy.stats.multivariate_normal(mean, covariance).logpdf(Z)``.
         """
-        return -0.5 * (self.dim * _LOG_2PI + self.logdet + self.mahalanobis_squared(Z))
+        return self._log_density(self.mahalanobis_squared(Z))
+
+    def _log_density(self, m2: np.ndarray) -> np.ndarray:
+        return -0.5 * (self.dim * _LOG_2PI + self.logdet + m2)
+
+    def scores(self, Z) -> dict[str, np.ndarray]:
+        """Per-row OOD scores, from one pass, keyed as :data:`SCORES`: ``log_likelihood``, ``mahalanobis`` (the
+        distance), ``typicality`` (distance from the thin shell) and ``chi2_pvalue`` (see :mod:`infogauss.typicality`)."""
+        m2 = self.mahalanobis_squared(Z)
+        return dict(zip(SCORES, (self._log_density(m2), np.sqrt(m2), typicality(m2, self.dim),
+                                 chi2_pvalue(m2, self.dim)), strict=True))  # fmt: skip
 
     def entropy(self) -> float:
         r"""Differential entropy in nats: :math:`\tfrac12(d\log(2\pi e) + \log|\Sigma|)`."""
@@ -390,35 +401,17 @@ class GaussianModel:
         Written to a temporary file and renamed, so a failure leaves no partial file. Besides ``mean`` and
         ``covariance`` the file holds the standardised form (``centre``, ``unit``, ``std_mean``, ``std_covariance``)
         that :meth:`load` reads, so models of data near the float64 limits round-trip exactly."""
-        p = Path(path)
-        if p.suffix.lower() != ".npz":
-            raise InputError(f"{path}: a model file must end in .npz")
-        if not p.parent.exists():
-            raise InputError(f"{path}: directory {p.parent} does not exist; create it first")
-        arrays = dict(
-            format=np.array(FORMAT), mean=self.mean, covariance=self.covariance, centre=self._centre,
-            unit=np.array(self._unit), std_mean=self._m, std_covariance=self._S,
-            n_samples=np.array(-1 if self.n_samples is None else self.n_samples, dtype=np.int64),
-            shrinkage=np.array(self.shrinkage), shrinkage_method=np.array(self.shrinkage_method),
-            dead_coordinates=self.dead_coordinates,
-        )  # fmt: skip
-        atomic_write(p, lambda fh: np.savez(fh, **arrays))
-        return p
+        return write_model_file(path, mean=self.mean, covariance=self.covariance, centre=self._centre,
+                                unit=self._unit, std_mean=self._m, std_covariance=self._S, n_samples=self.n_samples,
+                                shrinkage=self.shrinkage, shrinkage_method=self.shrinkage_method,
+                                dead_coordinates=self.dead_coordinates)  # fmt: skip
 
     @classmethod
     def load(cls, path) -> GaussianModel:
         """Read a model written by :meth:`save`; a missing, corrupt or foreign file raises :class:`InputError`."""
-        a = read_model_file(path)
+        args, meta = model_arguments(path)
         try:
-            n = int(a["n_samples"])
-            meta = dict(n_samples=None if n < 0 else n, shrinkage=float(a["shrinkage"]),
-                        shrinkage_method=str(a["shrinkage_method"]),
-                        dead_coordinates=a["dead_coordinates"])  # fmt: skip
-            if "std_covariance" in a:
-                return cls.standardized(a["centre"], float(a["unit"]), a["std_mean"], a["std_covariance"], **meta)
-            return cls(a["mean"], a["covariance"], **meta)
-        except KeyError as exc:
-            raise InputError(f"{path}: model file lacks the entry {exc}; refit it with `infogauss fit`") from None
+            return cls.standardized(*args, **meta) if len(args) == 4 else cls(*args, **meta)
         except (InputError, ValueError, TypeError) as exc:
             raise InputError(f"{path}: invalid model: {exc}") from None
 
