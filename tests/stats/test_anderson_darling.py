@@ -14,8 +14,8 @@ from _univariate_cases import (
 
 from infogauss.errors import InputError
 from infogauss.stats import anderson_darling
-from infogauss.stats.univariate.common import NumpyOps
 from infogauss.stats.univariate.anderson_darling import ad_pvalue
+from infogauss.stats.univariate.common import NumpyOps
 
 
 def scipy_a2(x):

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _calibration import D_GRID, N_GRID, acceptance, multivariate_pvalues, univariate_pvalues
+from _calibration import D_GRID, N_GRID, acceptance, bank_vs_exact, multivariate_pvalues, univariate_pvalues
 
 
 def _within(p, alpha):
@@ -54,6 +54,35 @@ def test_report_views_fast():
         k = int(np.sum(ps[:, j] <= 0.05))
         assert lo <= k <= hi, f"{name}: {k} of 300 at 5% (acceptance [{lo}, {hi}])"
     assert np.sum(ps[:, 4] <= 0.05) <= hi
+
+
+def test_bank_null_holds_its_level_fast():
+    """The column-bank null (the report's views at large (n, d)) judged on 2000 whole Gaussian samples simulated
+    exactly at (200, 16): every view and the whole report reject within the 99% acceptance interval at 5% and 1%."""
+    for name, p in bank_vs_exact(200, 16, 2000).items():
+        for alpha in (0.05, 0.01):
+            ok, msg = _within(p, alpha)
+            assert ok, f"{name}: {msg}"
+
+
+def test_view_null_rule():
+    """Whole samples where they fit the budget, the column bank at large (n, d) while n <= d², 199 whole samples
+    beyond that while they fit."""
+    from infogauss.report.null import BANK_REPS, null_method, view_null_reps
+
+    for (n, d), reps, method in [((50, 16), 4999, "exact"), ((500, 64), BANK_REPS, "bank"),
+                                 ((5000, 256), BANK_REPS, "bank"), ((2000, 16), 199, "exact"),
+                                 ((10**6, 8), BANK_REPS, "bank")]:  # fmt: skip
+        assert view_null_reps(n, d, d) == reps and null_method(n, d, d, reps) == method, (n, d)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n, d, reps", [(500, 64, 2000), (1000, 32, 3000), (2000, 64, 1000)])
+def test_bank_null_grid(n, d, reps):
+    for name, p in bank_vs_exact(n, d, reps).items():
+        for alpha in (0.05, 0.01):
+            ok, msg = _within(p, alpha)
+            assert ok, f"{name} at ({n}, {d}): {msg}"
 
 
 GRID = [(n, d) for n in N_GRID for d in D_GRID if n >= d + 2]

@@ -83,8 +83,8 @@ def test_bad_input():
 
 def test_tensor_form_equals_pair_form(rng):
     from infogauss.stats.backend import NUMPY
-    from infogauss.stats.multivariate.whiten import whitened
     from infogauss.stats.multivariate.mardia import skewness_pairs, skewness_tensor
+    from infogauss.stats.multivariate.whiten import whitened
 
     for n, d in [(300, 4), (90, 12), (40, 30)]:
         y, ops = whitened(rng.gamma(2.0, size=(n, d)))
@@ -118,3 +118,15 @@ def test_runs_at_a_million_rows(rng):
     x = rng.normal(size=(10**6, 3)).astype(np.float32)
     res = mardia(x, method="asymptotic")  # O(n d³): a fraction of a second
     assert 0 <= res.pvalue <= 1 and res.skewness < 1e-4
+
+
+@pytest.mark.parametrize("n, d", [(8, 2), (40, 5), (70, 64)])
+def test_batched_null_equals_looped(n, d):
+    """The Monte-Carlo null drawn in stacks of samples (tensor form at d² <= n, Gram form beyond) equals the one drawn
+    sample by sample (same stream)."""
+    from infogauss.stats.multivariate import mardia as md
+    from infogauss.stats.multivariate.null import null_draws
+
+    loop, batch = null_draws(md._core, n, d, 60, 5), null_draws(md._core, n, d, 60, 5, batched=md._batch_core)
+    np.testing.assert_allclose(batch, loop, rtol=1e-9)
+    assert np.unique(loop[:, 0]).size == 60

@@ -65,8 +65,6 @@ def is_torch(x) -> bool:
     return type(x).__module__.startswith("torch")
 
 
-
-
 DEAD_RTOL = 1e-12  # a spread below DEAD_RTOL x the largest |location| is rounding noise of a constant
 
 

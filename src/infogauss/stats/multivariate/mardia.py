@@ -9,7 +9,7 @@ from scipy.stats import chi2, norm
 
 from infogauss.errors import InputError
 from infogauss.stats.multivariate.null import N_RESAMPLES, auto_method, null_draws, two_sided_pvalue, upper_pvalue
-from infogauss.stats.multivariate.whiten import offdiag_sum, whitened
+from infogauss.stats.multivariate.whiten import offdiag_sum, whitened, whitened_batch
 
 METHODS = ("auto", "asymptotic", "monte-carlo")
 
@@ -84,7 +84,7 @@ def mardia(x, *, block=1024, device=None, exact_moments=True, method="auto", n_r
     if method == "auto":
         method = auto_method("mardia", n, d, use_monte_carlo(n, d), n * d * min(n, d * d), int(n_resamples))
     if method == "monte-carlo":
-        draws = null_draws(_core, n, d, int(n_resamples))
+        draws = null_draws(_core, n, d, int(n_resamples), batched=_batch_core)
         p_skew, p_kurt = upper_pvalue(b1, draws[:, 0]), two_sided_pvalue(b2, draws[:, 1])
     least = min(p_skew, p_kurt)
     return MardiaResult(least, min(1.0, 2 * least), b1, b2, skew, p_skew, z, p_kurt, method)
@@ -136,3 +136,17 @@ def _asymptotic(b1, b2, n, d, exact_moments):
 def _core(x):
     y, ops = whitened(x)
     return _moments(y, 1024, ops)
+
+
+def _batch_core(xs):
+    """``_core`` of each sample of a stack (c, n, d): (b₁, b₂) as an array (c, 2)."""
+    import numpy as np
+
+    y = whitened_batch(xs)
+    c, n, d = y.shape
+    if d * d <= n:
+        t = (y[:, :, :, None] * y[:, :, None, :]).reshape(c, n, d * d).transpose(0, 2, 1) @ y  # (c, d², d)
+        b1 = (t * t).sum(axis=(1, 2))
+    else:
+        b1 = ((y @ y.transpose(0, 2, 1)) ** 3).sum(axis=(1, 2))
+    return np.stack([b1 / n**2, (((y * y).sum(axis=2)) ** 2).mean(axis=1)], axis=1)

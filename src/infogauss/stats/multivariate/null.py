@@ -17,13 +17,25 @@ from infogauss.constants import NULL_SEED
 
 N_RESAMPLES = 999  # (R + 1)·α is an integer at α = 0.05, 0.01, 0.001: the Monte-Carlo test's level is exact there
 BUDGET = 2 * 10**10  # method="auto" simulates when n_resamples x (multiply-adds of one evaluation) <= this (~10 s)
+BATCH_ELEMENTS = 1 << 22  # numbers in one batch's largest temporary (n·n or n·d² per sample): 32 MiB of float64
+BATCH_MAX_N = 100  # batched only up to this n (measured: 40x faster at n = 8, 2x at 50, none at 200)
 
 
 @functools.lru_cache(maxsize=64)
-def null_draws(core, n: int, d: int, n_resamples: int = N_RESAMPLES, seed: int = NULL_SEED) -> np.ndarray:
-    """``core(x)`` (a tuple of floats) on ``n_resamples`` seeded N(0, I_d) samples of shape (n, d): array (R, k)."""
+def null_draws(core, n: int, d: int, n_resamples: int = N_RESAMPLES, seed: int = NULL_SEED, batched=None) -> np.ndarray:
+    """``core(x)`` (a tuple of floats) on ``n_resamples`` seeded N(0, I_d) samples of shape (n, d): array (R, k).
+
+    ``batched(xs)``, if given, computes ``core`` of a stack ``xs`` (c, n, d) at once, returning (c, k); it is used
+    for small samples (n <= :data:`BATCH_MAX_N`), where a Python call per sample would cost more than its work.
+    The samples are the same either way (one seeded stream, drawn in order), the draws equal to rounding (tested).
+    """
     rng = np.random.default_rng([seed, n, d])
-    return np.array([core(rng.standard_normal((n, d))) for _ in range(int(n_resamples))], dtype=np.float64)
+    reps = int(n_resamples)
+    if batched is None or n > BATCH_MAX_N:
+        return np.array([core(rng.standard_normal((n, d))) for _ in range(reps)], dtype=np.float64)
+    step = max(1, BATCH_ELEMENTS // (n * max(n, d * d)))
+    parts = [batched(rng.standard_normal((min(step, reps - r0), n, d))) for r0 in range(0, reps, step)]
+    return np.concatenate(parts).astype(np.float64)
 
 
 def upper_pvalue(stat: float, draws: np.ndarray) -> float:

@@ -6,7 +6,7 @@ The paper's first coordinate test (§4.0, §7: "AD < 0.752 corresponds to failur
 from __future__ import annotations
 
 from infogauss.stats.result import TestResult
-from infogauss.stats.univariate.common import apply_columns, center, constant_rows
+from infogauss.stats.univariate.common import apply_columns, center, column_test_doc, constant_rows
 
 # nortest::ad.test's p-value (D'Agostino & Stephens 1986, Table 4.9): (upper bound, form, c0, c1, c2) on the
 # modified statistic AA = A²·(1 + 0.75/n + 2.25/n²); form "1-exp" means p = 1 - exp(c0 + c1·AA + c2·AA²).
@@ -19,6 +19,7 @@ _P_PIECES = (
 _P_BEYOND = 3.7e-24  # nortest's value for AA >= 10
 
 
+@column_test_doc("A²")
 def anderson_darling(x, axis=0, *, device=None) -> TestResult:
     r"""Anderson–Darling normality test of each column of ``x`` (samples along ``axis``).
 
@@ -48,27 +49,7 @@ def anderson_darling(x, axis=0, *, device=None) -> TestResult:
 
     Every cell is within the 99% binomial interval of its nominal rate.
 
-    Parameters
-    ----------
-    x : array_like or torch.Tensor
-        Samples along ``axis`` (at least 8), any number of columns along the other axes.
-    axis : int
-        The sample axis.
-    device : str or torch.device, optional
-        Compute with torch in float64 on this device and return tensors (without gradient). A tensor input
-        computes on its own device. ``None`` with numpy input computes with numpy on all CPU cores (column
-        blocks on threads).
-
-    Returns
-    -------
-    TestResult
-        ``statistic`` (A²) and ``pvalue``, shaped like ``x`` without ``axis`` (scalars for 1-D input).
-        Constant columns (no spread beyond the rounding of their mean) give NaN for both.
-
-    Raises
-    ------
-    InputError
-        Non-numeric input, NaN/Inf, fewer than 8 samples, or zero columns.
+    [column test sections]
 
     References
     ----------

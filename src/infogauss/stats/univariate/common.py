@@ -47,6 +47,45 @@ def center(r):
     return m0 + c, d
 
 
+SECTIONS = "    [column test sections]\n"  # the marker :func:`column_test_doc` replaces
+
+
+def column_test_doc(statistic: str, *, samples: str = "", device: str = "without gradient", extra: str = "",
+                    constant: str = " (no spread beyond the rounding of their mean)"):  # fmt: skip
+    """Decorator: replace the line ``[column test sections]`` of a univariate test's docstring by the Parameters,
+    Returns and Raises sections the tests share. ``statistic`` names the statistic in Returns, ``samples`` adds to
+    the sample-count note, ``device`` describes the torch result, ``extra`` appends parameters (numpydoc lines
+    indented as in the docstring), ``constant`` says which columns are constant."""
+    text = f"""    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Samples along ``axis`` (at least 8{samples}), any number of columns along the other axes.
+    axis : int
+        The sample axis.
+    device : str or torch.device, optional
+        Compute with torch in float64 on this device and return tensors ({device}); a tensor input computes on
+        its own device. ``None`` with numpy input computes with numpy on all CPU cores (column blocks on threads).
+{extra}
+    Returns
+    -------
+    TestResult
+        ``statistic`` ({statistic}) and ``pvalue``, shaped like ``x`` without ``axis`` (scalars for 1-D input).
+        Constant columns{constant} give NaN for both.
+
+    Raises
+    ------
+    InputError
+        Non-numeric input, NaN/Inf, fewer than 8 samples, or zero columns.
+"""
+
+    def wrap(fn):
+        if fn.__doc__ is not None:  # None under python -OO
+            fn.__doc__ = fn.__doc__.replace(SECTIONS, text.replace("\n\n\n", "\n\n"))
+        return fn
+
+    return wrap
+
+
 def constant_rows(ss, mean, n):
     """Columns with no spread beyond rounding: ``mean((x - x̄)²) <= (eps·x̄)²`` (scipy's rule in ``skew``).
 

@@ -9,11 +9,12 @@ import math
 import warnings
 
 from infogauss.stats.result import TestResult
-from infogauss.stats.univariate.common import apply_columns, center, constant_rows
+from infogauss.stats.univariate.common import apply_columns, center, column_test_doc, constant_rows
 
 SMALL_N = 20  # below this the kurtosis approximation is rough (R's fBasics refuses n < 20): a warning
 
 
+@column_test_doc("K²", samples="; the kurtosis approximation is rough below n = 20")
 def dagostino_pearson(x, axis=0, *, device=None) -> TestResult:
     r"""D'Agostino–Pearson omnibus test of each column of ``x`` (samples along ``axis``); = ``scipy.stats.normaltest``.
 
@@ -47,27 +48,7 @@ def dagostino_pearson(x, axis=0, *, device=None) -> TestResult:
     Below n = 20 a ``UserWarning`` says so (R's ``fBasics`` refuses n < 20). Far tail: P(p < 1e-4) is ~13× nominal
     at n = 50 and ~5× at n = 500, which is why the report's calibrated verdict does not combine DP p-values.
 
-    Parameters
-    ----------
-    x : array_like or torch.Tensor
-        Samples along ``axis`` (at least 8; the kurtosis approximation is rough below n = 20), any number of
-        columns along the other axes.
-    axis : int
-        The sample axis.
-    device : str or torch.device, optional
-        Compute with torch in float64 on this device and return tensors (without gradient); a tensor input
-        computes on its own device. ``None`` with numpy input computes with numpy on all CPU cores.
-
-    Returns
-    -------
-    TestResult
-        ``statistic`` (K²) and ``pvalue``, shaped like ``x`` without ``axis`` (scalars for 1-D input).
-        Constant columns (no spread beyond the rounding of their mean) give NaN for both.
-
-    Raises
-    ------
-    InputError
-        Non-numeric input, NaN/Inf, fewer than 8 samples, or zero columns.
+    [column test sections]
 
     References
     ----------

@@ -10,11 +10,15 @@ import scipy.special
 
 from infogauss.errors import InputError
 from infogauss.stats.result import TestResult
-from infogauss.stats.univariate.common import apply_columns, center, constant_rows
+from infogauss.stats.univariate.common import apply_columns, center, column_test_doc, constant_rows
 
 SQRT_2PI = math.sqrt(2 * math.pi)
+EP_PARAMETERS = """    t_max, n_points : float, int
+        The quadrature: ``n_points`` (odd or even, >= 2) nodes from 0 to ``t_max``.
+"""
 
 
+@column_test_doc("T", device="differentiable statistic", constant="", extra=EP_PARAMETERS)
 def epps_pulley(x, axis=0, *, device=None, t_max: float = 8.0, n_points: int = 33) -> TestResult:
     r"""Epps–Pulley test of normality of each column of ``x`` (samples along ``axis``).
 
@@ -56,23 +60,7 @@ def epps_pulley(x, axis=0, *, device=None, t_max: float = 8.0, n_points: int = 3
     (Henze & Zirkler's lognormal approximation with the same mean and variance is liberal here: 5.7% at
     n = 20 and 100, 12% for the 10% test.)
 
-    Parameters
-    ----------
-    x : array_like or torch.Tensor
-        Samples along ``axis`` (at least 8), any number of columns along the other axes.
-    axis : int
-        The sample axis.
-    device : str or torch.device, optional
-        Compute with torch in float64 on this device and return tensors (differentiable statistic); a tensor
-        input computes on its own device. ``None`` with numpy input computes with numpy on all CPU cores.
-    t_max, n_points : float, int
-        The quadrature: ``n_points`` (odd or even, >= 2) nodes from 0 to ``t_max``.
-
-    Returns
-    -------
-    TestResult
-        ``statistic`` (T) and ``pvalue``, shaped like ``x`` without ``axis`` (scalars for 1-D input).
-        Constant columns give NaN for both.
+    [column test sections]
 
     References
     ----------

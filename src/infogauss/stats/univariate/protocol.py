@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from infogauss.stats.result import TestResult
-from infogauss.stats.univariate.common import apply_columns
 from infogauss.stats.univariate.anderson_darling import ad_rows
+from infogauss.stats.univariate.common import apply_columns
 from infogauss.stats.univariate.dagostino_pearson import SMALL_N, dp_rows
 
 
