@@ -71,6 +71,67 @@ def test_cli_text_round_trip(minilm, tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------- images (tiny timm)
 
 
+def _embed_cli(tmp_path, *extra):
+    src = tmp_path / "texts.txt"
+    src.write_text("\n".join(SENTENCES[:3]) + "\n", encoding="utf-8")
+    out = tmp_path / f"emb{len(list(tmp_path.glob('emb*.npy')))}.npy"
+    return main(["embed", str(src), "--model", "all-MiniLM-L6-v2", "--out", str(out), "--device", "cpu", *extra])
+
+
+def test_cli_prints_one_progress_bar(minilm, tmp_path, capfd):
+    """Issue #13: the model's load used to draw transformers' "Loading weights" bar beside infogauss's own."""
+    import infogauss.embed
+    from transformers.utils import logging as hf_logging
+
+    infogauss.embed._load.cache_clear()  # the model is loaded again, so its loading bar would show
+    capfd.readouterr()
+    assert _embed_cli(tmp_path) == 0
+    err = capfd.readouterr().err
+    assert "embed (sentence-transformers)" in err and "100%" in err
+    assert "Loading weights" not in err and "it/s" not in err  # our bar counts batches: batch/s
+    assert hf_logging.is_progress_bar_enabled()  # switched off for the load only
+
+
+def test_cli_quiet_silences_the_backends(minilm, tmp_path, capfd, caplog, recwarn, monkeypatch):
+    """--quiet: nothing on stderr — the libraries' warnings, log messages and Hugging Face bars included."""
+    import logging
+    import warnings
+
+    import infogauss.embed_cli
+    from huggingface_hub.utils import tqdm as hub_tqdm
+
+    real = infogauss.embed_cli.load_encoder
+
+    def noisy_load(*args, **kwargs):  # what a backend may do while it loads
+        warnings.warn("a backend warning", UserWarning, stacklevel=1)
+        logging.getLogger("transformers.modeling_utils").warning("a transformers log message")
+        logging.getLogger("sentence_transformers.SentenceTransformer").warning("a sentence-transformers message")
+        list(hub_tqdm(range(3), desc="a hub bar"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(infogauss.embed_cli, "load_encoder", noisy_load)
+    level = logging.getLogger("transformers").level
+
+    def heard():  # what reached the terminal, pytest's log capture or its warning capture since the last call
+        err = capfd.readouterr().err
+        said = err + " ".join(r.getMessage() for r in caplog.records) + " ".join(str(w.message) for w in recwarn)
+        caplog.clear()
+        recwarn.clear()
+        return err, said
+
+    heard()
+    assert _embed_cli(tmp_path) == 0
+    err, said = heard()  # the test can see the noise ...
+    assert all(s in said for s in ("backend warning", "transformers log", "sentence-transformers message"))
+    assert "a hub bar" in err and "embed (sentence-transformers)" in err
+    assert _embed_cli(tmp_path, "--quiet") == 0
+    err, said = heard()  # ... and --quiet removes all of it
+    assert err == "" and said == ""
+    assert logging.getLogger("transformers").level == level  # restored after the command
+    with pytest.warns(UserWarning):
+        warnings.warn("warnings are shown again", UserWarning, stacklevel=1)
+
+
 def _tiny_vit():
     import timm
 

@@ -10,7 +10,6 @@ works. ``--out`` is checked before the model is loaded: writable, not the input,
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from infogauss import options, outputs
 from infogauss.checks import integer, resolve_device
 from infogauss.embed import embed_arrays, embed_images, embed_texts, list_images, load_encoder, read_lines
+from infogauss.encoder_backends import quiet_backends
 from infogauss.errors import InputError
 from infogauss.io import load_embeddings
 
@@ -73,9 +73,18 @@ def run(args) -> int:
     _check_out(out, args, src)
     integer(args.batch_size, "--batch-size", lo=1)
     device = resolve_device(args.device)
-    if args.quiet:  # also the backends' own bars (weight loading)
-        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-        os.environ["TQDM_DISABLE"] = "1"
+    with quiet_backends(args.quiet):  # --quiet: the libraries' messages, warnings and bars too
+        enc, modality, Z = _embed(args, src, device)
+    outputs.atomic_write(out, lambda fh: np.save(fh, Z))
+    norms = np.linalg.norm(Z, axis=1)
+    print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")
+    print(f"  dim {Z.shape[1]}, norms mean {norms.mean():.4g} (CV {norms.std() / norms.mean():.3g})")
+    print(f"wrote {out}")
+    return 0
+
+
+def _embed(args, src: Path, device: str):
+    """``(encoder, modality, Z)``: the encoder loaded and ``src`` embedded (one progress bar unless --quiet)."""
     enc = load_encoder(args.model, weights=args.weights, device=device)
     modality = args.modality or ("image" if src.is_dir() or enc.modalities == ("image",) else "text")
     if modality not in enc.modalities and enc.modalities != ("array",):
@@ -92,9 +101,4 @@ def run(args) -> int:
         items, embed = (list_images(src), embed_images) if modality == "image" else (read_lines(src), embed_texts)
         Z = embed(args.model, items, batch_size=args.batch_size, device=device, weights=args.weights,
                   normalize=args.normalize, progress=not args.quiet)  # fmt: skip
-    outputs.atomic_write(out, lambda fh: np.save(fh, Z))
-    norms = np.linalg.norm(Z, axis=1)
-    print(f"embedded {Z.shape[0]} {modality}s with {args.model} ({enc.kind}, from {enc.source}) on {enc.device}")
-    print(f"  dim {Z.shape[1]}, norms mean {norms.mean():.4g} (CV {norms.std() / norms.mean():.3g})")
-    print(f"wrote {out}")
-    return 0
+    return enc, modality, Z

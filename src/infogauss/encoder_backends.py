@@ -4,11 +4,19 @@
 weights came from; ``load_sentence_transformer`` / ``load_timm`` / ``load_open_clip`` build one from a resolved
 location (see :func:`infogauss.embed.load_encoder` for the names it understands). Weights are read with
 ``weights_only=True`` or safetensors, never unpickled.
+
+Terminal output: one progress bar, infogauss's own ``embed (KIND)`` (transformers' "Loading weights" bar is switched
+off while a model loads); :func:`quiet_backends` (``infogauss embed --quiet``) also silences the libraries' log
+messages, warnings and Hugging Face progress bars.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +118,72 @@ def _to_tensor(im, transform):
     return transform(im)
 
 
+# ---------------------------------------------------------------------------------------------- terminal output
+
+#: Loggers of the encoder libraries that :func:`quiet_backends` turns down to errors.
+BACKEND_LOGGERS = ("transformers", "sentence_transformers", "huggingface_hub", "timm", "open_clip")
+_QUIET_ENV = {"TRANSFORMERS_VERBOSITY": "error", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1"}  # read when imported
+
+
+@contextmanager
+def quiet_backends(quiet: bool = True):
+    """While loading and embedding: no log messages below ERROR from :data:`BACKEND_LOGGERS`, no warnings and no
+    Hugging Face progress bars; everything is restored on exit. ``quiet=False`` changes nothing."""
+    if not quiet:
+        yield
+        return
+    levels = {name: logging.getLogger(name).level for name in BACKEND_LOGGERS}
+    env = {key: os.environ.get(key) for key in _QUIET_ENV}
+    os.environ.update(_QUIET_ENV)
+    bars = _hub_bars(False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name in BACKEND_LOGGERS:
+                logging.getLogger(name).setLevel(logging.ERROR)
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _hub_bars(bars)
+
+
+def _hub_bars(on: bool | None) -> bool | None:
+    """Switch the Hugging Face hub's progress bars on or off (``None``: leave them); whether they were on (``None``
+    when huggingface_hub is not installed)."""
+    try:
+        from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+    except ImportError:
+        return None
+    was = not are_progress_bars_disabled()
+    if on is not None and on != was:
+        (enable_progress_bars if on else disable_progress_bars)()
+    return was
+
+
+@contextmanager
+def _no_loading_bar():
+    """transformers' own "Loading weights" bar off while a model loads (the user sees one bar, ``embed (…)``)."""
+    from transformers.utils import logging as hf_logging
+
+    was, hub = hf_logging.is_progress_bar_enabled(), _hub_bars(None)
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+        _hub_bars(hub)
+
+
+# ---------------------------------------------------------------------------------------------- loaders
+
+
 def hub_snapshot(repo_id: str) -> Path | None:
     """Local directory of ``repo_id`` in the Hugging Face cache, or None (never downloads)."""
     try:
@@ -131,7 +205,8 @@ def load_sentence_transformer(name, path, device) -> PretrainedEncoder:
     except ImportError:
         raise InputError("sentence-transformers is not installed; pip install 'infogauss[text]'") from None
     try:
-        model = SentenceTransformer(path, device=device, local_files_only=True)
+        with _no_loading_bar():
+            model = SentenceTransformer(path, device=device, local_files_only=True)
     except Exception as exc:
         msg = " ".join(str(exc).split())[:200]
         raise InputError(f"{name}: cannot load the sentence-transformers model at {path}: {msg}") from None
