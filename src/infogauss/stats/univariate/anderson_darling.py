@@ -72,17 +72,22 @@ def anderson_darling(x, axis=0, *, device=None) -> TestResult:
 
 def ad_rows(y, ops):
     """(A², p) for each row of ``y``, a ``(b, n)`` float64 block sorted along rows (numpy or torch)."""
+    return ad_centred(*center(y), ops)
+
+
+def ad_centred(mean, d, ops, ss=None):
+    """:func:`ad_rows` from the rows' means and centred rows ``d`` (overwritten); ``ss``: their sums of squares,
+    if known."""
     xp = ops.xp
-    n = y.shape[-1]
-    mean, d = center(y)
-    ss = (d * d).sum(-1)
+    n = d.shape[-1]
+    ss = (d * d).sum(-1) if ss is None else ss
     const = constant_rows(ss, mean, n)
     s = ops.where(const, 1.0, (ss / (n - 1)) ** 0.5)
     w = d
     w /= s[:, None]
     sign = xp.sign(w)
     lo, hi = ops.log_ndtr_pair(abs(w))  # log Φ(-|w|), log Φ(|w|)
-    v = ops.arange(n, y)
+    v = ops.arange(n, d)
     v *= 2.0 / n
     v -= (n + 1.0) / n  # (2i - n - 1) / n
     t = hi - lo

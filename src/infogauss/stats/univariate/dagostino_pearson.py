@@ -80,17 +80,32 @@ def dagostino_pearson(x, axis=0, *, device=None) -> TestResult:
 
 def dp_rows(r, ops):
     """(K², p) for each row of ``r``, a ``(b, n)`` float64 block (numpy or torch)."""
-    xp = ops.xp
-    n = r.shape[-1]
-    mean, d = center(r)
+    k2, p, _ = dp_centred(*center(r), ops, keep=False)
+    return k2, p
+
+
+def dp_centred(mean, d, ops, keep=True):
+    """:func:`dp_rows` from the rows' means and centred rows ``d`` (kept unchanged if ``keep``); also returns
+    the rows' sums of squares: ``(K², p, ss)``, three arrays."""
+    n = d.shape[-1]
     d2 = d * d
-    m2 = d2.mean(-1)
-    const = constant_rows(m2 * n, mean, n)
+    ss = d2.sum(-1)
+    m2 = ss / n
+    const = constant_rows(ss, mean, n)
     m2 = ops.where(const, 1.0, m2)
-    d *= d2
-    m3 = d.mean(-1)
+    if keep:
+        d3 = d * d2
+    else:
+        d *= d2
+        d3 = d
+    m3 = d3.mean(-1)
     d2 *= d2
     m4 = d2.mean(-1)
+    return (*_k2(m2, m3, m4, const, n, ops), ss)
+
+
+def _k2(m2, m3, m4, const, n, ops):
+    xp = ops.xp
     z1 = _skew_z(m3 / m2**1.5, n, xp)
     z2 = _kurt_z(m4 / m2**2.0, n, ops)
     k2 = z1 * z1 + z2 * z2
