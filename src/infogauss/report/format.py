@@ -42,7 +42,7 @@ FIGURE_CAPTIONS = {
     "norms.png": "Row norms ‖z‖ of the raw embeddings: the thin shell (CV, paper Eq. 20).",
     "spectrum.png": "Covariance spectrum of the raw embeddings (geometry subsample) against the isotropic level.",
     "cosines.png": "Cosine similarities of random (negative) pairs, and of positive pairs when a second view was "
-    "given (alignment and uniformity).",
+    "given, beside the exact density of the cosine between two points uniform on the sphere.",
 }
 
 

@@ -40,7 +40,7 @@ CSS = """
 """
 
 
-NUMBER = re.compile(r"^\s*(\[|[-+−]?(\d|\.\d|nan\b|inf\b))")  # a cell that reads as a number (right-aligned)
+NUMBER = re.compile(r"^\s*(\[?[-+−]?(\d|\.\d|nan\b|inf\b)|—\s*$)")  # a cell that reads as a number (right-aligned)
 BLOCK_START = re.compile(r"^(```|#|\s*\||\s*[-*]\s|\s*\d+\.\s)")  # a line that starts a non-paragraph block
 
 
