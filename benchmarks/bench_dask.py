@@ -97,8 +97,8 @@ def cost_model(c: dict, nodes, k: int) -> str:
     lines = [
         f"cost model for {n:.0e} x {d} float32 ({bytes_in / 1e12:.2f} TB), K = {k} projections, on N workers:",
         f"  measured here (CPU s of one core, n = {c['n']}): first pass {c['first'] * 1e9:.2f} s per 1e9 row x "
-        f"column, column tests {c['tests'] * 1e9:.2f} s per 1e9 (x log n / log {c['n']} = {grow:.2f} at n = 1e9), projection matmul "
-        f"{c['proj'] * 1e9:.3f} s per 1e9 row x column x K",
+        f"column, column tests {c['tests'] * 1e9:.2f} s per 1e9 (x log n / log {c['n']} = {grow:.2f} at n = 1e9), "
+        f"projection matmul {c['proj'] * 1e9:.3f} s per 1e9 row x column x K",
         f"  assumed per worker: read {ASSUME['read_gbps']} GB/s, network {ASSUME['net_gbps']} GB/s, "
         f"{ASSUME['worker_gib']} GiB RAM; the rechunk moves the whole array once ({shuffle / 1e12:.2f} TB: the "
         f"coordinates and the float64 projections)",
