@@ -86,6 +86,12 @@ run's own α = 1/τ (``temperature``, default :data:`~infogauss.constants.DEFAUL
 its value for the uniform law on the sphere, ``||m(μ)||`` (Prop. 1), cosine summaries, the covariance spectrum and
 effective rank (Roy & Vetterli 2007), and a Maxwell-Poincaré entry (Lemma 3).
 
+**Reading it.** ``rep.summary_table()`` (terminal), ``rep.to_markdown(figures)`` (links the PNGs named),
+``rep.to_html()`` (one self-contained page: inline CSS, figures as data URIs; :mod:`infogauss.report.html`), the
+notebook display ``rep._repr_html_()`` and ``rep.to_dataframe()`` (pandas; one row per view). Their "How to read
+this" text (:mod:`infogauss.report.reading`) is written from the report's own verdict: which views failed, whether
+the paper's rule agrees, and which reference applies to the normalised coordinates (the sphere's Beta law).
+
 Example::
 
     >>> import numpy as np, infogauss

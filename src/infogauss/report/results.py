@@ -189,7 +189,8 @@ class GaussianityReport:
                 "assumes independent coordinates (dependence widens it); descriptive, not part of the verdict",
                 "view_check": "Cauchy combination (Liu & Xie 2020) of the view's per-column AD p-values; for the "
                 "normalised views its Monte-Carlo null under rows uniform on the sphere at the sample's (n, d)",
-                "report_check": "Bonferroni over the views' calibrated p-values",
+                "report_check": "Monte-Carlo p-value of the smallest of the views' calibrated p-values, or Bonferroni "
+                "over them (verdict.method says which)",
             },
             "settings": self.settings,
             "version": infogauss.__version__,
