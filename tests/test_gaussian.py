@@ -290,11 +290,11 @@ def test_cli_fit_and_score(rng, tmp_path, capsys):
             S = np.load(out)
         elif ext == "csv":
             S = np.loadtxt(out, delimiter=",", skiprows=1)
-            assert out.read_text().splitlines()[0] == "log_likelihood,mahalanobis"
+            assert out.read_text().splitlines()[0] == "log_likelihood,mahalanobis,typicality,chi2_pvalue"
         else:
             with np.load(out) as z:
-                S = np.column_stack([z["log_likelihood"], z["mahalanobis"]])
-        assert S.shape == (200, 2)
+                S = np.column_stack([z["log_likelihood"], z["mahalanobis"], z["typicality"], z["chi2_pvalue"]])
+        assert S.shape == (200, 4)  # the typicality and p-value columns: tests/test_score_cli.py
         assert rel(S[:, 0], g.log_likelihood(Z)) < 1e-12
         assert rel(S[:, 1], g.mahalanobis(Z)) < 1e-12
     assert "log-likelihood" in capsys.readouterr().out

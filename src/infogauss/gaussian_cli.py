@@ -1,5 +1,8 @@
 """``infogauss fit`` and ``infogauss score``: a Gaussian model of an embedding file, and scores under it.
 
+``score`` writes one row per embedding with the columns of :data:`infogauss.gaussian.SCORES` (:data:`COLUMNS_HELP`;
+:meth:`GaussianModel.scores <infogauss.gaussian.GaussianModel.scores>`, :mod:`infogauss.typicality`).
+
 Both check ``--out`` before reading anything: it must be writable, must not be one of the inputs (hard links
 included), and may replace only a file this command wrote (``fit``: an infogauss model; ``score``: a scores file),
 unless ``--force``. Large ``.npy`` inputs are memory-mapped and read in row blocks.
@@ -11,12 +14,21 @@ import numpy as np
 
 from infogauss import gaussian, options, outputs
 from infogauss.errors import InputError
-from infogauss.gaussian import GaussianModel, is_model_file
+from infogauss.gaussian import SCORES, GaussianModel, is_model_file
 from infogauss.io import row_blocks
 from infogauss.moments import check_shrinkage
 
-SCORE_COLUMNS = ("log_likelihood", "mahalanobis")
+SCORE_COLUMNS = SCORES
+OLD_COLUMNS = SCORES[:2]  # files written before the typicality and p-value columns (still recognised as ours)
 SCORE_EXTENSIONS = (".npy", ".npz", ".csv")
+COLUMNS_HELP = """\
+columns of --out, one row per embedding (m2 = squared Mahalanobis distance, chi2_d under the model):
+  log_likelihood  log-density under N(mu, Sigma), nats
+  mahalanobis     Mahalanobis distance m = sqrt(m2) (not squared)
+  typicality      |m2 - d| / sqrt(2d): distance from the thin shell in chi2_d standard deviations, high on both
+                  sides (also for points too close to the mean, which the likelihood ranks highest); the typicality
+                  test of Nalisnick et al. 2019 for one input, |-log p(x) - H| = |m2 - d| / 2, rescaled
+  chi2_pvalue     P(chi2_d >= m2) (scipy.stats.chi2.sf): uniform on [0, 1] for in-distribution rows, ~0 far away"""
 
 
 def fit_arguments(parser) -> None:
@@ -72,17 +84,19 @@ def _condition(model) -> str:
 
 
 def score_arguments(parser) -> None:
+    parser.description = f"{parser.description}\n\n{COLUMNS_HELP}"
     parser.add_argument("model", metavar="MODEL", help="model file written by `infogauss fit` (.npz)")
     parser.add_argument("embeddings", metavar="EMB", help="embedding file to score")
-    options.add_out(parser, "file", ".npy ((n, 2) float64: log_likelihood, mahalanobis), .npz (named arrays) or .csv")
+    options.add_out(parser, "file", f".npy ((n, {len(SCORES)}) float64, the columns listed above, in order), .npz (one named "
+                    "array per column) or .csv (with a header)")  # fmt: skip
     parser.add_argument("--key", default=None, metavar="NAME", help="array name inside .npz/.pt/.safetensors files")
     parser.add_argument("--force", action="store_true", help="replace an existing --out that is not a scores file")
     options.add_quiet(parser)
 
 
 def is_scores_file(path) -> bool:
-    """True for a file this command writes: ``.csv`` with its header, ``.npz`` with exactly its two arrays, ``.npy``
-    of shape ``(n, 2)`` float64."""
+    """True for a file this command writes (now or before the typicality / p-value columns): ``.csv`` with its
+    header, ``.npz`` with exactly its arrays, ``.npy`` of shape ``(n, columns)`` float64."""
     from pathlib import Path
 
     p = Path(path)
@@ -90,12 +104,12 @@ def is_scores_file(path) -> bool:
     try:
         if ext == ".csv":
             with open(p, encoding="utf-8", errors="replace") as fh:
-                return fh.readline().strip() == ",".join(SCORE_COLUMNS)
+                return fh.readline().strip() in (",".join(SCORE_COLUMNS), ",".join(OLD_COLUMNS))
         if ext == ".npz":
             with np.load(p, allow_pickle=False) as z:
-                return sorted(z.files) == sorted(SCORE_COLUMNS)
+                return sorted(z.files) in (sorted(SCORE_COLUMNS), sorted(OLD_COLUMNS))
         a = np.load(p, allow_pickle=False, mmap_mode="r")
-        return a.ndim == 2 and a.shape[1] == 2 and a.dtype == np.float64
+        return a.ndim == 2 and a.shape[1] in (len(SCORE_COLUMNS), len(OLD_COLUMNS)) and a.dtype == np.float64
     except Exception:  # unreadable: not ours
         return False
 
@@ -117,25 +131,27 @@ def score_run(args) -> int:
             f"{args.embeddings}: has {Z.shape[1]} columns but the model {args.model} has dimension {model.dim}; "
             "score embeddings from the same encoder"
         )
-    blocks = row_blocks(Z, "score", not args.quiet, gaussian.BLOCK_BYTES)
-    m2 = np.concatenate([model.mahalanobis_squared(b) for b in blocks])
-    ll = -0.5 * (model.dim * np.log(2 * np.pi) + model.logdet + m2)
-    _write_scores(out, ll, np.sqrt(m2))
+    parts = [model.scores(b) for b in row_blocks(Z, "score", not args.quiet, gaussian.BLOCK_BYTES)]
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in SCORE_COLUMNS}
+    _write_scores(out, cols)
+    ll, m2 = cols["log_likelihood"], cols["mahalanobis"] ** 2
     q = np.percentile(ll, [5, 50, 95])
     print(f"scored {len(ll)} embeddings (d={model.dim}) under {args.model}")
     print(f"  log-likelihood (nats): mean {ll.mean():.6g}, 5/50/95% {q[0]:.6g} / {q[1]:.6g} / {q[2]:.6g}")
     print(f"  squared Mahalanobis: mean {m2.mean():.6g} (the model's own samples average d = {model.dim})")
+    print(f"  chi2 p-value < 0.01: {np.mean(cols['chi2_pvalue'] < 0.01):.2%} of rows (1% expected in distribution); "
+          f"typicality > 3: {np.mean(cols['typicality'] > 3):.2%}")  # fmt: skip
     print(f"wrote {out}")
     return 0
 
 
-def _write_scores(out, ll, dist) -> None:
-    scores = np.column_stack([ll, dist])
+def _write_scores(out, cols: dict) -> None:
+    scores = np.column_stack([cols[k] for k in SCORE_COLUMNS])
     ext = out.suffix.lower()
     if ext == ".npy":
         outputs.atomic_write(out, lambda fh: np.save(fh, scores))
     elif ext == ".npz":
-        outputs.atomic_write(out, lambda fh: np.savez(fh, log_likelihood=ll, mahalanobis=dist))
+        outputs.atomic_write(out, lambda fh: np.savez(fh, **cols))
     else:
         header = ",".join(SCORE_COLUMNS)
         outputs.atomic_write(
