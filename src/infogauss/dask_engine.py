@@ -178,7 +178,10 @@ def connect(spec: str):
     workers = local_workers(spec)
     if workers is not None:
         # the client starts the LocalCluster and closes it with itself
-        return distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        import logging
+
+        return distributed.Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.ERROR)  # fmt: skip
     try:
         return distributed.Client(spec, timeout=30)
     except (OSError, ValueError, TimeoutError) as exc:
