@@ -1,4 +1,4 @@
-"""Checks of scalar options shared by every verb: integers, numbers, devices. One-line :class:`InputError` s.
+"""Checks shared by every verb: integers, numbers, devices, batches of embeddings. One-line :class:`InputError` s.
 
 - :func:`integer` — an ``int`` (numpy integers and integral floats / strings accepted, ``bool`` refused) in a range;
 - :func:`number` — a finite real number in a range (open or closed ends);

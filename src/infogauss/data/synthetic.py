@@ -14,8 +14,9 @@ Sources (``make_source(name, **params)``):
 - ``"gaussian"`` :class:`GaussianChannelSource` — the Gaussian channel of paper Eq. 24, where
   :math:`\\eta_2 = A^2` exactly (the Prop. 1 check).
 
-Where the paper is silent (paper.md §6.3) the default is marked *assumed* in the class docstring. The base class
-:class:`Source` and :func:`make_generator` are in :mod:`infogauss.data.synthetic_base` (and importable from here).
+Where the paper is silent (docs/paper-protocol.md §6.3) the default is marked *assumed* in the class docstring. The
+base class :class:`Source` and :func:`make_generator` are in :mod:`infogauss.data.synthetic_base` (importable from
+here).
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ class GaussianMixtureSource(Source):
         return {**super().params(), "components": self.components, "mean_std": self.mean_std, "std": self.std}
 
 
-#: Sparsity laws of :class:`SparseBinarySource` (the paper's is unknown, paper.md §6.3).
+#: Sparsity laws of :class:`SparseBinarySource` (the paper's is unknown, docs/paper-protocol.md §6.3).
 BINARY_LAWS = ("bernoulli", "fixed", "random")
 
 
