@@ -71,16 +71,8 @@ from infogauss.moments import (
 from infogauss.stats.validate import samples
 from infogauss.typicality import chi2_pvalue, typicality
 
-__all__ = [
-    "GaussianModel",
-    "MomentAccumulator",
-    "dead_coordinates",
-    "is_model_file",
-    "SHRINKAGE_METHODS",
-    "SCORES",
-    "FORMAT",
-    "FORMATS",
-]
+__all__ = ["GaussianModel", "MomentAccumulator", "dead_coordinates", "is_model_file", "SHRINKAGE_METHODS", "SCORES",
+           "FORMAT", "FORMATS"]  # fmt: skip
 
 SCORES = ("log_likelihood", "mahalanobis", "typicality", "chi2_pvalue")  # GaussianModel.scores, in this order
 BLOCK_BYTES = 64 * 2**20  # float64 bytes per row block when a memory-mapped file is streamed
@@ -170,8 +162,10 @@ class GaussianModel:
         with np.errstate(over="ignore"):
             return (self._S * self._unit) * self._unit
 
-    def _pca(self):
-        """``(lam_n, V, dmax)``: eigen-decomposition of ``S / dmax²`` (descending), cached."""
+    def _pca(self, axes: str = "pca"):
+        """``(lam_n, V, dmax)``: eigen-decomposition of ``S / dmax²`` (descending), cached; ``axes`` checked."""
+        if axes not in ("pca", "zca"):
+            raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
         if self._pca_cache is None:
             dmax = float(np.max(self._D))
             lam, V = np.linalg.eigh(self._S / dmax / dmax)
@@ -208,15 +202,12 @@ class GaussianModel:
 
     @classmethod
     def fit(cls, Z, shrinkage=None) -> GaussianModel:
-        """Fit by maximum likelihood to the rows of ``Z`` (``(n, d)``; a ``dask.array`` goes to
-        :func:`infogauss.dask_engine.fit_gaussian`), with optional covariance shrinkage.
-
-        ``shrinkage``: ``None`` (plain MLE; a singular covariance raises :class:`InputError`, at once from the shape
-        when ``n <= d``), ``"ledoit-wolf"`` or ``"oas"`` (intensities of :func:`infogauss.moments.shrinkage_intensity`,
-        equal to scikit-learn's ``LedoitWolf`` / ``OAS``), a float in ``[0, 1]`` (convex combination with
-        ``(tr S / d) I``), or ``"auto"``: plain MLE when ``n >= 2d`` and it is non-singular, else Ledoit–Wolf
-        (``shrinkage_method`` says which). For an sklearn estimator (``fit(X)`` returning itself, pipelines), see
-        :class:`infogauss.density.GaussianDensity`; for data that does not fit in memory, :meth:`fit_large`.
+        """Fit by maximum likelihood to the rows of ``Z`` (``(n, d)``; a ``dask.array`` is fitted by
+        :func:`infogauss.dask_engine.fit_gaussian`), with optional covariance shrinkage: ``None`` (plain MLE; a singular
+        covariance raises :class:`InputError`, at once from the shape when ``n <= d``), ``"ledoit-wolf"`` or ``"oas"``
+        (see the module docstring), a float in ``[0, 1]``, or ``"auto"``: plain MLE when ``n >= 2d`` and it is
+        non-singular, else Ledoit–Wolf (``shrinkage_method`` says which). The sklearn estimator (``fit(X)`` returning
+        itself, pipelines) is :class:`infogauss.density.GaussianDensity`; data larger than memory: :meth:`fit_large`.
         """
         if type(Z).__module__.startswith("dask"):  # a dask.array: tree-reduced moments (infogauss.dask_engine)
             from infogauss.dask_engine import fit_gaussian
@@ -227,22 +218,13 @@ class GaussianModel:
         x = samples(Z, min_n=2, what="Z")
         if x.ndim != 2:
             raise InputError(f"Z: expected a 2-D (n_samples, dim) array, got shape {x.shape}")
-        n, d = x.shape
-        if method is None and n <= d:
-            raise shape_refusal(n, d)
-        lo, hi = x.min(axis=0), x.max(axis=0)
-        centre, unit = standardisation(lo, hi, d)
-        acc = MomentAccumulator().update(x / unit - centre / unit)  # one block: the in-memory moments
-        return cls.from_moments(acc, method, standardized=(centre, unit), dead=constant_columns(lo, hi, dtype))
+        return cls._fit_ranged(x.min(axis=0), x.max(axis=0), dtype, [x], method)  # one block: in-memory moments
 
     @classmethod
     def fit_stream(cls, batches: Iterable, shrinkage=None) -> GaussianModel:
-        """Fit from an iterable of ``(b, d)`` row blocks (e.g. slices of a memory-mapped ``.npy``).
-
-        Same model as :meth:`fit` on the stacked rows (to ~1e-12 relative), in ``O(d^2)`` memory. The moments are
-        accumulated in the data's units; :meth:`fit_large` standardises first (two passes) and so also works at
-        scales near the float64 limits.
-        """
+        """Fit from an iterable of ``(b, d)`` row blocks: the model of :meth:`fit` on the stacked rows (to ~1e-12
+        relative) in ``O(d^2)`` memory. The moments are accumulated in the data's units; :meth:`fit_large`
+        standardises first (two passes) and so also works at scales near the float64 limits."""
         method = check_shrinkage(shrinkage)
         acc = MomentAccumulator()
         for b in batches:
@@ -261,12 +243,17 @@ class GaussianModel:
         lo, hi = column_ranges(Z, BLOCK_BYTES)
         if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             raise InputError("Z: contains NaN or Inf values; remove or impute them first")
-        dead = constant_columns(lo, hi, data_dtype(Z))
-        centre, unit = standardisation(lo, hi, d)
+        return cls._fit_ranged(lo, hi, data_dtype(Z), row_blocks(Z, "fit", progress, BLOCK_BYTES), method)
+
+    @classmethod
+    def _fit_ranged(cls, lo, hi, dtype, blocks, method) -> GaussianModel:
+        """The fit of row ``blocks`` whose columns span ``lo..hi``: dead columns (:mod:`infogauss.columns`), the
+        standardisation, and the moments of the standardised rows."""
+        centre, unit = standardisation(lo, hi, lo.size)
         acc = MomentAccumulator()
-        for b in row_blocks(Z, "fit", progress, BLOCK_BYTES):
+        for b in blocks:
             acc.update(b / unit - centre / unit)
-        return cls.from_moments(acc, shrinkage=method, standardized=(centre, unit), dead=dead)
+        return cls.from_moments(acc, method, standardized=(centre, unit), dead=constant_columns(lo, hi, dtype))
 
     @classmethod
     def from_moments(cls, acc: MomentAccumulator, shrinkage=None, *, standardized=None, dead=None) -> GaussianModel:
@@ -288,13 +275,9 @@ class GaussianModel:
             dead = constant_columns(acc.mean - sd, acc.mean + sd)
         centre, unit = standardized if standardized is not None else (np.zeros(acc.dim), 1.0)
         intensity = 0.0 if method is None else shrinkage_intensity(acc, method)
-        return cls._build(centre, unit, acc.mean, shrink(s, intensity), acc.n, method, intensity, dead)
-
-    @classmethod
-    def _build(cls, centre, unit, mean, cov, n, method, intensity, dead) -> GaussianModel:
         name = "none" if method is None else ("fixed" if isinstance(method, float) else method)
-        return cls.standardized(centre, unit, mean, cov, n_samples=n, shrinkage=intensity, shrinkage_method=name,
-                                dead_coordinates=dead)  # fmt: skip
+        return cls.standardized(centre, unit, acc.mean, shrink(s, intensity), n_samples=acc.n, shrinkage=intensity,
+                                shrinkage_method=name, dead_coordinates=dead)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ scoring
 
@@ -321,17 +304,13 @@ class GaussianModel:
         norms, cosines and Mahalanobis distances; per-coordinate tests differ, since they look along other axes.
         For features that span a subspace only, see :func:`infogauss.whitening.whiten` (rank-aware).
         """
-        if axes not in ("pca", "zca"):
-            raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
-        lam, V, dmax = self._pca()
+        lam, V, dmax = self._pca(axes)
         y = self._centred(Z) @ (V / (np.sqrt(lam) * dmax))
         return y if axes == "pca" else y @ V.T
 
     def unwhiten(self, Y, axes: str = "pca") -> np.ndarray:
         r"""Inverse of :meth:`whiten` with the same ``axes``: :math:`x = \mu + y \Lambda^{1/2} V^\top` (PCA)."""
-        if axes not in ("pca", "zca"):
-            raise InputError(f"unknown whitening axes {axes!r}; use 'pca' (W-CLIP) or 'zca'")
-        lam, V, dmax = self._pca()
+        lam, V, dmax = self._pca(axes)
         y = self._rows(Y, "Y")
         y = y if axes == "pca" else y @ V
         return self._centre + self._unit * (self._m + (y * (np.sqrt(lam) * dmax)) @ V.T)
@@ -363,8 +342,8 @@ class GaussianModel:
         return -0.5 * (self.dim * _LOG_2PI + self.logdet + m2)
 
     def scores(self, Z) -> dict[str, np.ndarray]:
-        """Per-row OOD scores, from one pass, keyed as :data:`SCORES`: ``log_likelihood``, ``mahalanobis`` (the
-        distance), ``typicality`` (distance from the thin shell) and ``chi2_pvalue`` (see :mod:`infogauss.typicality`)."""
+        """Per-row OOD scores from one pass, keyed as :data:`SCORES`: ``log_likelihood``, ``mahalanobis`` (the
+        distance), ``typicality`` (distance from the thin shell), ``chi2_pvalue`` (see :mod:`infogauss.typicality`)."""
         m2 = self.mahalanobis_squared(Z)
         return dict(zip(SCORES, (self._log_density(m2), np.sqrt(m2), typicality(m2, self.dim),
                                  chi2_pvalue(m2, self.dim)), strict=True))  # fmt: skip

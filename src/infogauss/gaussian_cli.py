@@ -87,8 +87,8 @@ def score_arguments(parser) -> None:
     parser.description = f"{parser.description}\n\n{COLUMNS_HELP}"
     parser.add_argument("model", metavar="MODEL", help="model file written by `infogauss fit` (.npz)")
     parser.add_argument("embeddings", metavar="EMB", help="embedding file to score")
-    options.add_out(parser, "file", f".npy ((n, {len(SCORES)}) float64, the columns listed above, in order), .npz (one named "
-                    "array per column) or .csv (with a header)")  # fmt: skip
+    options.add_out(parser, "file", f".npy ((n, {len(SCORES)}) float64, the columns listed above, in order), "
+                    ".npz (one named array per column) or .csv (with a header)")  # fmt: skip
     parser.add_argument("--key", default=None, metavar="NAME", help="array name inside .npz/.pt/.safetensors files")
     parser.add_argument("--force", action="store_true", help="replace an existing --out that is not a scores file")
     options.add_quiet(parser)

@@ -34,7 +34,8 @@ import numpy as np
 
 
 def typicality(m2, d: int) -> np.ndarray:
-    r""":math:`\lvert m^2 - d\rvert / \sqrt{2d}` per entry of ``m2`` (squared Mahalanobis distances, dimension ``d``)."""
+    r""":math:`\lvert m^2 - d\rvert / \sqrt{2d}` per entry of ``m2`` (squared Mahalanobis distances, dimension
+    ``d``)."""
     return np.abs(np.asarray(m2, dtype=np.float64) - d) / math.sqrt(2.0 * d)
 
 
