@@ -17,9 +17,11 @@ def _within(p, alpha):
     return lo <= k <= hi, f"{k} of {p.size} below {alpha} (99% acceptance [{lo}, {hi}])"
 
 
-@pytest.mark.parametrize("test, n", [("ad", 20), ("ad", 200), ("ep", 20)])
-def test_univariate_fast(test, n):
-    p = univariate_pvalues(test, n, 20_000)
+@pytest.mark.parametrize(
+    "test, n, reps", [("ad", 20, 20_000), ("ad", 200, 20_000), ("ep", 20, 20_000), ("ep", 1000, 2000)]
+)
+def test_univariate_fast(test, n, reps):
+    p = univariate_pvalues(test, n, reps)
     for alpha in (0.05, 0.01):
         ok, msg = _within(p, alpha)
         assert ok, msg
@@ -36,6 +38,14 @@ def test_multivariate_fast(test, n, d):
     for key, p in multivariate_pvalues(test, n, d, 400).items():
         ok, msg = _within(p, 0.05)
         assert ok or key == "skewness", f"{test} {key}: {msg}"  # Mardia's chi² skewness: conservative, documented
+
+
+def test_mardia_kurtosis_at_d64_fast():
+    """Mardia's kurtosis test (exact null moments) holds its level at d = 64 (the chi² skewness test is documented
+    as far too conservative there)."""
+    p = multivariate_pvalues("mardia", 200, 64, 400)["kurtosis"]
+    ok, msg = _within(p, 0.05)
+    assert ok, msg
 
 
 def test_report_views_fast():
@@ -91,17 +101,24 @@ GRID = [(n, d) for n in N_GRID for d in D_GRID if n >= d + 2]
 @pytest.mark.slow
 @pytest.mark.parametrize("n, d", GRID)
 def test_multivariate_grid(n, d):
-    """Mardia's kurtosis and both tests with ``method="auto"`` (Monte-Carlo where the approximation is off)."""
+    """Mardia's kurtosis and HZ with ``method="auto"`` (Monte-Carlo where the approximation is off). Where auto keeps
+    HZ's lognormal law although it is off (the simulation is over budget: d > 8 at large n), the docstring documents
+    it as conservative, and that is what is checked there."""
     from infogauss.stats import henze_zirkler, mardia
+    from infogauss.stats.multivariate import henze_zirkler as hz_module
+    from infogauss.stats.multivariate.null import BUDGET, N_RESAMPLES
 
     rng = np.random.default_rng([3, n, d])
-    reps = 400 if n <= 1000 else 100
+    reps = 400 if n <= 1000 else 200  # 200: a 2x error (20 of 200 at 5%) is outside the acceptance interval
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hz = np.array([henze_zirkler(rng.standard_normal((n, d))).pvalue for _ in range(reps)])
         md = [mardia(rng.standard_normal((n, d))) for _ in range(reps)]
+    hz_off = hz_module.use_monte_carlo(n, d) and N_RESAMPLES * n * n * d > BUDGET
     for name, p in (("hz", hz), ("mardia kurtosis", np.array([r.kurtosis_pvalue for r in md]))):
         ok, msg = _within(p, 0.05)
+        if name == "hz" and hz_off:
+            ok = int(np.sum(p <= 0.05)) <= acceptance(0.05, p.size)[1]  # documented: conservative, not liberal
         assert ok, f"{name} at ({n}, {d}): {msg}"
 
 
