@@ -114,3 +114,25 @@ def test_old_two_column_files_are_still_ours(rng, tmp_path):
     np.save(tmp_path / "other.npy", rng.normal(size=(5, 3)))
     assert is_scores_file(tmp_path / "old.npy") and is_scores_file(tmp_path / "old.csv")
     assert not is_scores_file(tmp_path / "other.npy")
+
+
+def _auroc(inside, outside):
+    """P(an OOD score exceeds an in-distribution one), ties halved (the Mann-Whitney U over n1 n2)."""
+    return stats.mannwhitneyu(outside, inside).statistic / (len(inside) * len(outside))
+
+
+def test_typicality_catches_what_the_likelihood_inverts(rng):
+    """OOD rows inside the thin shell (the same Gaussian at 0.7x scale, d = 64) get a HIGHER likelihood than held-out
+    rows, so -log p ranks them as in-distribution (AUROC near 0) and so does the one-sided p-value; typicality flags
+    them. Outside the shell (1.3x) all three work."""
+    g = _model(rng, 64)
+    fit = GaussianModel.fit(g.sample(4000, seed=1))
+    held = fit.scores(g.sample(1000, seed=2))
+    for scale, lik_ok in ((0.7, False), (1.3, True)):
+        ood = fit.scores(g.mean + scale * (g.sample(1000, seed=3) - g.mean))
+        lik = _auroc(-held["log_likelihood"], -ood["log_likelihood"])
+        pval = _auroc(-held["chi2_pvalue"], -ood["chi2_pvalue"])
+        typ = _auroc(held["typicality"], ood["typicality"])
+        assert typ > 0.95
+        assert (lik > 0.95) if lik_ok else (lik < 0.05)
+        assert pval == pytest.approx(lik, abs=1e-12)  # both are monotone in m2
