@@ -11,8 +11,8 @@ import pytest
 from infogauss.cli import main
 from infogauss.errors import InputError
 from infogauss.experiments import EXPERIMENTS, reproduce
-from infogauss.experiments.tables import REPORT_KEYS, aggregate
 from infogauss.experiments.bound import bound_check, hgr_channel
+from infogauss.experiments.tables import REPORT_KEYS, aggregate
 
 SYNTHETIC = ["table1-synthetic", "fig3", "fig2", "fig11", "bound", "regularizer"]
 
@@ -46,6 +46,9 @@ def test_smoke_writes_every_file_with_the_report_keys(name, tmp_path):
         assert [r["epoch"] for r in rows] == [0, 2, 0, 2, 0, 1, 2]  # smoke: 2 epochs; E50/E100 = middle and end
         assert "normalized_ad_mean" in rows[0] and "views_cv" in rows[0]
         assert "/ 0.08" in md and "/ 1.64" in md  # the paper's Laplace CV and Binary E0 AD beside ours
+        # the table says when we measured and when the paper did (smoke: epochs 1/2 stand for the paper's 50/100)
+        assert [r["paper_epoch"] for r in rows] == [None, 150, None, 100, 0, 50, 100]
+        assert "| epoch | paper's epoch |" in md
     if name == "bound":
         assert {"alignment", "bound", "slack", "se", "violation", "eta2"} <= set(rows[0])
 
@@ -242,3 +245,121 @@ def test_cli_list(capsys):
     out = capsys.readouterr().out
     for name in SYNTHETIC:
         assert name in out
+
+
+# ---------------------------------------------------------------------------------------------------- figures, labels
+
+
+def _capture(monkeypatch, module):
+    """Figures that ``module.figures`` saves, by file name (``drawing.save`` replaced; nothing written)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    saved = {}
+
+    def save(fig, folder, name, dpi=120):
+        saved[name] = fig
+
+    monkeypatch.setattr(module, "save", save)
+    return saved
+
+
+def test_bound_slack_panel_is_per_case_normalised_on_a_symlog_axis(monkeypatch, tmp_path):
+    from infogauss.experiments import bound
+
+    def row(name, source, slack, se):
+        return {"name": name, "source": source, "A": 0.6, "alignment": 0.4, "bound": 0.4 + slack, "slack": slack,
+                "se": se, "z_score": slack / se, "violation": slack / se < -3}  # fmt: skip
+
+    rows = [row("gaussian_A0.3", "gaussian", 0.001, 0.002), row("gaussian_A0.8", "gaussian", -0.01, 0.002),
+            row("laplace_A0.6", "laplace", 0.2, 0.002)]  # fmt: skip
+    saved = _capture(monkeypatch, bound)
+    bound.figures(rows, None, tmp_path)
+    ax = saved["bound.png"].axes[1]
+    assert ax.get_yscale() == "symlog"
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([0.5, -5.0, 100.0])  # slack / se, not the raw slack the Laplace case dwarfs
+    assert "standard errors" in ax.get_title() and "symlog" in ax.get_ylabel()
+    assert any("violation" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_binary_training_puts_the_paper_at_its_own_epochs(monkeypatch, tmp_path):
+    from infogauss.experiments import paper, table1_synthetic
+
+    hist = [
+        {"epoch": e, "cv": 0.3, "ad_mean": 0.6, "ad_pass_fraction": 0.7, "dp_pass_fraction": 0.8} for e in range(21)
+    ]
+    rows = [{"name": n, "epoch": e, "cv": 0.2, "ad_mean": 0.5, "dp_pass_fraction": 0.9}
+            for n, e in (("binary_e0", 0), ("binary_e50", 10), ("binary_e100", 20))]  # fmt: skip
+    saved = _capture(monkeypatch, table1_synthetic)
+    table1_synthetic.figures(rows, {"norms": {}, "binary_history": hist}, tmp_path)
+    fig = saved["binary_training.png"]
+    cv = fig.axes[0]
+    lines = {line.get_label(): line for line in cv.get_lines()}
+    ours = next(v for k, v in lines.items() if k.startswith("table rows"))
+    theirs = next(v for k, v in lines.items() if k.startswith("paper's Table 1"))
+    assert list(ours.get_xdata()) == [0, 10, 20] and "epochs 0/10/20" in ours.get_label()
+    assert list(theirs.get_xdata()) == pytest.approx([0, 10, 20])  # the paper's 0/50/100 on the top axis
+    assert list(theirs.get_ydata()) == [paper.TABLE1[k]["cv"] for k in ("binary_e0", "binary_e50", "binary_e100")]
+    assert "top axis: paper's epochs" in theirs.get_label()
+    tops = [c for a in fig.axes for c in a.child_axes if "paper's epoch" in c.get_xlabel()]  # secondary axes
+    assert tops and cv.get_xlabel() == "our epoch (of 20)"
+    fig.canvas.draw()
+    assert tops[0].get_xlim() == pytest.approx([e * 5 for e in cv.get_xlim()])  # our 20 epochs = the paper's 100
+
+
+def test_table1_norms_say_test_data_not_views(monkeypatch, tmp_path):
+    from infogauss.experiments import table1_synthetic
+
+    rng = np.random.default_rng(0)
+    rows = [{"name": "laplace", "epoch": 2, "cv": 0.1}, {"name": "binary_e100", "epoch": 2, "cv": 0.2}]
+    saved = _capture(monkeypatch, table1_synthetic)
+    table1_synthetic.figures(rows, {"norms": {"laplace": rng.random(50), "binary": rng.random(50)}}, tmp_path)
+    fig = saved["table1_norms.png"]
+    for ax in fig.axes:
+        assert "test data, not augmented" in ax.get_xlabel() and "views" not in ax.get_xlabel()
+        assert "epoch 2" in ax.get_title()
+
+
+def test_fig7_histograms_carry_the_uniform_sphere_density(monkeypatch, tmp_path):
+    from infogauss.experiments import fig2
+
+    rng = np.random.default_rng(0)
+    samples = {(d, n): (rng.uniform(0.5, 1, 200), rng.normal(0, d**-0.5, 200)) for d in (4, 8) for n in (16, 32)}
+    saved = _capture(monkeypatch, fig2)
+    fig2.figures([], {"samples": samples}, tmp_path)
+    assert set(saved) == {"fig2_violins_vs_d.png", "fig2_violins_vs_N.png", "fig7_hist_vs_batch.png",
+                          "fig8_hist_vs_dim.png"}  # fmt: skip
+    top = saved["fig7_hist_vs_batch.png"].axes[0]  # d = 4, negatives
+    assert [line.get_label() for line in top.get_lines()] == ["uniform on S^3"]
+    per_d = saved["fig8_hist_vs_dim.png"].axes[0]  # N = 16: one reference per d
+    assert sorted(line.get_label() for line in per_d.get_lines()) == ["uniform on S^3", "uniform on S^7"]
+
+
+def test_shared_column_groups_and_encoder_specs():
+    from infogauss.experiments.architectures import encoders
+    from infogauss.experiments.columns import GRID, PROTOCOL, cosines, prefixed
+    from infogauss.experiments.drawing import grid_keys
+    from infogauss.experiments.tables import REPORT_COLUMNS
+
+    assert [c.key for c in PROTOCOL] == list(REPORT_KEYS) and PROTOCOL[1].header == "AD avg"
+    assert [c.key for c in GRID] == ["d", "batch_size"]
+    norm = prefixed(REPORT_COLUMNS, "normalized_", "norm. ", skip=("cv",))
+    assert [c.key for c in norm] == ["normalized_" + k for k in REPORT_KEYS if k != "cv"]
+    assert norm[0].header == "norm. " + REPORT_COLUMNS[1].header and norm[0].kind == REPORT_COLUMNS[1].kind
+    assert cosines("u")[-1].header == "u"
+    assert encoders("resnet18:2 vit_tiny:64") == [["resnet18-w2", "resnet18", 2], ["vit_tiny-w64", "vit_tiny", 64]]
+    assert grid_keys([(8, 16), (4, 32), (4, 16)]) == ([4, 8], [16, 32])
+
+
+def test_synthetic_experiments_import_without_torch():
+    """`reproduce --list` imports every experiment: the synthetic ones and their shared glue must not pull torch in
+    at import time (it is imported when a run starts)."""
+    import subprocess
+
+    mods = ["common", "fig2", "fig3", "fig11", "bound", "regularizer", "table1_synthetic", "paper", "columns",
+            "drawing", "pretrained_diagnostics", "pretrained_report"]  # fmt: skip
+    code = "import sys\n" + "".join(f"import infogauss.experiments.{m}\n" for m in mods)
+    code += "bad = [m for m in ('torch', 'matplotlib') if m in sys.modules]\nassert not bad, bad\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

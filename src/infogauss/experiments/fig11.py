@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from infogauss.experiments import paper
-from infogauss.experiments.common import Context, embed, result_row, train, train_config
+from infogauss.experiments.common import SMOKE_SOURCE, Context, embed, result_row, train, train_config
+from infogauss.experiments.drawing import save, subplots
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Fig. 11: input (Laplace) log-likelihood vs Gaussian log-likelihood of the embeddings"
@@ -31,7 +32,7 @@ SCALES = {
         "about": "seconds: 32-d inputs, 256 training / 128 test items, d = 4, 1 epoch, A in {0.2, 0.8} (tests)",
         "A": [0.2, 0.8],
         "train": {"d": 4, "batch_size": 16, "epochs": 1, "eval_every": 1},
-        "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
+        "source_params": SMOKE_SOURCE,
     },
     "cpu": {
         "about": "5k training items (paper 20k) and 10 epochs (paper 150); d = 256, N = 128 (the paper does not "
@@ -139,17 +140,15 @@ def notes(rows, rows_per_seed, settings):
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
-
     scatter = (extras or {}).get("scatter", {})
     if not scatter:
         return
     by_a = {r["A"]: r for r in rows}
-    fig, axes = plt.subplots(1, len(scatter), figsize=(4 * len(scatter), 3.6), squeeze=False)
+    fig, axes = subplots(1, len(scatter), figsize=(4 * len(scatter), 3.6), squeeze=False)
     for ax, (A, (lx, lz)) in zip(axes[0], scatter.items(), strict=True):
         ax.scatter(lx, lz, s=3, alpha=0.4)
-        ax.set(xlabel="Log-P(data) (Laplace)", ylabel="Log-P(embeddings) (Gaussian)")
+        ax.set(xlabel="log p(x₀), Laplace(0,1) input", ylabel="log N(f(x₀); μ̂, Σ̂), full covariance")
         ax.set_title(f"A = {A:g}: Pearson = {by_a[A]['pearson']:.2f}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(folder / "fig11_loglik.png", dpi=120)
-    plt.close(fig)
+    fig.suptitle("Clean test items (no augmentation); Gaussian fitted on the training items' embeddings, end of "
+                 "training (seed 0)", fontsize=9)  # fmt: skip
+    save(fig, folder, "fig11_loglik.png")

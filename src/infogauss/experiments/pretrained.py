@@ -31,6 +31,9 @@ Beyond the protocol each row carries the mean excess kurtosis of the tested coor
 varying norms — inflates it in every direction), negative-pair cosine mean / std against ``1/sqrt(d)`` for uniform
 directions (paper Figs. 9-10), ``||mean of unit rows||`` (the cone, Prop. 1's ``m``) and, for whitened rows, the mean
 and CV of ``||y||`` against the chi_d law a Gaussian would give.
+
+This file holds the settings and the runs; the measurements are in :mod:`~infogauss.experiments.pretrained_diagnostics`
+and the tables, notes and figures in :mod:`~infogauss.experiments.pretrained_report` (all importable from here).
 """
 
 from __future__ import annotations

@@ -29,7 +29,15 @@ import math
 
 import numpy as np
 
-from infogauss.experiments.common import Context, data_embeddings, result_row, test_views, train, train_config
+from infogauss.experiments.common import (
+    SMOKE_SOURCE,
+    Context,
+    data_embeddings,
+    result_row,
+    test_views,
+    train,
+    train_config,
+)
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Route 2 trained — InfoNCE alone vs InfoNCE + β(−H + λE‖z‖²) (new evidence, not in the paper)"
@@ -41,7 +49,7 @@ SCALES = {
         "d": [4],
         "multiples": [0.0, 1.0],
         "train": {"batch_size": 32, "epochs": 1, "eval_every": 1},
-        "source_params": {"dim": 32, "n_train": 256, "n_test": 128},
+        "source_params": SMOKE_SOURCE,
     },
     "cpu": {
         "about": "d in {32, 128}, β/β₀ in {0, 1, 16}; Laplace with 5k training items (paper 20k) and 10 epochs "

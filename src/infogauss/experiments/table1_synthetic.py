@@ -17,6 +17,7 @@ import numpy as np
 from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import paper
 from infogauss.experiments.common import Context, data_embeddings, result_row, train, train_config
+from infogauss.experiments.drawing import save, subplots
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (synthetic columns): Laplace, GMM, Binary E0/E50/E100 — linear encoders, InfoNCE"
@@ -24,6 +25,10 @@ TITLE = "Table 1 (synthetic columns): Laplace, GMM, Binary E0/E50/E100 — linea
 #: Report keys of the binary run's learning curve (augmented test views, as the engine evaluates).
 BINARY_KEYS = ("cv", "ad_mean", "ad_pass_fraction", "dp_mean_p", "dp_pass_fraction")
 _SMOKE_SRC = {"dim": 64, "n_train": 512, "n_test": 256}
+#: The epoch at which the paper measured each Table 1 row (Laplace and GMM: the end of their training); ours are in
+#: the rows' ``epoch`` (the same at ``--scale paper`` only: smaller scales train fewer epochs, and binary_e50 /
+#: binary_e100 are then the middle and the end of the shorter run).
+PAPER_EPOCHS = {"laplace": 150, "gmm": 100, "binary_e0": 0, "binary_e50": 50, "binary_e100": 100}
 SCALES = {
     "smoke": {
         "about": "seconds: 64-d inputs, 512 training / 256 test items, d = 8, 2 epochs (tests only)",
@@ -92,6 +97,8 @@ def run_seed(ctx: Context):
         rows.append(
             result_row(entry, z, row_name, source="binary", epochs=total, mean_active_entries=active, **_sizes(run))
         )
+    for row in rows:
+        row["paper_epoch"] = PAPER_EPOCHS.get(row["name"])
     extras["norms"]["binary"] = np.linalg.norm(stages[-1][2], axis=1)
     extras["binary_history"] = [
         {"epoch": h.epoch, **{k: getattr(h.backbone.raw, k) for k in BINARY_KEYS}} for h in run.history
@@ -123,13 +130,16 @@ def _sizes(run) -> dict:
 
 def tables(rows):
     at = Column("epoch", "epoch", "int")
+    paper_at = Column("paper_epoch", "paper's epoch", "int")
     main = Table(
         "Unnormalised embeddings of the test data (the paper's Table 1)",
-        [at, *REPORT_COLUMNS],
+        [at, paper_at, *REPORT_COLUMNS],
         rows,
         paper.TABLE1,
         caption=f"Paper values from {paper.SOURCE_TABLE1}. Pass = fraction of coordinates with AD < {AD_THRESHOLD:g} "
-        f"(AD) / DP p > {DP_ALPHA:g} (DP).",
+        f"(AD) / DP p > {DP_ALPHA:g} (DP). 'epoch' is when we measured, 'paper's epoch' when the paper did: "
+        "binary_e50 / binary_e100 are the middle and the end of our run, compared with the paper's epochs 50 / 100 "
+        "(the same epochs only at the paper scale).",
     )
     norm_cols = [Column("normalized_" + c.key, c.header, c.kind) for c in REPORT_COLUMNS if c.key != "cv"]
     normalized = Table(
@@ -141,7 +151,7 @@ def tables(rows):
     view_cols = [Column("views_" + c.key, c.header, c.kind) for c in REPORT_COLUMNS]
     views = Table(
         "Unnormalised embeddings of augmented test views (the engine's `evaluate`)",
-        [at, *view_cols],
+        [at, paper_at, *view_cols],
         rows,
         paper.TABLE1,
         caption="Same models, tested on the first of two augmented views of each test item. For Laplace the "
@@ -237,47 +247,51 @@ def _gmm_binary_note(rows) -> str:
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
-
-    norms = extras.get("norms", {})
-    fig, axes = plt.subplots(1, max(1, len(norms)), figsize=(4 * max(1, len(norms)), 3.2))
-    axes = np.atleast_1d(axes)
     by_name = {r["name"]: r for r in rows}
-    for ax, (name, r) in zip(axes, norms.items(), strict=False):
+    norms = extras.get("norms", {})
+    fig, axes = subplots(1, max(1, len(norms)), figsize=(4 * max(1, len(norms)), 3.2), squeeze=False)
+    for ax, (name, r) in zip(axes[0], norms.items(), strict=False):
         ax.hist(r, bins=60, density=True, color="C0", alpha=0.8)
-        key = name if name != "binary" else "binary_e100"
-        cv = by_name.get(key, {}).get("cv")
-        ax.set(title=f"{name}: CV = {cv:.3f}" if cv is not None else name, xlabel="‖z‖ (test views)")
-    axes[0].set_ylabel("density")
-    fig.suptitle("Norms of the test data's embeddings at the end of training (seed 0)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(folder / "table1_norms.png", dpi=120)
-    plt.close(fig)
+        row = by_name.get(name if name != "binary" else "binary_e100", {})
+        title = f"{name}, epoch {row['epoch']}: CV = {row['cv']:.3f}" if row.get("cv") is not None else name
+        ax.set(title=title, xlabel="‖z‖ (test data, not augmented)")
+    axes[0, 0].set_ylabel("density")
+    fig.suptitle("Norms of the unnormalised embeddings of the test data at the end of training (seed 0; GMM: one draw "
+                 "per test item's component)", fontsize=9)  # fmt: skip
+    save(fig, folder, "table1_norms.png")
+    if extras.get("binary_history"):
+        _binary_training(extras["binary_history"], [by_name[k] for k in BINARY_ROWS if k in by_name], folder)
 
-    hist = extras.get("binary_history") or []
-    if hist:
-        ep = [h["epoch"] for h in hist]
-        fig, ax = plt.subplots(1, 3, figsize=(12, 3.2))
-        ax[0].plot(ep, [h["cv"] for h in hist], "o-")
-        ax[0].set(title="CV (Eq. 20)", xlabel="epoch")
-        ax[1].plot(ep, [h["ad_mean"] for h in hist], "o-")
-        ax[1].axhline(AD_THRESHOLD, color="C3", ls="--", lw=1, label=f"{AD_THRESHOLD:g}")
-        ax[1].set(title="AD avg", xlabel="epoch")
-        ax[1].legend(fontsize=8)
-        ax[2].plot(ep, [h["ad_pass_fraction"] for h in hist], "o-", label="AD pass")
-        ax[2].plot(ep, [h["dp_pass_fraction"] for h in hist], "s-", label="DP pass")
-        ax[2].set(title="fraction of Gaussian coordinates", xlabel="epoch", ylim=(0, 1.02))
-        ax[2].legend(fontsize=8)
-        for e, key in ((0, "binary_e0"), (50, "binary_e50"), (100, "binary_e100")):
-            p = paper.TABLE1[key]
-            ax[0].plot([e], [p["cv"]], "x", color="k")
-            ax[1].plot([e], [p["ad_mean"]], "x", color="k")
-            ax[2].plot([e], [p["dp_pass_fraction"]], "x", color="k")
-        fig.suptitle(
-            "Sparse binary source while training (engine evaluation on augmented test views, seed 0); "
-            "× = paper's Table 1 at epochs 0/50/100",
-            fontsize=9,
-        )
-        fig.tight_layout()
-        fig.savefig(folder / "binary_training.png", dpi=120)
-        plt.close(fig)
+
+#: The binary rows of the table, before training, in the middle and at the end of the run.
+BINARY_ROWS = ("binary_e0", "binary_e50", "binary_e100")
+
+
+def _binary_training(hist, stages, folder) -> None:
+    """``binary_training.png``: the engine's evaluation (augmented test views) at every epoch, the table's binary rows
+    (test data) at the epochs they were taken, and the paper's Table 1 values at the paper's epochs, read on a top axis
+    in the paper's epochs when this run is shorter than the paper's 100."""
+    from matplotlib.ticker import MaxNLocator
+
+    total = max(h["epoch"] for h in hist)
+    to_ours = total / 100 if total else 1.0  # the paper's epoch e is our epoch e * total / 100
+    ep = [h["epoch"] for h in hist]
+    fig, ax = subplots(1, 3, figsize=(13, 3.8))
+    panels = (("cv", "CV (Eq. 20)"), ("ad_mean", "AD avg"), ("dp_pass_fraction", "DP pass fraction"))
+    paper_label = "paper's Table 1 E0/E50/E100" + (" (top axis: paper's epochs)" if total != 100 else "")
+    for a, (key, title) in zip(ax, panels, strict=True):
+        a.plot(ep, [h[key] for h in hist], "o-", ms=4, label="every epoch: augmented test views (engine)")
+        a.plot([r["epoch"] for r in stages], [r[key] for r in stages], "s", mfc="none", color="C1", ms=8,
+               label="table rows: test data at epochs " + "/".join(str(r["epoch"]) for r in stages))  # fmt: skip
+        a.plot([e * to_ours for e in (0, 50, 100)], [paper.TABLE1[k][key] for k in BINARY_ROWS], "x", color="k", ms=8,
+               label=paper_label)  # fmt: skip
+        if total != 100:
+            top = a.secondary_xaxis("top", functions=(lambda e: e / to_ours, lambda p: p * to_ours))
+            top.set_xlabel("paper's epoch (of its 100)", fontsize=8)
+        a.set(title=title, xlabel=f"our epoch (of {total})")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax[1].axhline(AD_THRESHOLD, color="C3", ls="--", lw=1, label=f"AD threshold {AD_THRESHOLD:g}")
+    ax[2].set(ylim=(0, 1.02))
+    ax[1].legend(fontsize=7)
+    fig.suptitle(f"Sparse binary source while training (seed 0): our run {total} epochs, the paper's 100", fontsize=10)
+    save(fig, folder, "binary_training.png")
