@@ -327,3 +327,16 @@ def test_initial_weights_are_independent_of_the_gmm_means():
         torch.manual_seed(cfg.seed)  # the old seeding, for contrast
         old = make_encoder(cfg.encoder, 256, cfg.d, hidden=cfg.hidden, bias=cfg.bias, head=cfg.head)
     assert abs(corr(old)) > 0.2
+
+
+def test_progress_output_has_no_empty_bar_and_no_resume_line(tmp_path, capsys):
+    cfg = preset("laplace").replace(source_params={"dim": 16, "n_train": 64, "n_test": 32}, d=4, batch_size=16,
+                                    eval_every=1, eval_samples=16)  # fmt: skip
+    train(cfg.replace(epochs=0), progress=True)
+    assert capsys.readouterr().err == ""  # nothing to train: no empty bar
+    out = str(tmp_path / "run")
+    train(cfg.replace(epochs=1, out=out), progress=True)
+    assert "train laplace" in capsys.readouterr().err
+    train(cfg.replace(epochs=2, out=out), progress=True)  # resumes from the checkpoint of the first call
+    err = capsys.readouterr().err
+    assert "resuming from" not in err and "train laplace (from epoch 1)" in err

@@ -12,7 +12,6 @@ import contextlib
 import json
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,14 +132,17 @@ def run_loop(setup: Setup, state: TrainState, progress: bool = True, resume=None
     from tqdm.auto import tqdm
 
     cfg = setup.cfg
-    resume_from(setup, state, resume, progress)
+    resume_from(setup, state, resume)
     start_files(setup, state)
     wrap_distributed(setup, state)
     if not state.history:
         record(setup, state)
     desc = f"train {cfg.source}" + (f" {cfg.encoder} {cfg.objective}" if cfg.images else "")
+    if state.epoch:  # resumed from a checkpoint (resume_from)
+        desc += f" (from epoch {state.epoch})"
     bar = tqdm(total=cfg.epochs, initial=min(state.epoch, cfg.epochs), desc=desc, unit="epoch",
-               disable=not progress or setup.rank != 0, dynamic_ncols=True)  # fmt: skip
+               disable=not progress or setup.rank != 0 or state.epoch >= cfg.epochs,  # nothing to train: no bar
+               dynamic_ncols=True)  # fmt: skip
     state.net.train()
     while state.epoch < cfg.epochs:
         state.epoch_losses.append(train_epoch(setup, state))
@@ -279,7 +281,7 @@ def _write_metrics(out: Path, history: list[Evaluation]) -> None:
     write_metrics_csv(out / "metrics.csv", entries)
 
 
-def resume_from(setup: Setup, state: TrainState, resume, progress: bool) -> None:
+def resume_from(setup: Setup, state: TrainState, resume) -> None:
     """Load ``resume`` (default ``OUT/checkpoint.pt`` when it exists) into ``state``."""
     out, cfg = setup.out, setup.cfg
     path = Path(resume) if resume is not None else (out / CHECKPOINT if out is not None else None)
@@ -295,8 +297,6 @@ def resume_from(setup: Setup, state: TrainState, resume, progress: bool) -> None
     state.epoch = int(saved["epoch"])
     state.history = [Evaluation.from_dict(h) for h in json.loads(saved["history"])]
     state.epoch_losses = [float(x) for x in saved["epoch_losses"]]
-    if progress and setup.rank == 0:
-        print(f"infogauss: resuming from {path} at epoch {state.epoch}", file=sys.stderr)
     if state.epoch > cfg.epochs:
         raise InputError(f"{path} is at epoch {state.epoch}, past epochs={cfg.epochs}; raise epochs or use a fresh "
                          "output folder")  # fmt: skip
