@@ -375,8 +375,12 @@ def _slack_panel(ax, rows) -> None:
     ticks = [t for t in (-300, -100, -30, -10, -3, -1, 0, 1, 3, 10, 30, 100, 300, 1000) if lo <= t <= hi]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_xticks(range(len(rows)), [r["name"].replace("gaussian_", "") for r in rows], rotation=45, fontsize=7)
-    ax.set(xlabel="run (blue: Gaussian channel, η₂ = A²; green: Laplace, η₂ ≤ HGR²; red: violated)",
+    ax.set(xlabel="run",
            ylabel=f"slack / se (symlog, linear within ±{Z_CRIT:g})",
            title="slack = bound − E[u·v] in standard errors (printed: slack ± se)")  # fmt: skip
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="upper left")
+    from matplotlib.patches import Patch
+
+    kinds = [Patch(color="C0", label="Gaussian channel (η₂ = A²)"), Patch(color="C2", label="Laplace (η₂ ≤ HGR²)"),
+             Patch(color="C3", label="violated")]  # fmt: skip
+    ax.legend(handles=[*kinds, *ax.get_legend_handles_labels()[0]], fontsize=7, loc="upper left")
