@@ -4,7 +4,7 @@
 #   scripts/gpu_check.sh                      # on a CUDA machine: ~9 minutes (--budget 540)
 #   scripts/gpu_check.sh --smoke --out DIR    # the same control flow on the CPU in about a minute (CI)
 #   scripts/gpu_check.sh --data .gpu-data/cifar10.npz   # CIFAR-10 for the paper runs (else: $INFOGAUSS_CIFAR10,
-#                                             # ../shared/data; bench_cifar falls back to generated images)
+#                                             # the locations of docs/data.md; bench_cifar falls back to generated images)
 #
 # Steps, in order (each under `timeout`; a step's limit is also cut to what the budget has left):
 #   env     reuse .venv or set it up with scripts/env.sh. A machine whose python3 already holds torch (the GPU

@@ -5,7 +5,8 @@ arXiv 2602.24012).
 
 - **measure** — :mod:`infogauss.stats` (tests and geometry), :func:`gaussianity_report` (the paper's protocol).
 - **induce** — :mod:`infogauss.losses`, :mod:`infogauss.data`, :mod:`infogauss.train`.
-- **use** — :class:`GaussianModel` (whitening, likelihood, OOD scores).
+- **use** — :class:`GaussianModel` (whitening, likelihood, OOD scores) and :class:`GaussianDensity`, the same model
+  as a scikit-learn estimator.
 - **experiments** — :mod:`infogauss.experiments`, one module per table or figure (``infogauss reproduce``).
 """
 
@@ -19,6 +20,7 @@ _WHERE = {
     "InfoNCE": "infogauss.losses",
     "info_nce": "infogauss.losses",
     "GaussianModel": "infogauss.gaussian",
+    "GaussianDensity": "infogauss.density",
     "InputError": "infogauss.errors",
     "load_encoder": "infogauss.embed",
 }

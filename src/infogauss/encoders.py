@@ -8,7 +8,7 @@ are flattened.
 
 Initialisation is PyTorch's default for ``nn.Linear`` (Kaiming-uniform weights with ``a = sqrt(5)``, i.e.
 :math:`U(-1/\\sqrt{\\text{in}}, 1/\\sqrt{\\text{in}})`, and the same range for biases); the paper does not say
-(paper.md §6.3). ``bias=True`` is likewise PyTorch's default and an assumption.
+(docs/paper-protocol.md §6.3). ``bias=True`` is likewise PyTorch's default and an assumption.
 """
 
 from __future__ import annotations

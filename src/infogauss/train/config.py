@@ -200,7 +200,7 @@ PRESETS: dict[str, TrainConfig] = {
     # Paper §4.1(a): Laplace 1024-d, A = 0.6 + jitter, linear encoder, tau 0.1, Adam 1e-3, 150 epochs.
     # d and N for Table 1 are not stated; d = 256, N = 128 are the largest of the sweep.
     "laplace": TrainConfig(source="laplace", d=256, batch_size=128, epochs=150, eval_every=10),
-    # Paper §4.1(b): 25-component GMM, linear -> 256, 100 epochs; batch 256 assumed (paper.md §7).
+    # Paper §4.1(b): 25-component GMM, linear -> 256, 100 epochs; batch 256 assumed (docs/paper-protocol.md §6.3).
     "gmm": TrainConfig(source="gmm", d=256, batch_size=256, epochs=100, eval_every=10),
     # Paper §4.1(c): sparse binary, linear -> 256, 100 epochs, evaluated every 10 epochs; batch 256 assumed.
     "binary": TrainConfig(source="binary", d=256, batch_size=256, epochs=100, eval_every=10),
