@@ -203,5 +203,9 @@ def test_fig4_gap_rule_on_known_inputs():
     v = RULES["fig4_gap"](_ablation(default=29.8, no_input_norm=3.0, d32=0.3))  # 0.3 is below half the poster's
     assert v["verdict_paper"] == "not reproduced" and "within 2× of the poster: none" in v["evidence"]
     rows = _ablation(default=29.8)
-    rows["fig4-ablation"][0]["epoch"] = 7
-    assert RULES["fig4_gap"](rows)["verdict_paper"] == "not testable here"
+    for r in rows["fig4-ablation"]:
+        r["epoch"] = 3  # a shortened ablation: the poster has no epoch-3 value, the factors are still listed
+    rows["fig4-ablation"].append(gaussian_row("d32", epoch=3, ad_mean=5.0, before_ad_mean=16.0, change="d = 32"))
+    v = RULES["fig4_gap"](rows)
+    assert v["verdict_paper"].startswith("not testable here") and "d32 5" in v["evidence"]
+    assert v["verdict_paper"].split(" (")[0] in claims.VERDICTS and "lowest: d32 (d = 32)" in v["evidence"]

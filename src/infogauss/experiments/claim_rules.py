@@ -173,18 +173,19 @@ def fig4_gap_rule(res):
     base = rows["default"]
     e = base["epoch"]
     ref = FIG4_AD_MEAN.get(e)
-    if ref is None:
-        return verdict("not testable here", None, f"the poster shows no AD avg at epoch {e}")
-    near = [n for n, r in rows.items() if n != "default" and ref / 2 <= r["ad_mean"] <= 2 * ref]
-    v = "reproduced" if ref / 2 <= base["ad_mean"] <= 2 * ref else "partly" if near else "not reproduced"
     parts = [f"{n} {r['ad_mean']:.3g}" for n, r in rows.items() if n != "default"]
     big = min((r for n, r in rows.items() if n != "default"), key=lambda r: r["ad_mean"], default=None)
     ev = (
-        f"AD avg at epoch {e} (poster {ref}): default {base['ad_mean']:.3g}; one factor changed: {', '.join(parts)}"
+        f"AD avg at epoch {e} (poster {ref if ref is not None else '— (no value at this epoch)'}): default "
+        f"{base['ad_mean']:.3g}; one factor changed: {', '.join(parts)}"
         + (f"; lowest: {big['name']} ({big['change']})" if big else "")
-        + f"; within 2× of the poster: {', '.join(near) or 'none'}"
     )
-    return verdict(v, None, ev, f"the default at epoch 0: AD {base['before_ad_mean']:.3g}")
+    base_text = f"the default at epoch 0: AD {base['before_ad_mean']:.3g}"
+    if ref is None:
+        return verdict(f"not testable here (the poster shows no AD avg at epoch {e})", None, ev, base_text)
+    near = [n for n, r in rows.items() if n != "default" and ref / 2 <= r["ad_mean"] <= 2 * ref]
+    v = "reproduced" if ref / 2 <= base["ad_mean"] <= 2 * ref else "partly" if near else "not reproduced"
+    return verdict(v, None, ev + f"; within 2× of the poster: {', '.join(near) or 'none'}", base_text)
 
 
 def cifar_rule(res):
