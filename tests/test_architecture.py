@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "infogauss"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
-#: Modules other people are splitting right now (issue #9); remove a line when its split lands.
+#: Modules other people are splitting right now (issue #9); remove a line when its split lands. (At the time of
+#: writing all four are already under the limit, so the list can be emptied once their splits are committed.)
 LONG_MODULES_IN_SPLIT = {
     "losses.py",
     "data/synthetic.py",
@@ -43,6 +44,12 @@ def sources(root: Path = PACKAGE) -> dict[str, tuple[Path, str]]:
 
 def line_count(text: str) -> int:
     return len(text.splitlines())
+
+
+def long_modules(files: dict[str, str], allowed=frozenset(), limit: int = MAX_MODULE_LINES) -> dict[str, int]:
+    """``{relative path: lines}`` of the files in ``files`` (``{relative path: text}``) over ``limit`` lines and not
+    in ``allowed``."""
+    return {rel: n for rel, text in files.items() if (n := line_count(text)) > limit and rel not in allowed}
 
 
 def _is_private(name: str) -> bool:
@@ -212,11 +219,8 @@ def package():
 
 
 def test_no_module_over_400_lines(package):
-    too_long = {}
-    for name, (path, text) in package.items():
-        rel = path.relative_to(PACKAGE).as_posix()
-        if line_count(text) > MAX_MODULE_LINES and rel not in LONG_MODULES_IN_SPLIT:
-            too_long[rel] = line_count(text)
+    files = {path.relative_to(PACKAGE).as_posix(): text for path, text in package.values()}
+    too_long = long_modules(files, LONG_MODULES_IN_SPLIT)
     assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split them): {too_long}"
 
 
@@ -249,9 +253,10 @@ def test_no_function_over_60_lines(package):
 # ---------------------------------------------------------------------------------------------- the checkers can fail
 
 
-def test_line_count_of_a_long_module():
-    assert line_count("x = 1\n" * 401) == 401 > MAX_MODULE_LINES
-    assert line_count("x = 1\n" * 400) == MAX_MODULE_LINES
+def test_long_module_found_unless_allowed():
+    files = {"big.py": "x = 1\n" * 401, "edge.py": "x = 1\n" * 400, "split/later.py": "y = 2\n" * 900}
+    assert long_modules(files) == {"big.py": 401, "split/later.py": 900}
+    assert long_modules(files, {"split/later.py"}) == {"big.py": 401}
 
 
 def test_private_imports_found():
