@@ -214,9 +214,10 @@ def figures(rows, extras, folder):
     for a in ax:
         a.set_xscale("log")
         a.set_xlabel("β / β₀ (0 plotted at 0.01)")
-    ax[0].set(ylabel="KS distance to χ_d/√(2λ)")
-    ax[1].set(ylabel="CV (dotted: χ_d's ≈ 1/√(2d))")
+    ax[0].set(ylabel="KS distance to χ_d/√(2λ)", title="norms of augmented test views")
+    ax[1].set(ylabel="CV (dotted: χ_d's ≈ 1/√(2d))", title="CV of the test data (not augmented)")
     ax[0].legend(fontsize=8)
+    fig.suptitle("End of training (seed 0), unnormalised embeddings", fontsize=9)
     fig.tight_layout()
     fig.savefig(folder / "regularizer_ks.png", dpi=110)
     plt.close(fig)

@@ -28,6 +28,7 @@ from infogauss.constants import AD_THRESHOLD, DP_ALPHA
 from infogauss.experiments import cifar_runs, paper
 from infogauss.experiments.columns import prefixed
 from infogauss.experiments.common import Context, train, train_config
+from infogauss.experiments.drawing import save, subplots
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
@@ -160,34 +161,40 @@ def notes(rows, rows_per_seed, settings):
 
 
 def figures(rows, extras, folder):
-    import matplotlib.pyplot as plt
-
     curves = extras.get("curves", {})
     if curves:
-        fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
-        for i, (name, reps) in enumerate(curves.items()):
-            cifar_runs.plot_curves(axes, reps["head"], f"{name} (head)", "-", f"C{i}")
-            cifar_runs.plot_curves(axes, reps["backbone"], f"{name} (backbone)", "--", f"C{i}")
-        for key, ax in zip(("cv", "ad_mean", "dp_pass_fraction"), axes, strict=False):
-            for name, paper_row in (("supervised", "cifar10_rn18_supervised"),
-                                    ("contrastive", "cifar10_rn18_contrastive")):  # fmt: skip
-                if name in curves:
-                    ax.plot([curves[name]["head"]["epoch"][-1]], [paper.TABLE1[paper_row][key]], "x", color="k")
-        axes[0].legend(fontsize=7)
-        fig.suptitle("ResNet-18 on CIFAR-10 while training (seed 0, test images); × = paper's Table 1", fontsize=10)
-        fig.tight_layout()
-        fig.savefig(folder / "table1_cifar_training.png", dpi=120)
-        plt.close(fig)
+        _training_figure(curves, folder)
     norms = extras.get("norms", {})
     if norms:
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        fig, axes = subplots(1, 2, figsize=(9, 3.2))
         for ax, rep in zip(axes, ("head", "backbone"), strict=True):
             for i, (name, by_rep) in enumerate(norms.items()):
                 r = by_rep[rep]
                 cv = float(np.std(r) / np.mean(r))
                 ax.hist(r / np.mean(r), bins=60, density=True, alpha=0.6, color=f"C{i}", label=f"{name}: CV {cv:.3f}")
-            ax.set(title=f"{rep}: ‖z‖ / mean ‖z‖ (test images)", xlabel="relative norm")
+            ax.set(title=f"{rep}: ‖z‖ / mean ‖z‖", xlabel="relative norm (unnormalised z)", ylabel="density")
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(folder / "table1_cifar_norms.png", dpi=120)
-        plt.close(fig)
+        fig.suptitle("Norms on the un-augmented test images, end of training (seed 0)", fontsize=9)
+        save(fig, folder, "table1_cifar_norms.png")
+
+
+def _training_figure(curves, folder) -> None:
+    """``table1_cifar_training.png``: CV, AD avg, DP pass and k-NN accuracy at every evaluation of both runs (head
+    solid, backbone dashed), the paper's end-of-training Table 1 values (its epoch 100) beside our last epoch."""
+    fig, axes = subplots(1, 4, figsize=(16, 3.6))
+    for i, (name, reps) in enumerate(curves.items()):
+        cifar_runs.plot_curves(axes, reps["head"], f"{name} (head)", "-", f"C{i}")
+        cifar_runs.plot_curves(axes, reps["backbone"], f"{name} (backbone)", "--", f"C{i}")
+    last = max(c["head"]["epoch"][-1] for c in curves.values())
+    where = "its epoch 100" + ("" if last == 100 else f", drawn at our last epoch {last}")
+    for key, ax in zip(("cv", "ad_mean", "dp_pass_fraction"), axes, strict=False):
+        for i, (name, paper_row) in enumerate((("supervised", "cifar10_rn18_supervised"),
+                                               ("contrastive", "cifar10_rn18_contrastive"))):  # fmt: skip
+            if name in curves:
+                ax.plot([last], [paper.TABLE1[paper_row][key]], "x", color=f"C{i}", ms=8, mew=2,
+                        label=f"paper {name} ({where})")  # fmt: skip
+    axes[0].legend(fontsize=6)
+    title = ("ResNet-18 on CIFAR-10 while training (seed 0): unnormalised embeddings of the un-augmented test images; "
+             "× = paper's Table 1 (end of its training; the paper does not say which layer)")  # fmt: skip
+    fig.suptitle(title, fontsize=10)
+    save(fig, folder, "table1_cifar_training.png")
