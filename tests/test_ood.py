@@ -99,6 +99,15 @@ def test_class_mahalanobis_flags_the_gap_between_clusters_that_one_gaussian_call
     assert auroc(GaussianScores(Z).nll(inside), GaussianScores(Z).nll(gap)) < 0.5  # one Gaussian prefers the gap
 
 
+def test_class_mahalanobis_at_column_scales_1e12_apart_and_far_from_the_origin(rng):
+    y = np.repeat([0, 1], 500)
+    U = rng.normal(size=(1000, 3)) + 4.0 * np.eye(3)[y]
+    scale, offset = np.array([1e-6, 1.0, 1e6]), np.array([1e3, -1e9, 1e12])
+    X = rng.normal(size=(5, 3))
+    want = ClassMahalanobis(U, y)(X)  # the same data in well-scaled units
+    np.testing.assert_allclose(ClassMahalanobis(U * scale + offset, y)(X * scale + offset), want, rtol=1e-6)
+
+
 def test_class_mahalanobis_needs_matching_labels(rng):
     with pytest.raises(InputError, match="labels"):
         ClassMahalanobis(rng.normal(size=(10, 2)), [0, 1])

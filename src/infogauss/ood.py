@@ -123,8 +123,10 @@ class ClassMahalanobis:
     (x-\mu_c)`, class means :math:`\mu_c` and one covariance :math:`\Sigma` shared by all classes (of the
     class-centred features ``Z - mu_y``, ``shrinkage="auto"`` as in :class:`GaussianScores`).
 
-    ``classes``: the labels seen; ``means``: ``(n_classes, d)``. Computed in the whitened space of the shared
-    covariance, :math:`\lVert w(x) - w(\mu_c)\rVert^2`, one matrix product for all classes.
+    ``classes``: the labels seen; ``means``: ``(n_classes, d)``. Computed as :math:`\lVert w(x) - w(\mu_c)\rVert^2`
+    with :math:`w(x) = L^{-1} D^{-1} x`, :math:`D` the standard deviations and :math:`L L^\top = D^{-1}\Sigma D^{-1}`
+    the Cholesky factor of the shared correlation matrix (scale-free, like :class:`~infogauss.gaussian.GaussianModel`'s
+    densities): one triangular solve per input and one matrix product for all classes.
     """
 
     def __init__(self, Z, y, shrinkage="auto"):
@@ -140,8 +142,20 @@ class ClassMahalanobis:
         np.add.at(sums, inverse, Z)
         self.means = sums / counts[:, None]
         self.shared = GaussianModel.fit(Z - self.means[inverse], shrinkage=shrinkage)
-        self._white_means = self.shared.whiten(self.means)
+        cov = self.shared.covariance
+        self._scale = np.sqrt(np.diag(cov))
+        try:
+            self._chol = np.linalg.cholesky(cov / np.outer(self._scale, self._scale))
+        except np.linalg.LinAlgError:
+            raise InputError("the shared class covariance is not positive definite; use shrinkage") from None
         self.dim = Z.shape[1]
+        self._centre = Z.mean(axis=0)  # differences of whitened points lose no digits to a far-away origin
+        self._white_means = self._white(self.means)
+
+    def _white(self, X) -> np.ndarray:
+        from scipy.linalg import solve_triangular
+
+        return solve_triangular(self._chol, ((X - self._centre) / self._scale).T, lower=True).T
 
     def __call__(self, X, block: int = 4096) -> np.ndarray:
         X = _matrix(X, "X", self.dim)
@@ -149,7 +163,7 @@ class ClassMahalanobis:
         wm2 = np.einsum("ij,ij->i", wm, wm)
         out = np.empty(X.shape[0])
         for s in range(0, X.shape[0], block):
-            w = self.shared.whiten(X[s : s + block])
+            w = self._white(X[s : s + block])
             d2 = np.einsum("ij,ij->i", w, w)[:, None] - 2.0 * (w @ wm.T) + wm2[None, :]
             out[s : s + block] = d2.min(axis=1)
         return np.maximum(out, 0.0)
