@@ -87,8 +87,9 @@ def dask_report(path: Path, workers: int, k: int):
         return cpu_timed(client, gaussianity_report, from_npy(path), projections=k, progress=False)
 
 
-def cost_model(c: dict, nodes, k: int) -> str:
-    """The extrapolation to :data:`TARGET` on N workers (assumptions in :data:`ASSUME`), as text."""
+def cost_model(c: dict, nodes, k: int, overhead: float) -> str:
+    """The extrapolation to :data:`TARGET` on N workers (assumptions in :data:`ASSUME`), as text; ``overhead``: the
+    Dask run's total CPU over the in-memory run's, applied to the compute stages."""
     n, d = TARGET
     grow = math.log(n) / math.log(c["n"])  # AD sorts each column: n log n
     bytes_in, shuffle = n * d * 4, n * d * 4 + n * k * 8  # float32 input; coordinates + float64 projections moved
@@ -98,7 +99,8 @@ def cost_model(c: dict, nodes, k: int) -> str:
         f"cost model for {n:.0e} x {d} float32 ({bytes_in / 1e12:.2f} TB), K = {k} projections, on N workers:",
         f"  measured here (CPU s of one core, n = {c['n']}): first pass {c['first'] * 1e9:.2f} s per 1e9 row x "
         f"column, column tests {c['tests'] * 1e9:.2f} s per 1e9 (x log n / log {c['n']} = {grow:.2f} at n = 1e9), "
-        f"projection matmul {c['proj'] * 1e9:.3f} s per 1e9 row x column x K",
+        f"projection matmul {c['proj'] * 1e9:.3f} s per 1e9 row x column x K; x {overhead:.2f}, the Dask engine's CPU "
+        "over the in-memory engine's (measured above: tasks, shuffle, serialisation)",
         f"  assumed per worker: read {ASSUME['read_gbps']} GB/s, network {ASSUME['net_gbps']} GB/s, "
         f"{ASSUME['worker_gib']} GiB RAM; the rechunk moves the whole array once ({shuffle / 1e12:.2f} TB: the "
         f"coordinates and the float64 projections)",
@@ -109,10 +111,10 @@ def cost_model(c: dict, nodes, k: int) -> str:
     ]
     for N in nodes:
         read = bytes_in / (N * ASSUME["read_gbps"] * 1e9)
-        first = c["first"] * n * d / N
-        proj = c["proj"] * n * d * k / N
+        first = overhead * c["first"] * n * d / N
+        proj = overhead * c["proj"] * n * d * k / N
         shuf = shuffle / (N * ASSUME["net_gbps"] * 1e9)
-        tests = c["tests"] * grow * n * (d + k) / N
+        tests = overhead * c["tests"] * grow * n * (d + k) / N
         total = max(read, first) + proj + shuf + tests
         lines.append(f"  {N:9d} | {read:6.0f} | {first:12.0f} | {proj:13.0f} | {shuf:9.0f} | {tests:14.0f} | "
                      f"{total / 3600:7.2f}")  # fmt: skip
@@ -154,7 +156,8 @@ def main() -> None:
                   f"client CPU s) {runs[2][1] / runs[1][1]:.2f}; total CPU {runs[2][2] / runs[1][2]:.2f} (ideal 0.50, "
                   "0.50, 1.00)")  # fmt: skip
         c = stages(Z, k)
-        print(cost_model(c, [int(x) for x in args.nodes.split(",")], k))
+        overhead = runs[1][2] / cpu_mem if 1 in runs else 1.0
+        print(cost_model(c, [int(x) for x in args.nodes.split(",")], k, overhead))
 
 
 if __name__ == "__main__":

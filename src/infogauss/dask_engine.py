@@ -35,6 +35,7 @@ from infogauss.extras import require
 from infogauss.io import MIN_ROWS
 from infogauss.moments import MomentAccumulator
 from infogauss.report.compute import (
+    ROW_BYTES,
     VIEWS,
     RowPass,
     nonfinite_message,
@@ -206,8 +207,13 @@ def _read_rows(path: str, r0: int, r1: int) -> np.ndarray:
 
 
 def _norm_block(x):
+    """:func:`row_norms` of a row chunk, ``ROW_BYTES`` of float64 rows at a time (cache-sized temporaries)."""
+    out = np.empty((x.shape[0], 2))
+    step = max(1, ROW_BYTES // (8 * x.shape[1]))
     with np.errstate(all="ignore"):  # NaN / Inf rows give non-finite norms, reported by the caller
-        return np.stack(row_norms(np.asarray(x, dtype=np.float64)), axis=1)
+        for r0 in range(0, x.shape[0], step):
+            out[r0 : r0 + step, 0], out[r0 : r0 + step, 1] = row_norms(np.asarray(x[r0 : r0 + step], np.float64))
+    return out
 
 
 def _project(x, P):
