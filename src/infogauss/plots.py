@@ -232,7 +232,7 @@ def spectrum_plot(report, s, ax):
     erank = report.geometry.get("isotropy", {}).get("effective_rank")
     rows = report.geometry.get("rows", report.n)
     title = "Covariance spectrum" + (f": effective rank {erank:.1f} of {report.d}" if erank else "")
-    ax.set_title(f"{title} ({rows} rows, raw embeddings)", fontsize=10)
+    ax.set_title(f"{title}\n({rows} rows, raw embeddings)", fontsize=10)  # two lines: fits the panel's width
     ax.legend(fontsize=8)
 
 

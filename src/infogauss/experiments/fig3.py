@@ -130,8 +130,8 @@ def notes(rows, rows_per_seed, settings):
     out = []
     by = {(r["d"], r["batch_size"]): r for r in rows}
     ds, ns = grid_keys(by)
-    mono_n = [d for d in ds if _decreasing([by[(d, n)]["cv"] for n in ns])]
-    mono_d = [n for n in ns if _decreasing([by[(d, n)]["cv"] for d in ds])]
+    mono_n = [d for d in ds if len(ns) > 1 and _decreasing([by[(d, n)]["cv"] for n in ns])]
+    mono_d = [n for n in ns if len(ds) > 1 and _decreasing([by[(d, n)]["cv"] for d in ds])]
     cvs = [r["cv"] for r in rows]
     out.append(
         "The paper reports a monotonic decrease of CV as N and d grow. Measured: CV decreases monotonically in N "
@@ -156,7 +156,8 @@ def notes(rows, rows_per_seed, settings):
 
 
 def _set(values) -> str:
-    return "{" + ", ".join(str(v) for v in values) + "}"
+    """``{32, 64}``, or ``∅`` (no value), so an empty set never prints as ``{}``."""
+    return "{" + ", ".join(str(v) for v in values) + "}" if values else "∅"
 
 
 def _decreasing(values) -> bool:
