@@ -1,7 +1,10 @@
 """Null calibration of every test: the rejection rate on true Gaussian data at 5% and 1%, with 99% binomial intervals.
 
 Run (slow; prints a Markdown table): ``python tests/stats/_calibration.py [--tests ad,dp,ep,hz,mardia] [--reps R]``;
-the report's calibrated verdicts: ``python tests/stats/_calibration.py --verdict 50x16:2000,500x64:1000,5000x256:400``.
+the report's calibrated verdicts: ``python tests/stats/_calibration.py --verdict 50x16:2000,500x64:1000,5000x256:400``;
+the column-bank null judged on exactly simulated samples: ``--bank 1000x32:3000`` (with ``--bank-reps 4999``, the
+report's own draws: then the whole-report p-values are those ``gaussianity_report`` gives these samples, without its
+DP tests and extras).
 ``tests/stats/test_calibration.py`` checks a fast subset in CI and the whole grid under ``-m slow``.
 """
 
@@ -158,6 +161,8 @@ def main(argv=None):
     ap.add_argument("--n", default=",".join(map(str, N_GRID)))
     ap.add_argument("--verdict", default="", help="report verdicts instead: NxD:REPS,... e.g. 50x16:2000")
     ap.add_argument("--bank", default="", help="the column-bank null on exactly simulated samples: NxD:REPS,...")
+    ap.add_argument("--bank-reps", type=int, default=19_999, help="--bank: draws of the bank null (the report's: 4999)")
+    ap.add_argument("--seed", type=int, default=17, help="--bank: seed of the exactly simulated samples")
     args = ap.parse_args(argv)
     if args.verdict or args.bank:
         print("| report check | n | d | replicates | rate at 5% [99% CI] | rate at 1% [99% CI] |")
@@ -166,7 +171,8 @@ def main(argv=None):
             size, reps = cell.split(":")
             n, d = (int(v) for v in size.split("x"))
             t0 = time.time()
-            for name, p in (report_pvalues if args.verdict else bank_vs_exact)(n, d, int(reps)).items():
+            run = report_pvalues if args.verdict else lambda n, d, r: bank_vs_exact(n, d, r, args.seed, args.bank_reps)
+            for name, p in run(n, d, int(reps)).items():
                 print(row(name, n, d, p), flush=True)
             print(f"<!-- {size}: {time.time() - t0:.0f} s -->", flush=True)
         return

@@ -75,6 +75,21 @@ def test_bank_null_holds_its_level_fast():
             assert ok, f"{name}: {msg}"
 
 
+def test_bank_vs_exact_gives_the_reports_verdict():
+    """With the report's own draws (4999), ``bank_vs_exact`` computes exactly the whole-report p-value that
+    ``gaussianity_report`` gives the same samples (so ``--bank ... --bank-reps 4999`` measures the verdict)."""
+    from infogauss.report import gaussianity_report
+    from infogauss.report.null import TEST_BYTES, TEST_COPIES
+
+    n, d = 300, 64
+    assert TEST_BYTES // (TEST_COPIES * 8 * n * 2 * d) >= 3  # the three samples are drawn in one block
+    z = np.random.default_rng([17, n, d, d]).standard_normal((3, n, d))  # exact_view_null's samples, seed 17
+    got = bank_vs_exact(n, d, 3, 17, 4999)["whole report"]
+    rep = [gaussianity_report(x, geometry=False, progress=False).verdict for x in z]
+    assert all(r.method == "monte-carlo" for r in rep)
+    np.testing.assert_allclose(got, [r.pvalue for r in rep], rtol=0, atol=1e-12)
+
+
 def test_view_null_rule():
     """Whole samples where they fit the budget, the column bank at large (n, d) while n <= d², 199 whole samples
     beyond that while they fit."""
