@@ -9,11 +9,11 @@ How the views' null is drawn (:func:`view_null_reps`, chosen on the measurements
   pairs at (n, d), the ones behind :func:`sphere_passes`, from which 4999 samples of independent columns are drawn
   (the raw p-value uniform, the normalised one shifted as the bank's are). Its cost does not grow with the
   replicates (at (5000, 256): ~1e7 simulated numbers instead of 5e9), and its level was measured against whole
-  samples: within the 99% interval of 1% and 5% for every view and the whole report at (200, 8) ... (2000, 64);
-  liberal when n > d² (the normalised p-values' law is then far from uniform and 2000 columns do not resolve its
-  tail: 1.7% at 1% for the normalised views at (1000, 16)). Two other options were set aside: a vectorised
-  float32 null still costs ~1e9 sorted numbers at (5000, 256) per 199 samples (~60 s on 2 cores), and a disk cache
-  of whole nulls helps only the second report of a shape;
+  samples (``--bank``): within the 99% interval at 5% and 1% for every view and the whole report at (200, 16),
+  (500, 64), (1000, 32); liberal when n > d², where the normalised p-values' law is far from uniform and ~2000
+  columns do not resolve its tail (normalised views 1.55% at 1% at (200, 8), 1.7% at (1000, 16)). Set aside: a
+  vectorised float32 null still sorts ~1e9 numbers per 199 samples at (5000, 256) (~60 s on 2 cores), and a
+  disk cache of whole nulls helps only the second report of a shape;
 - where neither holds (n > d² and 199 whole samples too costly): the bank, with a warning.
 """
 
