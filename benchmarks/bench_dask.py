@@ -5,10 +5,12 @@ Usage::
 
     nice -n 10 python benchmarks/bench_dask.py [--rows 200000] [--dim 256] [--workers 1,2] [--nodes 16,64,256]
 
-Every process runs one thread (OMP_NUM_THREADS=1, one thread per worker), so "1 worker" and the in-memory run use one
-core each. The report's simulated nulls depend on (n, d) only and run on the client: they are computed once, before
-the timed runs (the first in-memory report), so the Dask runs (after a warm-up report that makes
-the workers import infogauss) measure the data-dependent work.
+Every process runs one thread (OMP_NUM_THREADS=1, INFOGAUSS_NUM_THREADS=1, one thread per worker), so "1 worker" and
+the in-memory run use one core each; the workers are those of ``analyze --dask local:N``
+(:func:`infogauss.dask_engine.local_client`). The report's simulated nulls depend on (n, d) only and run on the
+client: they are computed once, before the timed runs (the first in-memory report), so the Dask runs (after a warm-up
+report that makes the workers import infogauss) measure the data-dependent work. CPU seconds (client + workers) are
+printed beside wall seconds: on a shared machine only the former are reproducible.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: one BLAS thread here and in the workers
+os.environ.setdefault("INFOGAUSS_NUM_THREADS", "1")  # one thread for the statistics too: "1 core" means one core
 
 import argparse  # noqa: E402
 import math  # noqa: E402
@@ -77,12 +80,9 @@ def stages(Z, k: int) -> dict:
 
 
 def dask_report(path: Path, workers: int, k: int):
-    import distributed
+    from infogauss.dask_engine import from_npy, local_client
 
-    from infogauss.dask_engine import from_npy
-
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as lc, distributed.Client(lc) as client:  # fmt: skip
+    with local_client(workers) as client:  # what analyze --dask local:N starts
         gaussianity_report(from_npy(path)[:2000, :8], projections=2)  # warm-up: the workers import infogauss
         return cpu_timed(client, gaussianity_report, from_npy(path), projections=k, progress=False)
 
