@@ -63,8 +63,9 @@ SCALES = {
         "variants": list(VARIANTS),
     },
     "cpu": {
-        "about": "CIFAR-10, the fig4 MLP (3072→512→128), the first 10 of the paper's 100 epochs per variant "
-        "(full passes over the 50k training images), evaluated at epochs 0 and 10 on the 10,000 test images; "
+        "about": "CIFAR-10, the fig4 MLP (3072→512→128), the first train.epochs (default 10) of the paper's 100 "
+        "epochs per variant (full passes over the 50k training images), evaluated at epoch 0 and at the end on the "
+        "10,000 test images; "
         "k-NN bank 10,000; one seed",
         "train": CPU_TRAIN,
         "variants": list(VARIANTS),
@@ -227,9 +228,10 @@ def figures(rows, extras, folder):
     ax.bar(x - 0.2, [r["before_ad_mean"] for r in rows], 0.4, label="epoch 0", color="lightgrey")
     ax.bar(x + 0.2, [r["ad_mean"] for r in rows], 0.4, label=f"epoch {rows[0].get('epoch')}")
     ax.axhline(AD_THRESHOLD, color="k", ls=":", lw=1, label=f"AD threshold {AD_THRESHOLD:g}")
-    ref = paper.FIG4_AD_MEAN.get(rows[0].get("epoch"))
-    if ref is not None:
-        ax.axhline(ref, color="tab:red", ls="--", lw=1, label=f"poster, epoch {rows[0].get('epoch')}: {ref}")
+    e = rows[0].get("epoch")
+    at = e if e in paper.FIG4_AD_MEAN else min(paper.FIG4_AD_MEAN)  # else the poster's first point, so labelled
+    ax.axhline(paper.FIG4_AD_MEAN[at], color="tab:red", ls="--", lw=1,
+               label=f"poster, epoch {at}: {paper.FIG4_AD_MEAN[at]}")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set(ylabel="AD avg (log)", title="Fig. 4 MLP: one factor at a time")
