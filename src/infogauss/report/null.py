@@ -10,7 +10,8 @@ How the views' null is drawn (:func:`view_null_reps`, chosen on the measurements
   (the raw p-value uniform, the normalised one shifted as the bank's are). Its cost does not grow with the
   replicates (at (5000, 256): ~1e7 simulated numbers instead of 5e9), and its level was measured against whole
   samples (``--bank``): within the 99% interval at 5% and 1% for every view and the whole report at (200, 16),
-  (500, 64), (1000, 32); liberal when n > d², where the normalised p-values' law is far from uniform and ~2000
+  (500, 64), (1000, 32), and at (2000, 64) but for the normalised views at 5% (6.3–6.7%; 1.0% at 1%, the level
+  the report uses); liberal when n > d², where the normalised p-values' law is far from uniform and ~2000
   columns do not resolve its tail (normalised views 1.55% at 1% at (200, 8), 1.7% at (1000, 16)). Set aside: a
   vectorised float32 null still sorts ~1e9 numbers per 199 samples at (5000, 256) (~60 s on 2 cores), and a
   disk cache of whole nulls helps only the second report of a shape;

@@ -54,9 +54,9 @@ def epps_pulley(x, axis=0, *, device=None, t_max: float = 8.0, n_points: int = 3
     1980) and interpolated (relative error < 1e-6 down to p = 1e-10); below 1e-10 it continues by the tail
     asymptotics :math:`c\,P(\lambda_1\chi^2_1 > \cdot)(1 + a/x)` matched there (see ``_null_table``).
     Size, % of N(0, 1) samples rejected at 5% / 1% (``python tests/stats/_calibration.py --tests ep``: 4e4
-    columns per n; n = 1000 and 5000 not in this run): 3.64 / 0.58 at n = 8, 4.68 / 0.87 at n = 20, 4.84 / 0.93
-    at n = 50, 4.96 / 0.98 at n = 200 —
-    conservative below n = 50 (earlier runs: 5.1% at n = 100 and 1000).
+    columns per n; n = 1000 and 5000: ``--n 1000,5000``): 3.64 / 0.58 at n = 8, 4.68 / 0.87 at n = 20,
+    4.84 / 0.93 at n = 50, 4.96 / 0.98 at n = 200, 5.16 / 0.98 at n = 1000, 4.94 / 1.07 at n = 5000 —
+    conservative below n = 50, within the 99% interval from n = 50 on.
     (Henze & Zirkler's lognormal approximation with the same mean and variance is liberal here: 5.7% at
     n = 20 and 100, 12% for the 10% test.)
 
