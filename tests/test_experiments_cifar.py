@@ -135,6 +135,7 @@ def test_fig4_ablation_smoke(tmp_path, ablation, monkeypatch):
     # re-evaluations of the default's model: its normalised half, and augmented views that differ from clean images
     assert by["eval_normalized"]["ad_mean"] == pytest.approx(base["normalized_ad_mean"])
     assert by["eval_augmented"]["ad_mean"] != pytest.approx(base["ad_mean"])
+    assert by["eval_augmented"].get("wall_s") is None and base["wall_s"] > 0  # re-evaluations train nothing
     # same initialisation wherever only the optimiser changes; a different one where the model changes
     for name in ("lr_1e-4", "lr_3e-3"):
         assert by[name]["before_ad_mean"] == base["before_ad_mean"] and by[name]["ad_mean"] != base["ad_mean"]

@@ -135,7 +135,7 @@ def _row(name: str, entry, before, **fields) -> dict:
 def _report_row(name: str, after: dict, before: dict, base: dict) -> dict:
     """A re-evaluation row of the default's model: the protocol's keys from a report half, the rest from ``base``."""
     factor, change = VARIANTS[name][:2]
-    row = {k: base.get(k) for k in ("epoch", "n", "knn_accuracy", "train_loss", "wall_s")}
+    row = {k: base.get(k) for k in ("epoch", "n", "knn_accuracy", "train_loss")}  # no wall time: no training
     row.update(name=name, factor=factor, change=change, d=base.get("d"))
     row.update({k: after.get(k) for k in REPORT_KEYS})
     row.update({"before_" + k: before.get(k) for k in REPORT_KEYS})
