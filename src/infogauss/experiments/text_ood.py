@@ -227,14 +227,27 @@ def feature_rows(feats: dict, fit_y: np.ndarray, feature: str, k: int) -> tuple[
     return rows, m2
 
 
+def zero_coordinates(Z: np.ndarray, rel: float = 1e-6) -> np.ndarray:
+    """Indices of the coordinates that are numerically zero on every row of ``Z``: ``max |z_j| <= rel * max |z|``.
+
+    all-MiniLM-L6-v2 has three (127, 223, 319: values ~1e-32 or ~1e-9 while the largest entries are ~1): noise at
+    float rounding that carries no information, makes the raw covariance singular (Ledoit–Wolf would then shrink
+    every direction) and, after normalisation, adds dimensions of pure rounding noise to the Gaussian.
+    """
+    top = np.abs(Z).max(axis=0)
+    return np.flatnonzero(top <= rel * top.max())
+
+
 def run_seed(ctx: Context):
     texts = splits(ctx.settings, ctx.seed)
-    raw = embed(ctx.settings, texts, ctx)
+    full = embed(ctx.settings, texts, ctx)
+    zero = zero_coordinates(full["fit"])
     rows, extras = [], {"m2": {}}
     for feature in FEATURES:
-        feats = raw if feature == "raw" else {n: NumpyOps.normalize(Z) for n, Z in raw.items()}
+        feats = full if feature == "raw" else {n: NumpyOps.normalize(Z) for n, Z in full.items()}
+        feats = {n: np.delete(Z, zero, axis=1) for n, Z in feats.items()}  # norms taken with them: they are ~0
         got, extras["m2"][feature] = feature_rows(feats, texts["fit_y"], feature, ctx.settings["k"])
-        rows += got
+        rows += [{**r, "zero_coordinates": len(zero), "encoder_dim": int(full["fit"].shape[1])} for r in got]
     extras["d"] = rows[0]["d"]
     return rows, extras
 
@@ -250,7 +263,7 @@ def tables(rows):
     shell = [Column("d", "d", "int"), Column("fit_mean_m2", "fit m²"), Column("held_mean_m2", "held-out m²"),
              Column("ood_mean_m2", "OOD m²"), Column("ood_inside_fraction", "OOD m² < held-out median", "frac"),
              Column("held_mean_norm", "held-out ‖z‖"), Column("ood_mean_norm", "OOD ‖z‖")]  # fmt: skip
-    sizes = [Column(c, c, "int") for c in ("n_fit", "n_held", "n_ood", "n_classes")]
+    sizes = [Column(c, c, "int") for c in ("n_fit", "n_held", "n_ood", "n_classes", "encoder_dim", "zero_coordinates")]
     return [
         Table("Text OOD AUROC: Gaussian scores beside the baselines", auc, rows, caption=cap),
         Table("Where the texts sit: mean squared Mahalanobis distance m² and norm (the shell is m² ≈ d)", shell, rows),
@@ -258,21 +271,43 @@ def tables(rows):
     ]
 
 
+def inverted(r: dict) -> bool:
+    """Whether a Gaussian score ranks this OOD set near or below chance, or many OOD texts sit inside the shell."""
+    return min(r["auroc_loglik"], r["auroc_typicality"]) < 0.5 or r["ood_inside_fraction"] > 0.25
+
+
+def inversion_note(r: dict, rows: list[dict]) -> str:
+    """The measured reading of an OOD set that lands inside the shell (see :func:`inverted`)."""
+    text = (
+        f"Inside the shell, {r['name']}: {100 * r['ood_inside_fraction']:.0f}% of these OOD texts have a squared "
+        f"Mahalanobis distance m² below the held-out docstrings' median (mean m² {r['ood_mean_m2']:.4g} against "
+        f"{r['held_mean_m2']:.4g}; d = {r['d']}). A Gaussian in d dimensions puts its mass on a thin shell m² ≈ d, "
+        "not at its mode, so texts nearer the mean than typical docstrings get a *higher* density than the "
+        f"in-distribution texts themselves: Gaussian log-likelihood AUROC {r['auroc_loglik']:.3f}. The typicality "
+        f"score |m² − d|/√(2d) gives {r['auroc_typicality']:.3f}"
+    )
+    if r["auroc_typicality"] < 0.5:
+        text += (
+            " — below chance: held-out docstrings themselves lie beyond d (the covariance is estimated from "
+            f"{r['n_fit']:,} texts, so new texts look farther away), and OOD texts between d and that level look "
+            "*more* typical than they do"
+        )
+    other = next((o for o in rows if o["ood_set"] == r["ood_set"] and o["features"] != r["features"]), None)
+    if other is not None and not inverted(other):
+        text += (
+            f". On {other['features']} features the same texts are outside (mean m² {other['ood_mean_m2']:.4g}, "
+            f"{100 * other['ood_inside_fraction']:.0f}% inside) and the log-likelihood gives "
+            f"{other['auroc_loglik']:.3f}"
+        )
+        if r["features"] == "raw":
+            text += f": normalisation removes the norm (raw ‖z‖ {r['ood_mean_norm']:.3g} against "
+            text += f"{r['held_mean_norm']:.3g} for docstrings) that put them inside"
+    return text + "."
+
+
 def notes(rows, rows_per_seed, settings):
     out = [gaussian_losses([(r["name"], {s: r[f"auroc_{s}"] for s in SCORES}) for r in rows], "Measured: ")]
-    for r in rows:
-        if r["auroc_loglik"] < 0.5:
-            out.append(
-                f"Inversion, {r['name']}: the Gaussian log-likelihood ranks these OOD texts as *more* "
-                f"in-distribution than held-out docstrings (AUROC {r['auroc_loglik']:.3f}). Their mean squared "
-                f"Mahalanobis distance is {r['ood_mean_m2']:.4g} against {r['held_mean_m2']:.4g} for held-out "
-                f"docstrings (d = {r['d']}); {100 * r['ood_inside_fraction']:.0f}% of them lie closer to the mean "
-                "than the median held-out docstring. A Gaussian in d dimensions puts its mass on a thin shell m² ≈ d, "
-                "not at its mode, so texts that land *inside* the shell, nearer the mean than typical docstrings, get "
-                "a higher density than the in-distribution texts themselves. The typicality score, which measures "
-                f"distance from the shell, gives {r['auroc_typicality']:.3f}; held-out docstrings themselves sit "
-                "beyond d (the fitted covariance is estimated from n_fit texts, so new texts look farther)."
-            )
+    out += [inversion_note(r, rows) for r in rows if inverted(r)]
     out += [
         "Reading: the scores are fitted on docstrings only; `loglik` and the Mahalanobis distance rank texts "
         "identically; `knn_cosine` ignores feature norms, so its raw and normalised rows agree. Mean raw norm "
@@ -282,6 +317,10 @@ def notes(rows, rows_per_seed, settings):
         f"Texts: docstrings of >= {settings['min_words']} words (stdlib functions and classes), code lines of "
         f">= {settings['min_chars']} characters, licence paragraphs of >= {settings['min_words']} words "
         f"({settings['licences']} and the stdlib LICENSE.txt); encoder {settings['model']}.",
+        f"Coordinates: the encoder's {rows[0]['encoder_dim']} less {rows[0]['zero_coordinates']} that are "
+        "numerically zero on every fitted text (max |z_j| <= 1e-6 max |z|; all-MiniLM-L6-v2 has three, at ~1e-32 "
+        "and ~1e-9) are dropped from raw and normalised features alike: kept, they make the raw covariance singular "
+        "(Ledoit–Wolf would shrink every direction) and add dimensions of rounding noise.",
     ]
     if settings["model"] == HASHED:
         out.append("Smoke scale: a hashed bag of words stands in for the encoder — the numbers mean nothing.")
