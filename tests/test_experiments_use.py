@@ -316,3 +316,28 @@ def test_text_ood_licences_splits_and_hashed_features(tmp_path):
         text_ood.splits({**s, "fit_n": 10**6}, 0)
     with pytest.raises(InputError, match="stdlib=PATH"):
         text_ood.stdlib_root(tmp_path)
+
+
+def test_text_ood_zero_coordinates_and_inside_the_shell_note(rng):
+    from infogauss.experiments.text_ood import inversion_note, inverted, zero_coordinates
+
+    Z = rng.normal(size=(50, 5))
+    Z[:, 1] = 1e-32 * rng.normal(size=50)  # rounding noise
+    Z[:, 3] = 1e-9
+    np.testing.assert_array_equal(zero_coordinates(Z), [1, 3])
+    base = {"ood_set": "licence", "d": 10, "n_fit": 500, "held_mean_m2": 12.0, "held_mean_norm": 3.0}
+    keys = (
+        "name",
+        "features",
+        "auroc_loglik",
+        "auroc_typicality",
+        "ood_inside_fraction",
+        "ood_mean_m2",
+        "ood_mean_norm",
+    )
+    raw = {**base, **dict(zip(keys, ("licence / raw", "raw", 0.59, 0.41, 0.38, 13.0, 2.6), strict=True))}
+    norm = {**base, **dict(zip(keys, ("licence / normalised", "normalised", 0.98, 0.98, 0.0, 30.0, 1.0), strict=True))}
+    assert inverted(raw) and not inverted(norm)
+    text = inversion_note(raw, [raw, norm])
+    assert "38% of these OOD texts" in text and "below chance" in text and "normalisation removes the norm" in text
+    assert "\n" not in text
