@@ -319,3 +319,51 @@ def test_only_experiment_notes_are_exempt():
     assert not function_allowed("infogauss.experiments.fig2", "figures")
     assert not function_allowed("infogauss.report", "notes")
     assert not function_allowed("infogauss.experiments.fig2", "K.notes")
+
+
+# ---------------------------------------------------------------------------------------------- README layout
+README = PACKAGE.parents[1] / "README.md"
+
+
+def layout_section(text: str) -> str:
+    """The README's ``## Layout`` section (up to the next ``## `` heading)."""
+    start = text.index("\n## Layout")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def unlisted_modules(files, layout: str, experiments) -> list[str]:
+    """Modules of the tree that the layout table does not name (by ``infogauss.NAME`` or `` `NAME` ``).
+
+    Exempt: ``__init__``, the one-file-per-statistic leaves of ``stats/univariate`` and ``stats/multivariate`` (the
+    table names the folders) and registered experiments (one file per table or figure, listed by ``reproduce --list``).
+    """
+    missing = []
+    for rel in files:
+        parts = rel[:-3].split("/")
+        stem = parts[-1]
+        if stem == "__init__" or parts[:2] in (["stats", "univariate"], ["stats", "multivariate"]):
+            continue
+        if parts[0] == "experiments" and f"infogauss.experiments.{stem}" in experiments:
+            continue
+        if f"infogauss.{'.'.join(parts)}" not in layout and f"`{stem}`" not in layout and f"+ `{stem}`" not in layout:
+            missing.append(rel)
+    return missing
+
+
+def test_readme_layout_names_every_module(package):
+    from infogauss.experiments import EXPERIMENTS
+
+    files = [path.relative_to(PACKAGE).as_posix() for path, _ in package.values()]
+    layout = layout_section(README.read_text())
+    missing = unlisted_modules(files, layout, set(EXPERIMENTS.values()))
+    assert not missing, f"README's layout table does not name these modules: {missing}"
+    named = {w.strip("`").split(" ")[0] for w in layout.split() if w.startswith("`infogauss.")}
+    for dotted in sorted(n.rstrip("`,;.)") for n in named):
+        rel = dotted.removeprefix("infogauss.").replace(".", "/")
+        assert (PACKAGE / f"{rel}.py").exists() or (PACKAGE / rel).is_dir(), f"README names {dotted}, not in the tree"
+
+
+def test_unlisted_modules_checker_finds_a_missing_module():
+    layout = "| measure | `infogauss.stats`, `infogauss.report` (`compute`) |"
+    files = ["report/compute.py", "report/html.py", "stats/univariate/anderson_darling.py", "experiments/fig2.py"]
+    assert unlisted_modules(files, layout, {"infogauss.experiments.fig2"}) == ["report/html.py"]
