@@ -68,10 +68,10 @@ def mardia(x, *, block=1024, device=None, exact_moments=True, method="auto", n_r
         1000  5.3/5.1/5.6 · 1.1/1.1/1.2  4.8/5.2/4.8 · 0.6/1.4/0.6  4.8/3.6/4.1 · 1.4/0.8/1.1  1.8/5.1/3.2 · 0.5/1.1/0.8
         5000  5.7/5.3/5.7 · 0.0/1.0/0.7  5.0/5.0/5.0 · 0.7/0.7/0.3  5.3/4.0/4.3 · 1.3/1.3/1.7  4.7/5.3/5.0 · 0.7/0.7/0.0
 
-    (d = 64 and n = 5000: ``--tests mardia --n 200,1000,5000``, same seeds.) The kurtosis test with the exact moments holds its level from n = 8 (slightly liberal at 1% for
-    n <= 50); the χ² skewness test is conservative whenever d is not small against n (0% at (8, 5) and (200, 64),
-    0.05% at (50, 20), 1.8% at (1000, 64)) and holds it at n = 5000 up to d = 64; the Bonferroni omnibus inherits
-    that.
+    (d = 64 and n = 5000: ``--tests mardia --n 200,1000,5000``, same seeds.) The kurtosis test with the exact
+    moments holds its level from n = 8 (slightly liberal at 1% for n <= 50); the χ² skewness test is conservative
+    whenever d is not small against n (0% at (8, 5) and (200, 64), 0.05% at (50, 20), 1.8% at (1000, 64)) and
+    holds it at n = 5000 up to d = 64; the Bonferroni omnibus inherits that.
 
     References: K. V. Mardia, "Measures of multivariate skewness and kurtosis with applications",
     Biometrika 57(3), 519-530 (1970); K. V. Mardia, "Applications of some measures of multivariate skewness
