@@ -76,8 +76,8 @@ def protocol_scipy(sets):
     import scipy.stats
     from tqdm import tqdm
 
-    from infogauss.stats.univariate.common import NumpyOps
     from infogauss.stats.univariate.anderson_darling import ad_pvalue
+    from infogauss.stats.univariate.common import NumpyOps
 
     out, times = {}, {}
     for name, z in sets.items():
