@@ -102,6 +102,10 @@ def test_analyze_cli_dask_and_max_rows(client, data, tmp_path):
     for key in ("ad_mean", "dp_mean_p", "cv", "calibrated_pvalue"):
         assert dsk["raw"][key] == pytest.approx(mem["raw"][key], rel=TOL)
     assert "subsample of 1500 of 2000 rows, seed 20260227" in (tmp_path / "dask" / "report.md").read_text()
+    np.savez(tmp_path / "z.npz", emb=data)  # not a .npy: read here, then split into row chunks for the cluster
+    argv = [str(tmp_path / "z.npz"), *common[1:], "--out", str(tmp_path / "npz"), "--dask", client.scheduler.address]
+    assert main(["analyze", *argv]) == 0
+    assert json.loads((tmp_path / "npz" / "report.json").read_text())["raw"]["ad_mean"] == dsk["raw"]["ad_mean"]
 
 
 def test_missing_dask_is_one_line(monkeypatch, data):
