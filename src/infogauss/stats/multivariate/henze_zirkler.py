@@ -44,10 +44,10 @@ def henze_zirkler(x, *, block=1024, device=None, method="auto", n_resamples=N_RE
         50      5.80 / 1.00   5.10 / 1.40   6.10 / 1.50   -
         200     3.70 / 0.60   4.80 / 0.80   5.40 / 1.40   0.20 / 0.20
         1000    7.00 / 2.00   3.50 / 1.50   5.00 / 1.50   1.00 / 0.50   (200 replicates: ±4 / ±2 points)
+        5000    4.00 / 0.50   7.50 / 0.50   6.50 / 2.00   2.00 / 1.50   (200 replicates, ``--n 5000``)
 
-    (- : n < d + 2.) At d = 64 the lognormal law is far off (0.2% at (200, 64), 1.0% at (1000, 64); an earlier
-    independent run: 2.9% at (5000, 64), 80% of the p-values in [0.38, 0.44] at (200, 64)); n = 5000 not measured
-    here (cost).
+    (- : n < d + 2.) At d = 64 the lognormal law is far off (0.2% at (200, 64), 1.0% at (1000, 64), 2.0% at
+    (5000, 64); an earlier independent run: 2.9% at (5000, 64), 80% of the p-values in [0.38, 0.44] at (200, 64)).
 
     Cost: the pair sum is O(n² d) time (strips of ``block`` rows, float64, on ``device`` or the tensor's device);
     about 30 s at n = 60,000, d = 3 on 2 CPU threads. No exact sub-quadratic form is known for this Gaussian-kernel
