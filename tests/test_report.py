@@ -295,3 +295,18 @@ def test_view_null_option(rng):
     assert plain.normalized.calibrated_null == "bonferroni" == plain.raw.calibrated_null
     with pytest.raises(InputError, match="view_null"):
         gaussianity_report(x, view_null="exact")
+
+
+def test_column_bank_caps_the_simulated_rows_at_huge_n(monkeypatch):
+    # n·d beyond BANK_MAX_ROWS: samples of BANK_MAX_ROWS // d rows (a 10⁹-row report must not simulate 10⁹ rows)
+    from infogauss.report import null
+
+    monkeypatch.setattr(null, "BANK_MAX_ROWS", 16 * 300)
+    null.column_bank.cache_clear()
+    with pytest.warns(UserWarning, match="uses samples of 300 rows"):
+        a_raw, p_raw, a_norm, p_norm = null.column_bank(10**12, 16, cols=64)
+    assert a_raw.size == p_norm.size >= 64 and np.all((p_raw >= 0) & (p_raw <= 1))
+    null.column_bank.cache_clear()
+    small = null.column_bank(300, 16, cols=64)  # the same rows simulated whole: the same draws
+    np.testing.assert_array_equal(small[0], a_raw)
+    null.column_bank.cache_clear()

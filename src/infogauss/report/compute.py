@@ -86,9 +86,12 @@ def gaussianity_report(
     temperature : float
         The run's InfoNCE temperature τ; the uniformity potential Φ (paper Eq. 4) is reported at α = 1/τ.
     view_null : {"auto", "monte-carlo", "bonferroni"}
-        Calibration of the views' checks (module doc): ``"auto"`` simulates their null at (n, d) when
-        ``reps · n · (d + K)`` fits ``SPHERE_BUDGET`` for reps = 999 or else 199 (cached), else uses ``min(1, 2q)`` and
-        Bonferroni (with a warning when n >= d²/4, where the normalised views may be liberal).
+        Calibration of the views' checks (:mod:`infogauss.report.null`): ``"auto"`` simulates their null at the
+        sample's (n, d), cached — 4999 or 999 whole Gaussian samples when they fit ``SPHERE_BUDGET`` (~3 s), else
+        4999 samples drawn from the column bank while n <= d² (measured to hold its level), else 199 whole samples
+        if they fit, else the bank with a warning (its normalised views are liberal when n > d²).
+        ``"monte-carlo"``: the same with 4999 samples (whole or bank); ``"bonferroni"``: no simulation,
+        ``min(1, 2q)`` per view and Bonferroni over the views (conservative).
     name : str
         Name of the input in messages and in the report (the CLI passes the file path).
     """
