@@ -221,6 +221,7 @@ def feature_rows(feats: dict, fit_y: np.ndarray, feature: str, k: int) -> tuple[
         row.update({"fit_mean_m2": float(fit_m2.mean()), "held_mean_m2": float(held["_m2"].mean()),
                     "ood_mean_m2": float(s["_m2"].mean())})  # fmt: skip
         row["ood_inside_fraction"] = float(np.mean(s["_m2"] < np.median(held["_m2"])))
+        row["held_m2_q10"], row["held_m2_q90"] = (float(q) for q in np.quantile(held["_m2"], [0.1, 0.9]))
         norms = [np.linalg.norm(feats[n], axis=1) for n in ("held", ood)]
         row.update({"held_mean_norm": float(norms[0].mean()), "ood_mean_norm": float(norms[1].mean())})
         rows.append(row)
@@ -261,6 +262,7 @@ def tables(rows):
     )
     auc = [Column(f"auroc_{s}", s, "float") for s in SCORES]
     shell = [Column("d", "d", "int"), Column("fit_mean_m2", "fit m²"), Column("held_mean_m2", "held-out m²"),
+             Column("held_m2_q10", "held-out m² 10%"), Column("held_m2_q90", "90%"),
              Column("ood_mean_m2", "OOD m²"), Column("ood_inside_fraction", "OOD m² < held-out median", "frac"),
              Column("held_mean_norm", "held-out ‖z‖"), Column("ood_mean_norm", "OOD ‖z‖")]  # fmt: skip
     sizes = [Column(c, c, "int") for c in ("n_fit", "n_held", "n_ood", "n_classes", "encoder_dim", "zero_coordinates")]
@@ -278,20 +280,29 @@ def inverted(r: dict) -> bool:
 
 def inversion_note(r: dict, rows: list[dict]) -> str:
     """The measured reading of an OOD set that lands inside the shell (see :func:`inverted`)."""
+    from scipy.stats import chi2
+
+    lo, hi = chi2.ppf([0.1, 0.9], r["d"])
+    wide = r["held_m2_q90"] - r["held_m2_q10"] > 2 * (hi - lo)
     text = (
         f"Inside the shell, {r['name']}: {100 * r['ood_inside_fraction']:.0f}% of these OOD texts have a squared "
         f"Mahalanobis distance m² below the held-out docstrings' median (mean m² {r['ood_mean_m2']:.4g} against "
         f"{r['held_mean_m2']:.4g}; d = {r['d']}). A Gaussian in d dimensions puts its mass on a thin shell m² ≈ d, "
         "not at its mode, so texts nearer the mean than typical docstrings get a *higher* density than the "
-        f"in-distribution texts themselves: Gaussian log-likelihood AUROC {r['auroc_loglik']:.3f}. The typicality "
+        f"in-distribution texts themselves: Gaussian log-likelihood AUROC {r['auroc_loglik']:.3f}. The held-out "
+        f"docstrings' m² spans {r['held_m2_q10']:.4g}–{r['held_m2_q90']:.4g} (10–90%) where a Gaussian's χ²_d would "
+        f"span {lo:.4g}–{hi:.4g}{' (no thin shell: these features are far from Gaussian)' if wide else ''}. The "
+        "typicality "
         f"score |m² − d|/√(2d) gives {r['auroc_typicality']:.3f}"
     )
     if r["auroc_typicality"] < 0.5:
-        text += (
-            " — below chance: held-out docstrings themselves lie beyond d (the covariance is estimated from "
-            f"{r['n_fit']:,} texts, so new texts look farther away), and OOD texts between d and that level look "
-            "*more* typical than they do"
+        why = (
+            "the docstrings themselves are spread far from d on both sides"
+            if wide
+            else f"held-out docstrings lie beyond d (the covariance is estimated from {r['n_fit']:,} texts, so new "
+            "texts look farther away)"
         )
+        text += f" — below chance: these OOD texts lie closer to m² = d than held-out docstrings do, as {why}"
     other = next((o for o in rows if o["ood_set"] == r["ood_set"] and o["features"] != r["features"]), None)
     if other is not None and not inverted(other):
         text += (
@@ -341,7 +352,8 @@ def figures(rows, extras, folder):
             label = "held-out docstrings" if name == "held" else f"OOD: {name}"
             ax.hist(np.clip(v, 0, top), bins=bins, density=True, histtype="step", lw=1.4, label=label)
         ax.axvline(extras["d"], color="k", ls=":", lw=1, label=f"d = {extras['d']} (the shell)")
-        ax.set(title=f"{feature} features", xlabel="squared Mahalanobis distance m² to the docstring Gaussian",
+        ax.set(title=f"{feature} features", xlabel="squared Mahalanobis distance m² to the docstring Gaussian (clipped "
+               "at the 99th percentile)",
                ylabel="density")  # fmt: skip
         ax.legend(fontsize=7)
     fig.tight_layout()
