@@ -39,7 +39,6 @@ shift), the same for the typicality score (positive = it ranks shift), and the m
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from infogauss.experiments.cifar_runs import (
     CPU_TRAIN,
@@ -108,6 +107,8 @@ SCALES = {
 def feature_sets(model, source, settings: dict, seed: int) -> dict:
     """The features the scores need: ``fit`` (+ ``fit_y``), ``test`` (+ ``inside``: classes 0–4), ``far``,
     ``shifted[kind, severity]``; each a ``{"head", "backbone"}`` dict of raw features."""
+    import torch
+
     norm = source.test_set.normalize
     train_x, train_y = source.train_set.x, source.train_set.y
     idx = source.bank_order if settings["fit_n"] is None else source.bank_order[: settings["fit_n"]]

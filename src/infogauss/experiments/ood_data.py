@@ -13,11 +13,14 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from infogauss.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported where images are made: `reproduce --list` runs without it
+    import torch
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 ENV = "INFOGAUSS_FASHION_MNIST"
@@ -69,6 +72,7 @@ def load_fashion_mnist(path=None, n: int | None = None) -> np.ndarray:
 
 def to_cifar_format(gray: np.ndarray) -> torch.Tensor:
     """uint8 grey images ``(n, h, w)`` -> uint8 RGB ``(n, 3, 32, 32)`` (bilinear resize, grey replicated)."""
+    import torch
     import torch.nn.functional as F
 
     x = torch.as_tensor(np.array(gray), dtype=torch.float32)[:, None]
@@ -98,6 +102,7 @@ def far_images(settings: dict, seed: int) -> tuple[torch.Tensor, str]:
 
 def corrupt(x: torch.Tensor, kind: str, severity: int, seed: int = 0) -> torch.Tensor:
     """Float images in ``[0, 1]`` ``(n, 3, H, W)`` under corruption ``kind`` at ``severity`` (0 = unchanged)."""
+    import torch
     import torch.nn.functional as F
 
     if severity == 0:
