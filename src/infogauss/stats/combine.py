@@ -62,7 +62,8 @@ def cauchy_combination(pvalues, axis=-1, weights=None) -> TestResult:
     nan = xp.isnan(p)
     w = xp.where(nan, 0.0, w)
     p = xp.where(nan | (w == 0), 0.5, p)  # entries that take no part contribute tan(0) = 0
-    with np.errstate(divide="ignore", invalid="ignore"):  # p = 0 or 1 give ±inf; a row of only NaN gives NaN
+    # ±inf from p = 0 or 1, or from a sum past 1e308 (then p = 0, correctly); a row of only NaN gives NaN
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t = xp.where(p < 0.5, 1 / xp.tan(math.pi * p), -1 / xp.tan(math.pi * (1 - p)))
         t = xp.where(p < 1e-15, 1 / (math.pi * p), t)
         stat = (w * t).sum(-1) / w.sum(-1)
