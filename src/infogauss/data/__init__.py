@@ -1,34 +1,39 @@
 """Data sources for training: synthetic pairs (``infogauss.data.synthetic``, paper §4.1), your own arrays of pairs
-(``infogauss.data.pairs``, ``source=pairs``) and image folders (``infogauss.data.folder``, ``source=folder``)."""
+(``infogauss.data.pairs``, ``source=pairs``) and image folders (``infogauss.data.folder``, ``source=folder``).
 
-from infogauss.data.folder import FOLDER_SOURCES, make_folder_source, read_image_folder
-from infogauss.data.pairs import PAIRS_SOURCES, PairsSource, make_pairs_source
-from infogauss.data.synthetic import (
-    SOURCES,
-    GaussianChannelSource,
-    GaussianMixtureSource,
-    LaplaceSource,
-    Source,
-    SparseBinarySource,
-    make_generator,
-    make_source,
-    source_parameters,
-)
+The names below are imported on first use (PEP 562), so ``infogauss.data.text`` and the other torch-free modules
+load without torch (``reproduce --list`` runs on the core install)."""
 
-__all__ = [
-    "SOURCES",
-    "Source",
-    "LaplaceSource",
-    "GaussianMixtureSource",
-    "SparseBinarySource",
-    "GaussianChannelSource",
-    "make_source",
-    "make_generator",
-    "source_parameters",
-    "PAIRS_SOURCES",
-    "PairsSource",
-    "make_pairs_source",
-    "FOLDER_SOURCES",
-    "make_folder_source",
-    "read_image_folder",
-]
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "SOURCES": "infogauss.data.synthetic",
+    "Source": "infogauss.data.synthetic",
+    "LaplaceSource": "infogauss.data.synthetic",
+    "GaussianMixtureSource": "infogauss.data.synthetic",
+    "SparseBinarySource": "infogauss.data.synthetic",
+    "GaussianChannelSource": "infogauss.data.synthetic",
+    "make_source": "infogauss.data.synthetic",
+    "make_generator": "infogauss.data.synthetic",
+    "source_parameters": "infogauss.data.synthetic",
+    "PAIRS_SOURCES": "infogauss.data.pairs",
+    "PairsSource": "infogauss.data.pairs",
+    "make_pairs_source": "infogauss.data.pairs",
+    "FOLDER_SOURCES": "infogauss.data.folder",
+    "make_folder_source": "infogauss.data.folder",
+    "read_image_folder": "infogauss.data.folder",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -12,11 +12,15 @@ that InfoNCE sees — or ``"backbone"`` — the encoder's pooled features) and c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments.tables import REPORT_KEYS
+
+if TYPE_CHECKING:  # torch is imported where models run: `reproduce --list` works without it
+    import torch
 
 #: Report keys copied for each representation (the paper's six and the calibrated verdict).
 ROW_REPORT_KEYS = (*REPORT_KEYS, "calibrated_verdict")
@@ -60,6 +64,8 @@ def join_notes(notes: list[str], settings: dict) -> str:
 
 def same_initialisation(cfg) -> bool:
     """Whether the supervised and contrastive models of ``cfg`` start from identical weights (shared layers)."""
+    import torch
+
     from infogauss.train import build_model
 
     a = build_model(cfg.replace(objective="infonce")).state_dict()
@@ -115,6 +121,8 @@ def curve(history: list, keys=("cv", "ad_mean", "dp_pass_fraction", "knn_accurac
 def representations(model, images: torch.Tensor, normalize, block: int = 1000) -> dict[str, np.ndarray]:
     """``{"backbone", "head"}`` float64 features of ``images`` (uint8, or float in [0, 1]; ``(n, 3, H, W)``), each
     block normalised with ``normalize`` (the data set's channel normalisation), eval mode, float32 forward."""
+    import torch
+
     from infogauss.train.evaluate import eval_mode
 
     device = next(model.parameters()).device

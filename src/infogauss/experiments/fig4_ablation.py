@@ -30,8 +30,6 @@ import copy
 import time
 
 import numpy as np
-import torch
-from torch import nn
 
 from infogauss.constants import AD_THRESHOLD
 from infogauss.experiments import paper
@@ -78,22 +76,30 @@ SCALES = {
 }
 
 
-class Denormalize(nn.Module):
-    """``x · std + mean``: undoes a per-channel normalisation, so the next layer sees pixels in [0, 1]."""
+def denormalize(mean, std):
+    """A module computing ``x · std + mean``: it undoes a per-channel normalisation, so the next layer sees pixels in
+    [0, 1]. (Built here, not at import, so that ``reproduce --list`` runs without torch.)"""
+    from torch import nn
 
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", mean.detach().clone().view(1, -1, 1, 1))
-        self.register_buffer("std", std.detach().clone().view(1, -1, 1, 1))
+    class Denormalize(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", mean.detach().clone().view(1, -1, 1, 1))
+            self.register_buffer("std", std.detach().clone().view(1, -1, 1, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.std + self.mean
+        def forward(self, x):
+            return x * self.std + self.mean
+
+    return Denormalize()
 
 
 def edit_model(model, source, *, pixels: str = "normalized", output_bias: bool = True) -> None:
     """Apply a variant's model edits in place (before training): raw-pixel input, no output bias."""
+    import torch
+    from torch import nn
+
     if pixels == "raw":
-        model.backbone = nn.Sequential(Denormalize(source.train_set.mean, source.train_set.std), model.backbone)
+        model.backbone = nn.Sequential(denormalize(source.train_set.mean, source.train_set.std), model.backbone)
     if not output_bias:
         last = [m for m in model.backbone.modules() if isinstance(m, nn.Linear)][-1]
         with torch.no_grad():
@@ -112,14 +118,15 @@ def train_variant(ctx: Context, changes: dict, edits: dict):
     return run_loop(setup, state, ctx.progress), start
 
 
-@torch.no_grad()
 def augmented_report(model, source, block: int = 1000) -> dict:
     """The protocol on the embeddings of one augmented view of every test image (raw and normalised halves)."""
+    import torch
+
     from infogauss.train import EVAL_SEED
     from infogauss.train.evaluate import eval_mode
 
     device = next(model.parameters()).device
-    with eval_mode(model, device.type):
+    with torch.no_grad(), eval_mode(model, device.type):
         z = torch.cat([model.embed(x1).float() for x1, _ in source.test_views(source.n_test, block, EVAL_SEED)])
     return data_report(z.double().cpu().numpy())
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from infogauss.constants import INIT_SEED_OFFSET
 from infogauss.experiments.common import Context
 from infogauss.experiments.tables import Column, Table
-from infogauss.sweep import INIT_SEED_OFFSET
 
 TITLE = "Induction with controls: Table 1's synthetic rows before/after InfoNCE, against VICReg and a fixed map"
 
@@ -141,18 +141,15 @@ def summary_row(name: str, results, control_after=None, **fields) -> dict:
 
 
 def change_columns() -> list[Column]:
-    return [
-        Column("epochs", "epochs", "int"),
-        Column("before_cv", "CV before"),
-        Column("after_cv", "CV after"),
-        Column("delta_cv", "ΔCV"),
-        Column("before_ad_mean", "AD before"),
-        Column("after_ad_mean", "AD after"),
-        Column("delta_ad_mean", "ΔAD"),
-        Column("after_ad_pass_fraction", "AD pass after", "frac"),
-        Column("after_dp_pass_fraction", "DP pass after", "frac"),
-        Column("induction_paper", "verdict (paper rule)", "text"),
-        Column("induction_calibrated", "verdict (calibrated)", "text"),
+    """Epochs; CV and AD before, after and Δ; the pass fractions after training; both "induced?" verdicts."""
+    cols = [Column("epochs", "epochs", "int")]
+    for key, name in (("cv", "CV"), ("ad_mean", "AD")):
+        cols += [Column(f"{when}_{key}", f"{name} {when}") for when in ("before", "after")]
+        cols.append(Column(f"delta_{key}", f"Δ{name}"))
+    cols += [Column(f"after_{t}_pass_fraction", f"{t.upper()} pass after", "frac") for t in ("ad", "dp")]
+    return cols + [
+        Column(f"induction_{r}", f"verdict ({h})", "text")
+        for r, h in (("paper", "paper rule"), ("calibrated", "calibrated"))
     ]
 
 
