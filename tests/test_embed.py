@@ -80,8 +80,9 @@ def _embed_cli(tmp_path, *extra):
 
 def test_cli_prints_one_progress_bar(minilm, tmp_path, capfd):
     """Issue #13: the model's load used to draw transformers' "Loading weights" bar beside infogauss's own."""
-    import infogauss.embed
     from transformers.utils import logging as hf_logging
+
+    import infogauss.embed
 
     infogauss.embed._load.cache_clear()  # the model is loaded again, so its loading bar would show
     capfd.readouterr()
@@ -97,8 +98,9 @@ def test_cli_quiet_silences_the_backends(minilm, tmp_path, capfd, caplog, recwar
     import logging
     import warnings
 
-    import infogauss.embed_cli
     from huggingface_hub.utils import tqdm as hub_tqdm
+
+    import infogauss.embed_cli
 
     real = infogauss.embed_cli.load_encoder
 
