@@ -23,7 +23,7 @@ dropout, scaling) is a further Markov step, so by the data-processing inequality
 engine's ``eta2_lower_bound`` (squared Pearson) is reported beside it.
 
 The paper's violin figure shows positive-pair cosines ≈ 0.96; :func:`required_A` gives the channel strength at
-which :math:`\eta_2` would reach that value (paper.md "consistency flag").
+which :math:`\eta_2` would reach that value (the consistency flag in docs/paper-protocol.md §4.1).
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def notes(rows, rows_per_seed, settings):
         A = lap["A"]
         need = required_A(paper.FIG2_POSITIVE_COSINE[0] + 0.01)
         lines.append(
-            f"**Laplace at A = {A:g} (paper.md consistency flag).** Our Laplace run gives E[u·v] = "
+            f"**Laplace at A = {A:g} (consistency flag, docs/paper-protocol.md §4.1).** Our Laplace run gives E[u·v] = "
             f"{lap['alignment']:.3f} on test pairs. For a Laplace(0,1) base the channel is not Gaussian, so "
             f"η₂ ≠ A² = {A * A:.2f}: the HGR correlation of the clean channel is {math.sqrt(lap['eta2']):.3f}, "
             f"η₂ ≤ {lap['eta2']:.3f} (the jitter can only lower it), and the squared Pearson correlation of a jittered "

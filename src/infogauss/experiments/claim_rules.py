@@ -22,7 +22,7 @@ __all__ = ["Claim", "verdict", "pm", "thin_shell_rule", "table1_rule", "binary_e
 class Claim:
     key: str
     claim: str  # what the paper says
-    where: str  # where it says it (paper.md section)
+    where: str  # where it says it (docs/paper-protocol.md section)
     experiments: tuple[str, ...]
     rule: str  # how the verdict is decided
 

@@ -135,7 +135,7 @@ def notes(rows, rows_per_seed, settings):
         f"{predicted_pearson(d, dim):.3f} at d = {d}, D = {dim}), whatever A is. The "
         f"paper's 0.86–0.87 would need d ≳ {need} of D = {dim} under this formula; the paper does not say which d "
         "Fig. 11 uses.\n\n"
-        "The A-to-value pairing of the paper's three numbers is uncertain (paper.md)."
+        "The A-to-value pairing of the paper's three numbers is uncertain (docs/paper-protocol.md §4.4.3)."
     )
 
 

@@ -8,7 +8,8 @@ N across d (Fig. 8).
 
 The paper's only readable numbers are from the project-page violin (positives ≈ 0.95–0.97 for every d; negatives
 centred at 0 spreading ≈ ±0.6 at d = 32 to ≈ ±0.4 at d = 512). Prop. 1 makes positives ≈ 0.96 impossible at the
-stated A = 0.6 (see the ``bound`` experiment and paper.md's consistency flag): we report what we measure.
+stated A = 0.6 (see the ``bound`` experiment and the consistency flag in docs/paper-protocol.md §4.1): we report what
+we measure.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ N ∈ {8, 16, 32, 48, 64, 96, 128}. For each run, on the unnormalised embeddings
 augmentation; the engine's numbers on augmented views are kept as ``views_*``): CV (Eq. 20), mean norm, the mode of
 the norm histogram, and the AD/DP summaries. Figures: CV and mean norm vs N (curves per d), norm histograms (radius
 tightening), AD avg / DP pass fraction vs N. The paper prints no numbers for Fig. 3 except the project-page
-histogram modes at d = 32, read off the plot (paper.md §4.1 (a)).
+histogram modes at d = 32, read off the plot (docs/paper-protocol.md §4.4.3).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ none), no projection head (the MLP's output is what InfoNCE sees and what is tes
 tau 0.1, Adam 1e-3, weight decay 1e-4, batch 256. Every evaluation (epoch 0 and every ``eval_every`` epochs) is a row:
 the paper's protocol on the unnormalised outputs for the 10,000 un-augmented test images (also normalised, and
 k-NN accuracy). ``fig4.png`` draws the three panels of the paper's figure (+ k-NN accuracy) against passes over the
-training set, with the values read off the poster (paper.md §4.2(a); the DP curve is unknown); ``fig4_curve.csv``
+training set, with the values read off the poster (docs/paper-protocol.md §4.4.3; the DP curve is unknown);
+``fig4_curve.csv``
 holds the curve.
 
 Scales: ``paper`` — 100 epochs of the 50k training images, evaluated every 5 epochs; ``cpu`` — together with
@@ -180,7 +181,8 @@ def notes(rows, rows_per_seed, settings):
                    f"settings above do not apply): evaluations at epochs {rows[0]['epoch']}..{rows[-1]['epoch']} of "
                    f"its configured {rows[-1].get('epochs')}.")  # fmt: skip
     out += [
-        "Assumptions (paper silent, paper.md §4.2(a)/§6.4): hidden width 512 and output 128, biases, PyTorch's default "
+        "Assumptions (paper silent, docs/paper-protocol.md §4.2 and §6.4): hidden width 512 and output 128, biases, "
+        "PyTorch's default "
         "init; no projection head; SimCLR augmentations as for the ResNet (jitter probability 0.8); one-directional "
         "InfoNCE (Eq. 2); standard CIFAR normalisation; the poster's first CV point taken as epoch 10.",
     ]

@@ -1,7 +1,8 @@
 """Fig. 4 ablation: which single factor of our MLP setup explains the gap at epoch 10 to the poster?
 
 At epoch 10 our Fig. 4 MLP (:mod:`infogauss.experiments.fig4`, engine preset ``cifar-mlp``) has AD avg ~30 on the
-clean test images; the poster (paper.md §4.2(a)) shows 0.81. The paper states neither the widths, nor the input
+clean test images; the poster (docs/paper-protocol.md §4.4.3) shows 0.81. The paper states neither the widths, nor
+the input
 normalisation, nor whether the tested embeddings are of clean or augmented test images. This experiment changes
 **one factor at a time** against our default, same seed, same training length, and reports the epoch-0 and final
 evaluation of each variant:

@@ -1,7 +1,8 @@
-"""The paper's published numbers, each with where it comes from in ``shared/paper.md``.
+"""The paper's published numbers, each with where it comes from in ``docs/paper-protocol.md``.
 
 Nothing here is computed: these are the values printed in *InfoNCE Induces Gaussian Distribution* (Betser et al.,
-ICLR 2026) as reconstructed in ``paper.md``, kept only so experiments can print them beside what we measure.
+ICLR 2026) as summarised in ``docs/paper-protocol.md`` §4.4, kept only so experiments can print them beside what we
+measure.
 Never tune anything toward them.
 
 Keys follow :func:`infogauss.report.gaussianity_report`: ``cv``, ``ad_mean`` (mean Anderson–Darling A² over
@@ -12,7 +13,7 @@ D'Agostino–Pearson p-value; "DP Avg."), ``dp_pass_fraction`` (fraction with p 
 
 from __future__ import annotations
 
-SOURCE_TABLE1 = "paper.md §4.1 / §4.2, 'Table 1 as printed' (unnormalised embeddings)"
+SOURCE_TABLE1 = "docs/paper-protocol.md §4.4.1, Table 1 as printed (unnormalised embeddings)"
 
 
 def _row(cv, ad_mean, ad_pass, dp_mean, dp_pass, verdict):
@@ -26,9 +27,9 @@ def _row(cv, ad_mean, ad_pass, dp_mean, dp_pass, verdict):
     }
 
 
-#: Table 1 (paper.md §4.1 "Table 1 as printed"). Laplace and GMM are "end of training" (150 and 100 epochs);
+#: Table 1 (docs/paper-protocol.md §4.4.1). Laplace and GMM are "end of training" (150 and 100 epochs);
 #: Binary E0/E50/E100 are evaluations at epochs 0/50/100 of one run. The (d, N) behind the Laplace column is
-#: UNKNOWN (paper.md §6.3).
+#: UNKNOWN (docs/paper-protocol.md §6.3).
 TABLE1: dict[str, dict] = {
     "laplace": _row(0.08, 0.38, 1.00, 0.49, 1.00, True),
     "gmm": _row(0.08, 0.39, 1.00, 0.46, 1.00, True),
@@ -39,32 +40,36 @@ TABLE1: dict[str, dict] = {
     "cifar10_rn18_contrastive": _row(0.09, 0.43, 0.961, 0.39, 0.945, True),
 }
 
-#: What a perfect Gaussian gives under the same protocol (paper.md §4.0 "(note, checked with scipy 1.17.1)",
+#: What a perfect Gaussian gives under the same protocol (docs/paper-protocol.md §4.4.4, our note checked with scipy
+#: 1.17.1,
 #: 400 draws of i.i.d. N(0,1) columns). Useful to read the "100% pass" entries of Table 1: the nominal rate is 95%.
 NULL_CALIBRATION: dict[int, dict] = {
     5000: {"ad_mean": 0.385, "ad_pass_fraction": 0.958, "dp_mean_p": 0.496, "dp_pass_fraction": 0.968},
     10000: {"ad_mean": 0.391, "ad_pass_fraction": 0.940, "dp_mean_p": 0.513, "dp_pass_fraction": 0.955},
 }
-SOURCE_NULL = "paper.md §4.0 null calibration table"
+SOURCE_NULL = "docs/paper-protocol.md §4.4.4, what an exact Gaussian gives"
 
-#: Fig. 11 (paper.md §4.1 "Fig. 11, encoder pushforward"): Pearson correlation between Laplace input
+#: Fig. 11 (docs/paper-protocol.md §4.4.3, Fig. 11): Pearson correlation between Laplace input
 #: log-likelihood and Gaussian embedding log-likelihood. The figure prints 0.87, 0.86, 0.87 for A = 0.2, 0.5, 0.8;
 #: "the exact pairing of values to A is uncertain".
 FIG11_PEARSON: dict[float, float] = {0.2: 0.87, 0.5: 0.86, 0.8: 0.87}
-SOURCE_FIG11 = "paper.md §4.1 (a) 'Fig. 11' (pairing of values to A uncertain)"
+SOURCE_FIG11 = "docs/paper-protocol.md §4.4.3, Fig. 11 (pairing of values to A uncertain)"
 
-#: Project-page violin plot (= Fig. 2 style), read by eye (paper.md §4.1 (a)): positive-pair cosine ≈ 0.95–0.97
+#: Project-page violin plot (= Fig. 2 style), read by eye (docs/paper-protocol.md §4.4.3): positive-pair cosine ≈
+#: 0.95–0.97
 #: for every d in {32, ..., 512}; negative-pair cosine centred at 0 with spread ≈ ±0.6 at d = 32 down to ≈ ±0.4 at
-#: d = 512. Batch size UNKNOWN. paper.md's "consistency flag" explains why ≈ 0.96 cannot hold at A = 0.6.
+#: d = 512. Batch size UNKNOWN. The consistency flag in docs/paper-protocol.md §4.1 explains why ≈ 0.96 cannot hold
+#: at A = 0.6.
 FIG2_POSITIVE_COSINE = (0.95, 0.97)
 FIG2_NEGATIVE_SPREAD = {32: 0.6, 512: 0.4}
-SOURCE_FIG2 = "paper.md §4.1 (a) 'Project-page violin image' (read off the plot, approximate)"
+SOURCE_FIG2 = "docs/paper-protocol.md §4.4.3, project-page violin plot (read off the plot, approximate)"
 
 #: Project-page ``norm_concentration.png`` (d = 32): approximate mode of the norm histogram per batch size.
 FIG3_NORM_MODE_D32: dict[int, float] = {8: 11.5, 32: 5.5, 64: 4.0, 128: 3.0}
-SOURCE_FIG3 = "paper.md §4.1 (a) 'Project-page norm_concentration.png' (read off the plot, approximate)"
+SOURCE_FIG3 = "docs/paper-protocol.md §4.4.3, project-page norm_concentration.png (read off the plot, approximate)"
 
-#: Table 2 (paper.md §4.3), "Unnormalized / Normalized" pairs, pass rates as fractions. For later experiments.
+#: Table 2 (docs/paper-protocol.md §4.4.2), "Unnormalized / Normalized" pairs, pass rates as fractions. For later
+#: experiments.
 #: One row per model and data set: AD avg, AD pass, DP avg p, DP pass (each unnormalised, normalised), Gaussian?
 _TABLE2_ROWS = (
     ("resnet34_mscoco", (10.01, 9.638), (0.0, 0.0), (2.2e-6, 3.2e-6), (0.0, 0.0), False),
@@ -85,9 +90,9 @@ TABLE2: dict[str, dict] = {
     }  # fmt: skip
     for name, ad, ad_pass, dp, dp_pass, verdict in _TABLE2_ROWS
 }
-SOURCE_TABLE2 = "paper.md §4.3 'Table 2' (Unnormalized / Normalized)"
+SOURCE_TABLE2 = "docs/paper-protocol.md §4.4.2, Table 2 (Unnormalized / Normalized)"
 
-#: Fig. 6 CVs of pretrained models; the mapping to models is inferred from panel order (paper.md §4.3).
+#: Fig. 6 CVs of pretrained models; the mapping to models is inferred from panel order (docs/paper-protocol.md §4.4.3).
 FIG6_CV: dict[str, float] = {
     "densenet": 0.115,
     "resnet34": 0.118,
@@ -95,12 +100,13 @@ FIG6_CV: dict[str, float] = {
     "clip_image": 0.054,
     "dino": 0.034,
 }
-SOURCE_FIG6 = "paper.md §4.3 'Fig. 6' (model mapping inferred from panel order)"
+SOURCE_FIG6 = "docs/paper-protocol.md §4.4.3, Fig. 6 (model mapping inferred from panel order)"
 
-#: Fig. 4 (paper.md §4.2 (a), "Values read off the poster and cifar_epochs_100.jpg"; approximate, presumably the
+#: Fig. 4 (docs/paper-protocol.md §4.4.3, values read off the poster and cifar_epochs_100.jpg; approximate,
+#: presumably the
 #: two-layer MLP on CIFAR-10): test-set CV and mean AD statistic at the epochs where they can be read. The CV's
 #: "first evaluation" is taken to be epoch 10 (the x-axis runs 10-100). The DP-fraction curve is UNKNOWN (only
 #: "increases monotonically").
 FIG4_CV: dict[int, float] = {10: 0.21, 40: 0.20, 60: 0.18, 80: 0.165, 100: 0.157}
 FIG4_AD_MEAN: dict[int, float] = {10: 0.81, 20: 0.84, 30: 0.74, 40: 0.70, 50: 0.63, 60: 0.66, 70: 0.60, 100: 0.57}
-SOURCE_FIG4 = "paper.md §4.2 (a) 'Values read off the poster and cifar_epochs_100.jpg' (approximate)"
+SOURCE_FIG4 = "docs/paper-protocol.md §4.4.3, values read off the poster and cifar_epochs_100.jpg (approximate)"

@@ -7,8 +7,8 @@ augmentations, optimiser (Adam 1e-3, weight decay 1e-4), batch size (256) and nu
 the 10,000 **un-augmented test images** in eval mode, with the paper's protocol on unnormalised (Table 1) and
 L2-normalised rows, for the head output and the backbone features.
 
-Which representation is "the" one: the paper does not say (paper.md §4.2(b)). The main table reports the
-**projection-head output** — what InfoNCE normalises and compares, i.e. the encoder of the theory, and the same
+Which representation is "the" one: the paper does not say (docs/paper-protocol.md §4.2, §6.4). The main table reports
+the **projection-head output** — what InfoNCE normalises and compares, i.e. the encoder of the theory, and the same
 layer in the supervised model; the backbone's numbers are in the second table. This choice was made before any
 result was seen.
 
@@ -147,10 +147,12 @@ def notes(rows, rows_per_seed, settings):
         "at step 0; the supervised model adds only the classifier).",
         f"A perfect Gaussian at n = 10,000 gives AD avg {null['ad_mean']}, AD pass "
         f"{100 * null['ad_pass_fraction']:.1f}%, DP avg p {null['dp_mean_p']}, DP pass "
-        f"{100 * null['dp_pass_fraction']:.1f}% (paper.md §4.0). 'Gaussian?' is our reading of the paper's ✓/✗ "
+        f"{100 * null['dp_pass_fraction']:.1f}% (docs/paper-protocol.md §4.4.4). 'Gaussian?' is our reading of the "
+        f"paper's ✓/✗ "
         f"(AD avg < {AD_THRESHOLD:g} and DP avg p > {DP_ALPHA:g}); 'calibrated' adds the pass-rate intervals and a "
         "combined p-value.",
-        "Assumptions (paper silent, paper.md §4.2(b)/§6.4): CIFAR stem (3×3 conv, no max-pool); random init for both "
+        "Assumptions (paper silent, docs/paper-protocol.md §4.2 and §6.4): CIFAR stem (3×3 conv, no max-pool); random "
+        "init for both "
         "models (not ImageNet-pretrained); SimCLR head 128-d; the supervised model has the same head, its classifier "
         "on the head output, and the same SimCLR augmentations (so the runs differ only in the objective); "
         "one-directional InfoNCE (Eq. 2); no LR schedule; SimCLR jitter probability 0.8; standard CIFAR "

@@ -169,11 +169,12 @@ def notes(rows, rows_per_seed, settings):
     out = [
         f"Verdict (our rule: AD avg < {AD_THRESHOLD:g} and DP avg p > {DP_ALPHA:g}) agrees with the paper's ✓/✗ for: "
         f"{', '.join(agree) or 'none'}" + (f"; differs for: {', '.join(differ)}." if differ else "."),
-        "What a perfect Gaussian gives under this protocol at n = 5000 (paper.md §4.0): AD avg "
+        "What a perfect Gaussian gives under this protocol at n = 5000 (docs/paper-protocol.md §4.4.4): AD avg "
         f"{null['ad_mean']}, AD pass {100 * null['ad_pass_fraction']:.1f}%, DP avg p {null['dp_mean_p']}, "
         f"DP pass {100 * null['dp_pass_fraction']:.1f}%. Pass rates are ~95% by construction of a 5% test, so the "
         "paper's 100% for Laplace/GMM are above what exact Gaussians give; ours should be read against ~95%.",
-        "Assumptions (paper silent, paper.md §6.3): Laplace column at d = 256, N = 128 (largest of the sweep); "
+        "Assumptions (paper silent, docs/paper-protocol.md §6.3): Laplace column at d = 256, N = 128 (largest of the "
+        "sweep); "
         "GMM/Binary batch 256; GMM component means N(0, I) and unit isotropic covariance, a base item is a "
         "component mean and each view a fresh draw from that component; Binary sparsity 5% with the 0.1% flips drawn "
         "per view; Laplace(0, 1) base (variance 2); the scaling jitter exp(N(0, 0.1²)) per sample; dropout not "

@@ -1,7 +1,8 @@
 """Infer the Binary source's unknowns from the paper's *untrained* state (Table 1, Binary E0), then train from there.
 
 The paper reports the Binary embedding before training (E0: CV 0.36, AD avg 1.64, 30% AD pass, DP avg p 0.02, 15% DP
-pass) but not the sparsity law, the number of active entries, the encoder's bias or its initialisation (paper.md
+pass) but not the sparsity law, the number of active entries, the encoder's bias or its initialisation
+(docs/paper-protocol.md
 §4.1 (c), §6.3). The untrained state depends only on those, so it constrains them: this experiment measures the
 untrained encoder (epoch 0, no training) at every point of the grid
 

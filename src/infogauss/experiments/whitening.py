@@ -257,7 +257,8 @@ def notes(rows, rows_per_seed, settings):
         "Cosines ignore norms, so the `raw` and `normalized` rows have the same cosines and uniformity by "
         "construction; Figs. 9 and 10 differ only in what the whitening is fitted to (raw rows vs unit rows).",
         "Encoders differ from the paper's (CLIP ViT-L/14, DINO): a CIFAR-10 encoder trained here and "
-        "all-MiniLM-L6-v2; the paper's whitening procedure is unknown (paper.md §4.3), W-CLIP's is assumed.",
+        "all-MiniLM-L6-v2; the paper's whitening procedure is unknown (docs/paper-protocol.md §5.1, §6.6), W-CLIP's "
+        "is assumed.",
     ]
     if on_generated_images(settings):
         out.append("Smoke scale: generated images and template sentences — the numbers mean nothing.")
