@@ -310,3 +310,19 @@ def test_column_bank_caps_the_simulated_rows_at_huge_n(monkeypatch):
     small = null.column_bank(300, 16, cols=64)  # the same rows simulated whole: the same draws
     np.testing.assert_array_equal(small[0], a_raw)
     null.column_bank.cache_clear()
+
+
+def test_normalised_views_read_against_the_spheres_pass_rate():
+    # L2-normalised coordinates of an exact Gaussian are Beta, not Gaussian: at (5000, 4) they all fail AD. The
+    # normalised view's null pass rate and interval are the sphere's (what its calibrated check uses), so the
+    # fraction it shows sits inside the interval beside it; the raw view keeps the Gaussian columns' interval.
+    from infogauss.report import sphere_passes
+
+    rep = gaussianity_report(np.random.default_rng(3).standard_normal((5000, 4)), geometry=False)
+    passes, cols = sphere_passes(5000, 4)
+    assert rep.normalized.ad_pass_interval == list(pass_interval(4, passes, cols))
+    assert rep.normalized.null_ad_pass_rate == passes / cols < 0.05
+    lo, hi = rep.normalized.ad_pass_interval
+    assert lo <= rep.normalized.ad_pass_fraction <= hi
+    assert rep.raw.ad_pass_interval == list(pass_interval(4, rep.null.ad_passes, rep.null.reps))
+    assert rep.raw.ad_pass_interval[1] == 1.0 and rep.raw.ad_pass_interval[0] > hi

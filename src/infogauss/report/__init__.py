@@ -22,7 +22,9 @@ coordinates.
   simulated N(0, 1) columns of the same n (n capped at :data:`NULL_MAX_N`; the finite-n correction of both tests is
   O(1/n), negligible there). Cached per process (:func:`null_calibration`).
 - ``ad_pass_interval`` / ``dp_pass_interval``: a 99% interval for the pass fraction of ``m`` *independent* Gaussian
-  coordinates: the beta-binomial predictive law ``BetaBinom(m, s + 1/2, reps - s + 1/2)`` (``s`` simulated passes;
+  coordinates (for the AD pass fraction of L2-normalised rows: of coordinates of rows uniform on the sphere,
+  :func:`sphere_passes`, the law the calibrated check uses): the beta-binomial predictive law
+  ``BetaBinom(m, s + 1/2, reps - s + 1/2)`` (``s`` simulated passes;
   a Jeffreys posterior for the null pass rate, so the simulation's own error is included), 0.5% and 99.5%
   quantiles divided by ``m``. **Dependence widens it**: coordinates of a Gaussian with a non-diagonal covariance
   are each exactly N(μ_j, σ_j²) (so the *expected* pass fraction is unchanged) but their pass events are positively

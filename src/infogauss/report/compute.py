@@ -360,7 +360,8 @@ def _directions(d: int, k: int, seed: int) -> np.ndarray:
 
 def _summarize(a: dict, null: NullCalibration, counts, sphere, cls):
     """Paper aggregates plus the calibrated fields for one set of tested columns (``counts``: the view's null AD
-    passes and columns; ``sphere``: the block's simulated null draws, or None)."""
+    passes and columns — Gaussian columns for raw rows, the sphere's for normalised rows, the same law the calibrated
+    statistic uses; ``sphere``: the block's simulated null draws, or None)."""
     ok = np.isfinite(a["ad_statistic"]) & np.isfinite(a["dp_pvalue"])
     m = int(ok.sum())
     ad, adp, dpp = a["ad_statistic"][ok], a["ad_pvalue"][ok], a["dp_pvalue"][ok]
@@ -372,9 +373,9 @@ def _summarize(a: dict, null: NullCalibration, counts, sphere, cls):
         "ad_pass_fraction": float((ad < AD_THRESHOLD).mean()) if m else nan,
         "dp_mean_p": float(dpp.mean()) if m else nan,
         "dp_pass_fraction": float((dpp > DP_ALPHA).mean()) if m else nan,
-        "null_ad_pass_rate": null.ad_passes / null.reps,
+        "null_ad_pass_rate": counts[0] / counts[1],  # the view's own null: Gaussian columns, or the sphere's
         "null_dp_pass_rate": null.dp_passes / null.reps,
-        "ad_pass_interval": list(pass_interval(m, null.ad_passes, null.reps)) if m else [nan, nan],
+        "ad_pass_interval": list(pass_interval(m, *counts)) if m else [nan, nan],
         "dp_pass_interval": list(pass_interval(m, null.dp_passes, null.reps)) if m else [nan, nan],
         "ad_combined_pvalue": combine(adp),
         "dp_combined_pvalue": combine(dpp),

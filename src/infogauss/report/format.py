@@ -121,8 +121,9 @@ def calibration_note(rep) -> str:
     return (
         f"Null pass rates from {null.reps} simulated N(0,1) columns of n = {null.n}: "
         f"AD {_fmt_pct(null.ad_passes / null.reps)}%, DP {_fmt_pct(null.dp_passes / null.reps)}%. "
-        "Intervals: 99% for the pass fraction of that many *independent* Gaussian coordinates "
-        "(dependent coordinates spread wider); descriptive. Calibrated p: the smaller of the Cauchy combination of "
+        "Intervals: 99% for the pass fraction of that many *independent* Gaussian coordinates (for the AD pass "
+        "fraction of normalised rows: coordinates of rows uniform on the sphere; dependent coordinates spread "
+        "wider); descriptive. Calibrated p: the smaller of the Cauchy combination of "
         "the view's per-column AD p-values and the AD pass count's p-value, against its null (`monte-carlo`: "
         "simulated at this (n, d), rows uniform on the sphere for the normalised views; `bonferroni`: twice the "
         f"smaller); the view is calibrated Gaussian when it is > {CALIBRATED_ALPHA}."

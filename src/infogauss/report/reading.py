@@ -155,7 +155,10 @@ def _normalised_point(rep) -> str:
             f"Gaussian (Bonferroni, no simulated null at this size), which is fine only while n < d²/4{big}; at "
             "n ≳ 10⁶ an exact Gaussian's normalised coordinates fail this Gaussian test, correctly: they are Beta."
         )
-    why += " (The table's null 99% intervals are those of Gaussian coordinates: they do not apply to normalised rows.)"
+    why += (
+        " (The table's AD null 99% intervals for normalised rows are the sphere's own; the DP intervals are "
+        "those of Gaussian coordinates.)"
+    )
     return ref + why + _sphere_tests(rep)
 
 
