@@ -298,10 +298,10 @@ def test_view_null_option(rng):
 
 
 def test_column_bank_caps_the_simulated_rows_at_huge_n(monkeypatch):
-    # n·d beyond BANK_MAX_ROWS: samples of BANK_MAX_ROWS // d rows (a 10⁹-row report must not simulate 10⁹ rows)
+    # n·d beyond BANK_MAX_NUMBERS: samples of BANK_MAX_NUMBERS // d rows (a 10⁹-row report must not simulate 10⁹ rows)
     from infogauss.report import null
 
-    monkeypatch.setattr(null, "BANK_MAX_ROWS", 16 * 300)
+    monkeypatch.setattr(null, "BANK_MAX_NUMBERS", 16 * 300)
     null.column_bank.cache_clear()
     with pytest.warns(UserWarning, match="uses samples of 300 rows"):
         a_raw, p_raw, a_norm, p_norm = null.column_bank(10**12, 16, cols=64)

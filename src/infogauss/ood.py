@@ -36,11 +36,10 @@ Example::
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from infogauss.errors import InputError
+from infogauss.typicality import typicality  # one definition (infogauss score uses it too); re-exported here
 
 #: The keys of :class:`DensityScores` output that are OOD scores (the ``_``-prefixed ones are raw quantities).
 SCORES = ("loglik", "typicality", "class_mahalanobis", "knn_cosine")
@@ -84,12 +83,6 @@ def auroc(score_in, score_out) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- Gaussian scores
-
-
-def typicality(m2, d: int) -> np.ndarray:
-    r"""Distance from the thin shell: :math:`|m^2 - d| / \sqrt{2d}` for squared Mahalanobis distances ``m2``
-    in ``d`` dimensions (under the Gaussian :math:`m^2 \sim \chi^2_d`: mean :math:`d`, std :math:`\sqrt{2d}`)."""
-    return np.abs(np.asarray(m2, dtype=np.float64) - d) / math.sqrt(2.0 * d)
 
 
 class GaussianScores:

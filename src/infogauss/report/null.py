@@ -36,7 +36,7 @@ SPHERE_BUDGET = (25 * 10**6,) * 3  # ... reps · n · (d + k) at most this many 
 BANK_REPS = 4999  # samples drawn from the column bank (cheap: the level of one draw set is within ±0.14% at 1%)
 BANK_MAX_RATIO = 1.0  # the bank holds its level for n <= this · d² (measured; liberal at n = 4 d²: bank_view_null)
 BANK_WINDOW = 20  # a drawn column borrows its raw-to-normalised shift from the bank columns this many ranks around it
-BANK_MAX_ROWS = 2 * 10**8  # the bank simulates at most this many numbers per sample: min(n, BANK_MAX_ROWS // d) rows
+BANK_MAX_NUMBERS = 2 * 10**8  # numbers per simulated bank sample at most: samples of min(n, this // d) rows
 TEST_BYTES = 256 * 2**20  # memory for one block of tested columns and the tests' temporaries
 TEST_COPIES = 8  # float64 copies of a tested block alive at once: the block + ~6 in anderson_darling (measured)
 
@@ -121,17 +121,17 @@ def column_bank(n: int, d: int, cols: int = NULL_REPS, seed: int = NULL_SEED, de
     column, raw and normalised of the same column side by side. At most 1e8 simulated numbers (fewer columns at
     huge n·d). Cached; the source of :func:`sphere_passes` and of the column-bank null (:func:`bank_view_null`).
 
-    Beyond :data:`BANK_MAX_ROWS` numbers per sample (n·d > 2e8, e.g. n > 260,000 at d = 768) the samples have
-    ``min(n, BANK_MAX_ROWS // d)`` rows, with a warning: one whole sample of 10⁹ × 768 would be 6 TB. The raw
+    Beyond :data:`BANK_MAX_NUMBERS` numbers per sample (n·d > 2e8, e.g. n > 260,000 at d = 768) the samples have
+    ``min(n, BANK_MAX_NUMBERS // d)`` rows, with a warning: one whole sample of 10⁹ × 768 would be 6 TB. The raw
     p-values' law hardly depends on n, but the normalised coordinates' departure from the Gaussian grows with n, so
     the normalised views' check is then liberal (as it already is for n > d², :data:`BANK_MAX_RATIO`); test the
     normalised rows with projections (``infogauss.stats.maxwell_poincare``) or use ``analyze --max-rows``."""
     from infogauss.stats import anderson_darling
 
-    if n * d > BANK_MAX_ROWS:
+    if n * d > BANK_MAX_NUMBERS:
         import warnings
 
-        rows = max(8, BANK_MAX_ROWS // d)
+        rows = max(8, BANK_MAX_NUMBERS // d)
         warnings.warn(
             f"gaussianity_report: the simulated null at n={n}, d={d} uses samples of {rows} rows (n·d is too large to "
             "simulate whole); the normalised views' check is liberal at this n (report.null.column_bank)",
