@@ -61,15 +61,23 @@ def _read_image(f: Path) -> np.ndarray:
 
     try:
         with Image.open(f) as im:
-            return np.asarray(im.convert("RGB").resize((SIZE, SIZE), Image.BILINEAR), dtype=np.uint8)
+            return rgb32(im)
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{f}: cannot read the image ({' '.join(str(exc).split())[:120]})") from None
 
 
+def rgb32(im) -> np.ndarray:
+    """A PIL image as the sources hold it: RGB, resized (bilinear) to 32×32, uint8 ``(32, 32, 3)``."""
+    from PIL import Image
+
+    return np.asarray(im.convert("RGB").resize((SIZE, SIZE), Image.BILINEAR), dtype=np.uint8)
+
+
 def make_folder_source(name: str = "folder", *, seed: int = 0, device="cpu", channels_last: bool = False,
-                       **params):  # fmt: skip
+                       images=None, **params):  # fmt: skip
     """The :class:`~infogauss.data.images.ImageSource` of an image folder; ``seed`` seeds the training batches,
-    ``params["seed"]`` the held-out split."""
+    ``params["seed"]`` the held-out split. ``images``: ``(x, y, classes)`` as :func:`read_image_folder` returns
+    them, given instead of reading ``path`` (the Hugging Face source passes its images this way)."""
     import torch
 
     from infogauss.data.images import ImageSource
@@ -79,7 +87,7 @@ def make_folder_source(name: str = "folder", *, seed: int = 0, device="cpu", cha
         if k not in allowed:
             raise InputError(f"source {name!r} has no parameter {k!r}; valid: {', '.join(allowed)}")
     p = {**allowed, **params}
-    x, y, classes = read_image_folder(p["path"])
+    x, y, classes = read_image_folder(p["path"]) if images is None else images
     n = len(y)
     if n < MIN_TEST_IMAGES + MIN_TRAIN_IMAGES:
         raise InputError(f"source.path {p['path']}: {n} images are too few; need at least "

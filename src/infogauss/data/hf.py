@@ -91,11 +91,11 @@ def make_hf_source(name: str = "hf", *, seed: int = 0, device="cpu", channels_la
     extra = sorted(set(params) - keep)
     if extra:
         raise InputError(f"source=hf: {extra[0]!r} is not a parameter of {'image' if images else 'vector'} columns")
-    with tempfile.TemporaryDirectory(prefix="infogauss-hf-") as tmp:
-        if images:  # seeds as for source=folder: batches from seed + DATA_SEED_OFFSET, the split from source.seed
-            source = _image_source(ds, column, own["label"], Path(tmp), seed + DATA_SEED_OFFSET, device,
-                                   channels_last, params)  # fmt: skip
-        else:  # as for source=pairs: source.seed (default: the run's seed) draws the split and the channel
+    if images:  # seeds as for source=folder: batches from seed + DATA_SEED_OFFSET, the split from source.seed
+        source = _image_source(ds, column, own["label"], str(own["path"]), seed + DATA_SEED_OFFSET, device,
+                               channels_last, params)  # fmt: skip
+    else:  # as for source=pairs: source.seed (default: the run's seed) draws the split and the channel
+        with tempfile.TemporaryDirectory(prefix="infogauss-hf-") as tmp:
             source = _pairs_source(ds, column, own["column2"], Path(tmp), {"seed": seed, **params}, device)
     base = source.params
     source.params = lambda: {**base(), **record}  # the dataset, not the temporary copy, is what the run records
@@ -109,20 +109,23 @@ def _column(ds, column, what: str) -> str:
     return column
 
 
-def _image_source(ds, column, label, tmp: Path, seed, device, channels_last, params):
-    """The folder source of the column's images, written losslessly (PNG) to ``tmp/<class>/``."""
+def _image_source(ds, column, label, path: str, seed, device, channels_last, params):
+    """The folder source of the column's images, handed over as arrays in the order and with the class names a
+    folder of them (``<label:06d>/<row:08d>.png``) would give: grouped by label, then by row."""
     from PIL import Image
 
-    from infogauss.data.folder import make_folder_source
+    from infogauss.data.folder import make_folder_source, rgb32
 
     labels = np.asarray(ds[_column(ds, label, "source.label")]) if label is not None else np.zeros(len(ds), int)
-    for i, (im, y) in enumerate(zip(ds[column], labels, strict=True)):
-        im = im if isinstance(im, Image.Image) else Image.fromarray(np.asarray(im, dtype=np.uint8))
-        folder = tmp / f"{int(y):06d}"
-        folder.mkdir(exist_ok=True)
-        im.save(folder / f"{i:08d}.png")
-    return make_folder_source("folder", seed=seed, device=device, channels_last=channels_last, path=str(tmp),
-                              **params)  # fmt: skip
+    labels = labels.astype(np.int64)
+    values, y = np.unique(labels, return_inverse=True)
+    order = np.argsort(y, kind="stable")
+    ims = ds[column]
+    x = np.stack([rgb32(im if isinstance(im, Image.Image) else Image.fromarray(np.asarray(im, dtype=np.uint8)))
+                  for im in (ims[i] for i in order)])  # fmt: skip
+    classes = [f"{int(v):06d}" for v in values]
+    return make_folder_source("folder", seed=seed, device=device, channels_last=channels_last, path=path,
+                              images=(x, y[order].astype(np.int64), classes), **params)  # fmt: skip
 
 
 def _pairs_source(ds, column, column2, tmp: Path, params, device):
