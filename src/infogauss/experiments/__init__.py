@@ -49,6 +49,7 @@ EXPERIMENTS: dict[str, str] = {
     "table1-cifar": "infogauss.experiments.table1_cifar",
     "fig4": "infogauss.experiments.fig4",
     "fig4-ablation": "infogauss.experiments.fig4_ablation",
+    "sample-size": "infogauss.experiments.sample_size",
     "architectures": "infogauss.experiments.architectures",
     "pretrained": "infogauss.experiments.pretrained",
     "ood": "infogauss.experiments.ood",
