@@ -209,3 +209,21 @@ def test_fig4_gap_rule_on_known_inputs():
     v = RULES["fig4_gap"](rows)
     assert v["verdict_paper"].startswith("not testable here") and "d32 5" in v["evidence"]
     assert v["verdict_paper"].split(" (")[0] in claims.VERDICTS and "lowest: d32 (d = 32)" in v["evidence"]
+
+
+def _sizes(e10, e30, e100, ns=(50, 500, 5000)):
+    rows = [{"name": "epoch_0", "epoch": 0, **{f"ad_n{n}": 5.0 for n in ns}}]
+    for e, ads in ((10, e10), (30, e30), (100, e100)):
+        rows.append({"name": f"epoch_{e}", "epoch": e, **{f"ad_n{n}": a for n, a in zip(ns, ads, strict=True)}})
+    rows.append({"name": "gaussian", "epoch": None, **{f"ad_n{n}": 0.39 for n in ns}})
+    return {"sample-size": rows}
+
+
+def test_fig4_n_rule_on_known_inputs():
+    v = RULES["fig4_n"](_sizes([0.5, 0.9, 9.0], [0.45, 0.7, 7.0], [0.4, 0.6, 5.0]))  # the pattern at n = 500 only
+    assert v["verdict_paper"] == "reproduced" and "at n = 500;" in v["evidence"]
+    assert "0.9 / 0.7 / 0.6 (epochs 10 / 30 / 100)" in v["evidence"] and "Gaussian reference 0.39" in v["baseline"]
+    v = RULES["fig4_n"](_sizes([0.5, 0.7, 9.0], [0.6, 0.9, 7.0], [0.4, 0.8, 5.0]))  # epoch 100 passes, no pattern
+    assert v["verdict_paper"] == "partly" and "at n = none" in v["evidence"]
+    v = RULES["fig4_n"](_sizes([2.0, 9.0, 90.0], [1.5, 7.0, 70.0], [1.0, 5.0, 50.0]))  # fails at every n
+    assert v["verdict_paper"] == "not reproduced" and "AD avg = 0.752 at n < 50 / < 50 / < 50" in v["evidence"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Claim", "verdict", "pm", "thin_shell_rule", "table1_rule", "binary_e0_rule", "where_rule", "fig4_rule",
-           "fig4_gap_rule", "cifar_rule", "bound_rule", "fig11_rule", "whitening_rule", "pretrained_rule",
+           "fig4_gap_rule", "fig4_n_rule", "cifar_rule", "bound_rule", "fig11_rule", "whitening_rule", "pretrained_rule",
            "route2_rule"]  # fmt: skip
 
 
@@ -186,6 +186,28 @@ def fig4_gap_rule(res):
     near = [n for n, r in rows.items() if n != "default" and ref / 2 <= r["ad_mean"] <= 2 * ref]
     v = "reproduced" if ref / 2 <= base["ad_mean"] <= 2 * ref else "partly" if near else "not reproduced"
     return verdict(v, None, ev + f"; within 2× of the poster: {', '.join(near) or 'none'}", base_text)
+
+
+def fig4_n_rule(res):
+    """The sample-size rows: is there a number of test points n on the grid at which our MLP shows the poster's
+    pattern — AD avg ≥ 0.752 at epoch 10, < 0.752 at epochs 30 and 100 (the poster: 0.81, 0.74, 0.57)?"""
+    from infogauss.experiments.sample_size import with_crossing
+
+    rows = {r["name"]: r for r in with_crossing(res["sample-size"])}
+    e10, e30, e100 = rows["epoch_10"], rows["epoch_30"], rows["epoch_100"]
+    ns = sorted(int(k[4:]) for k in e10 if k.startswith("ad_n"))
+    pattern = [n for n in ns if e10[f"ad_n{n}"] >= 0.752 > max(e30[f"ad_n{n}"], e100[f"ad_n{n}"])]
+    passes_100 = [n for n in ns if e100[f"ad_n{n}"] < 0.752]
+    v = "reproduced" if pattern else "partly" if passes_100 else "not reproduced"
+    at = pattern[0] if pattern else ns[0]
+    ev = (f"the poster's pattern (epoch 10 ≥ 0.752 > epochs 30, 100) at n = {', '.join(map(str, pattern)) or 'none'}"
+          f"; AD avg at n = {at}: {e10[f'ad_n{at}']:.3g} / {e30[f'ad_n{at}']:.3g} / {e100[f'ad_n{at}']:.3g} (epochs "
+          f"10 / 30 / 100), at n = {ns[-1]}: {e10[f'ad_n{ns[-1]}']:.3g} / {e30[f'ad_n{ns[-1]}']:.3g} / "
+          f"{e100[f'ad_n{ns[-1]}']:.3g}; AD avg = 0.752 at n {e10['n_star_text']} / {e30['n_star_text']} / "
+          f"{e100['n_star_text']}")  # fmt: skip
+    g = rows["gaussian"]
+    return verdict(v, None, ev, f"Gaussian reference {g[f'ad_n{ns[0]}']:.3g}–{g[f'ad_n{ns[-1]}']:.3g} at every n; "
+                   f"epoch 0 at n = {ns[-1]}: {rows['epoch_0'][f'ad_n{ns[-1]}']:.3g}")  # fmt: skip
 
 
 def cifar_rule(res):
