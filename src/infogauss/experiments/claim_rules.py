@@ -191,11 +191,11 @@ def fig4_gap_rule(res):
 def fig4_n_rule(res):
     """The sample-size rows: is there a number of test points n on the grid at which our MLP shows the poster's
     pattern — AD avg ≥ 0.752 at epoch 10, < 0.752 at epochs 30 and 100 (the poster: 0.81, 0.74, 0.57)?"""
-    from infogauss.experiments.sample_size import with_crossing
+    from infogauss.experiments.sample_size import sizes_of, with_crossing
 
     rows = {r["name"]: r for r in with_crossing(res["sample-size"])}
     e10, e30, e100 = rows["epoch_10"], rows["epoch_30"], rows["epoch_100"]
-    ns = sorted(int(k[4:]) for k in e10 if k.startswith("ad_n"))
+    ns = sizes_of([e10])
     pattern = [n for n in ns if e10[f"ad_n{n}"] >= 0.752 > max(e30[f"ad_n{n}"], e100[f"ad_n{n}"])]
     passes_100 = [n for n in ns if e100[f"ad_n{n}"] < 0.752]
     v = "reproduced" if pattern else "partly" if passes_100 else "not reproduced"

@@ -27,6 +27,7 @@ n from 50 to 10,000, 20 subsets per n; ``paper`` — the same (the analysis is c
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def flat_row(name: str, curve: dict[int, dict], **fields) -> dict:
 def with_crossing(rows) -> list[dict]:
     """The rows (averaged over seeds or not) with ``n_star`` (the n at which their mean AD avg reaches 0.752, see
     :func:`crossing`) and ``n_star_text`` ("≈ 830", "> 10000", "< 50")."""
-    ns, out = _ns(rows), []
+    ns, out = sizes_of(rows), []
     for r in rows:
         how, n = crossing(ns, [r[f"ad_n{k}"] for k in ns])
         out.append({**r, "n_star": n if how == "=" else None, "n_star_text": f"{'≈' if how == '=' else how} {n:.0f}"})
@@ -157,12 +158,13 @@ def run_seed(ctx: Context):
     return rows, {}
 
 
-def _ns(rows) -> list[int]:
-    return sorted(int(k[4:]) for k in rows[0] if k.startswith("ad_n")) if rows else []
+def sizes_of(rows) -> list[int]:
+    """The sizes n of the ``ad_n<N>`` fields of the first row (ascending)."""
+    return sorted(int(m.group(1)) for k in (rows[0] if rows else {}) if (m := re.fullmatch(r"ad_n(\d+)", k)))
 
 
 def tables(rows):
-    ns, rows = _ns(rows), with_crossing(rows)
+    ns, rows = sizes_of(rows), with_crossing(rows)
     label = [Column("cv", "CV")]
     shown = ", ".join(f"{v} at epoch {e}" for e, v in sorted(paper.FIG4_AD_MEAN.items()) if e in (10, 30, 100))
     ad = Table("AD avg (mean A² over coordinates) by number of test points n", [
@@ -178,7 +180,7 @@ def tables(rows):
 
 def explain(rows) -> list[str]:
     """What the rows say: how AD avg grows with n, and below which n each epoch passes the paper's rule."""
-    ns = _ns(rows)
+    ns = sizes_of(rows)
     if not ns:
         return []
     lo, hi = ns[0], ns[-1]
@@ -206,7 +208,7 @@ def notes(rows, rows_per_seed, settings):
 
 
 def figures(rows, extras, folder):
-    ns = _ns(rows)
+    ns = sizes_of(rows)
     if not ns:
         return
     fig, (ax, bx) = subplots(1, 2, figsize=(10, 3.8))

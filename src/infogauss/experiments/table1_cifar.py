@@ -29,6 +29,7 @@ from infogauss.experiments import cifar_runs, paper
 from infogauss.experiments.columns import prefixed
 from infogauss.experiments.common import Context, train, train_config
 from infogauss.experiments.drawing import save, subplots
+from infogauss.experiments.sample_size import by_sample_size, flat_row, sizes_of, with_crossing
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
@@ -65,6 +66,7 @@ SCALES = {
         "train": {"epochs": 100, "eval_every": 10},
     },
 }
+SIZES, SIZE_REPEATS = (50, 100, 300, 1000, 3000, 10000), 10  # the AD-avg-by-n table (infogauss.experiments.sample_size)
 OBJECTIVES = (("supervised", "supervised", "cifar10_rn18_supervised"),
               ("contrastive", "infonce", "cifar10_rn18_contrastive"))  # fmt: skip
 
@@ -82,7 +84,10 @@ def run_seed(ctx: Context):
             "backbone": cifar_runs.curve(run.history),
         }
         extras["curves"][name] = curves
-        extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in cifar_runs.test_representations(run).items()}
+        reps = cifar_runs.test_representations(run)
+        extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in reps.items()}
+        curve = by_sample_size(reps["head"], SIZES, SIZE_REPEATS, np.random.default_rng([ctx.seed, 7]))
+        rows[-1].update({k: v for k, v in flat_row(name, curve).items() if k != "name"})
     return rows, extras
 
 
@@ -115,7 +120,12 @@ def tables(rows):
     ], rows, caption="k-NN: backbone features, cosine, 200 neighbours weighted exp(cos/0.1), bank of training "
                      "images; test accuracy: the supervised model's classifier. InfoNCE and alignment on augmented "
                      "test pairs through the head.")  # fmt: skip
-    return [main, backbone, normalized, monitors]
+    ns = sizes_of(rows)
+    by_n = Table("AD avg of the head output by number of test points n (`reproduce sample-size` explains why)",
+                 [*[Column(f"ad_n{n}", f"n = {n}") for n in ns], Column("n_star_text", "n at AD avg = 0.752", "text")],
+                 with_crossing(rows), caption=f"Random subsets of the test images, {SIZE_REPEATS} per n (the largest n: "
+                 "all of them once); the paper does not state its n.")  # fmt: skip
+    return [main, backbone, normalized, monitors, *([by_n] if ns else [])]
 
 
 def notes(rows, rows_per_seed, settings):
