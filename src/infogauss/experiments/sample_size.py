@@ -131,6 +131,8 @@ def with_crossing(rows) -> list[dict]:
 
 
 def run_seed(ctx: Context):
+    from tqdm.auto import tqdm
+
     from infogauss.stats import norm_cv
     from infogauss.train.loop import build, check_divergence, train_epoch
 
@@ -140,6 +142,7 @@ def run_seed(ctx: Context):
     test = setup.source.test_set
     rng = np.random.default_rng([ctx.seed, 7])
     at, rows = sorted(set(s["epochs_at"])), []
+    bar = tqdm(total=cfg.epochs, desc=f"sample-size seed {ctx.seed}", unit="epoch", disable=not ctx.progress)
     for epoch in range(cfg.epochs + 1):
         if epoch in at:
             z = representations(state.model, test.x, test.normalize)["backbone"]
@@ -152,6 +155,8 @@ def run_seed(ctx: Context):
         state.epoch_losses.append(train_epoch(setup, state))
         state.epoch += 1
         check_divergence(setup, state)
+        bar.update(1)
+    bar.close()
     gauss = rng.standard_normal((len(z), z.shape[1]))
     rows.append(flat_row("gaussian", by_sample_size(gauss, s["n"], s["repeats"], rng), epoch=None, d=z.shape[1],
                          n_test=len(z), cv=None))  # fmt: skip
