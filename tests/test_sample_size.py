@@ -71,3 +71,15 @@ def test_smoke_run_matches_fig4_at_the_whole_test_set(tmp_path):
     for r in saved[:2]:
         assert r["ad_n64"] == pytest.approx(f4[r["epoch"]]["ad_mean"], rel=1e-9)
         assert r["cv"] == pytest.approx(f4[r["epoch"]]["cv"], rel=1e-9)
+
+
+def test_notes_name_the_crossing_of_every_kind():
+    from infogauss.experiments.sample_size import explain
+
+    rows = [{"name": "epoch_10", "epoch": 10, "ad_n50": 0.5, "ad_n500": 2.0},
+            {"name": "epoch_0", "epoch": 0, "ad_n50": 0.4, "ad_n500": 0.5},
+            {"name": "epoch_5", "epoch": 5, "ad_n50": 0.9, "ad_n500": 9.0},
+            {"name": "gaussian", "epoch": None, "ad_n50": 0.39, "ad_n500": 0.38}]  # fmt: skip
+    text = explain(rows)
+    assert "holds for n below ≈" in text[0] and "at every n ≤ 500" in text[1] and "already at n = 50" in text[2]
+    assert text[3].startswith("Gaussian reference")

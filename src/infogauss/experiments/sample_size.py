@@ -195,7 +195,7 @@ def explain(rows) -> list[str]:
             out.append(f"Gaussian reference: AD avg {r[f'ad_n{lo}']:.3g} at n = {lo}, {r[f'ad_n{hi}']:.3g} at "
                        f"n = {hi} (flat: the null's mean A² does not depend on n).")  # fmt: skip
             continue
-        cross = {"=": f"AD avg < 0.752 (the paper's AD rule) holds for n below ≈ {r['n_star_text'][2:]}",
+        cross = {"≈": f"AD avg < 0.752 (the paper's AD rule) holds for n below ≈ {r['n_star_text'][2:]}",
                  ">": f"AD avg < 0.752 (the paper's AD rule) holds at every n ≤ {hi}",
                  "<": f"AD avg ≥ 0.752 already at n = {lo}"}[r["n_star_text"][0]]  # fmt: skip
         out.append(f"Epoch {r['epoch']}: AD avg {r[f'ad_n{lo}']:.3g} at n = {lo} → {r[f'ad_n{hi}']:.3g} at n = {hi} "
