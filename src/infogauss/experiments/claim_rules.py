@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Claim", "verdict", "pm", "thin_shell_rule", "table1_rule", "binary_e0_rule", "where_rule", "fig4_rule",
-           "fig4_gap_rule", "fig4_n_rule", "cifar_rule", "bound_rule", "fig11_rule", "whitening_rule", "pretrained_rule",
-           "route2_rule"]  # fmt: skip
+           "fig4_gap_rule", "fig4_n_rule", "cifar_rule", "bound_rule", "fig11_rule", "whitening_rule",
+           "pretrained_rule", "route2_rule"]  # fmt: skip
 
 
 @dataclass

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import pairwise
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def by_sample_size(z: np.ndarray, ns, repeats: int, rng: np.random.Generator) ->
     subsets drawn without replacement (``ad_mean_sd``: their standard deviation); ``n`` equal to the number of rows
     uses every row once. Sizes above the number of rows are skipped.
     """
-    from infogauss.stats import anderson_darling, dagostino_pearson
+    from infogauss.stats import normality_protocol
 
     out = {}
     for n in ns:
@@ -88,8 +89,8 @@ def by_sample_size(z: np.ndarray, ns, repeats: int, rng: np.random.Generator) ->
         stats = []
         for _ in range(draws):
             x = z if n == len(z) else z[rng.choice(len(z), n, replace=False)]
-            a2 = np.asarray(anderson_darling(x, axis=0).statistic)
-            p = np.asarray(dagostino_pearson(x, axis=0).pvalue)
+            ad, dp = normality_protocol(x, axis=0)
+            a2, p = np.asarray(ad.statistic), np.asarray(dp.pvalue)
             stats.append((a2.mean(), (a2 < AD_THRESHOLD).mean(), p.mean(), (p > DP_ALPHA).mean()))
         s = np.array(stats)
         out[n] = {"ad_mean": s[:, 0].mean(), "ad_mean_sd": s[:, 0].std(ddof=1) if draws > 1 else 0.0,
@@ -104,20 +105,25 @@ def crossing(ns, ads, threshold: float = AD_THRESHOLD) -> tuple[str, float]:
     already at the smallest n; ``(">", ns[-1])`` if it stays below on the whole grid."""
     if ads[0] >= threshold:
         return "<", float(ns[0])
-    for n0, a0, n1, a1 in zip(ns, ads, ns[1:], ads[1:]):
+    for (n0, a0), (n1, a1) in pairwise(zip(ns, ads, strict=True)):
         if a0 < threshold <= a1:
             t = (math.log(threshold) - math.log(a0)) / (math.log(a1) - math.log(a0))
             return "=", math.exp(math.log(n0) + t * (math.log(n1) - math.log(n0)))
     return ">", float(ns[-1])
 
 
-def flat_row(name: str, curve: dict[int, dict], **fields) -> dict:
-    """One table row: ``ad_n<N>`` / ``adsd_n<N>`` / ``adpass_n<N>`` / ``dppass_n<N>`` for every n, and ``fields``."""
-    row = {"name": name, **fields}
+def curve_fields(curve: dict[int, dict]) -> dict:
+    """``ad_n<N>`` / ``adsd_n<N>`` / ``adpass_n<N>`` / ``dppass_n<N>`` for every n of a :func:`by_sample_size` curve."""
+    out = {}
     for n, c in curve.items():
-        row[f"ad_n{n}"], row[f"adsd_n{n}"] = c["ad_mean"], c["ad_mean_sd"]
-        row[f"adpass_n{n}"], row[f"dppass_n{n}"] = c["ad_pass_fraction"], c["dp_pass_fraction"]
-    return row
+        out[f"ad_n{n}"], out[f"adsd_n{n}"] = c["ad_mean"], c["ad_mean_sd"]
+        out[f"adpass_n{n}"], out[f"dppass_n{n}"] = c["ad_pass_fraction"], c["dp_pass_fraction"]
+    return out
+
+
+def flat_row(name: str, curve: dict[int, dict], **fields) -> dict:
+    """One table row: ``name``, ``fields`` and the :func:`curve_fields` of ``curve``."""
+    return {"name": name, **fields, **curve_fields(curve)}
 
 
 def with_crossing(rows) -> list[dict]:

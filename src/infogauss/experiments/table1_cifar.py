@@ -29,7 +29,7 @@ from infogauss.experiments import cifar_runs, paper
 from infogauss.experiments.columns import prefixed
 from infogauss.experiments.common import Context, train, train_config
 from infogauss.experiments.drawing import save, subplots
-from infogauss.experiments.sample_size import by_sample_size, flat_row, sizes_of, with_crossing
+from infogauss.experiments.sample_size import by_sample_size, curve_fields, sizes_of, with_crossing
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
@@ -87,7 +87,7 @@ def run_seed(ctx: Context):
         reps = cifar_runs.test_representations(run)
         extras["norms"][name] = {r: np.linalg.norm(z, axis=1) for r, z in reps.items()}
         curve = by_sample_size(reps["head"], SIZES, SIZE_REPEATS, np.random.default_rng([ctx.seed, 7]))
-        rows[-1].update({k: v for k, v in flat_row(name, curve).items() if k != "name"})
+        rows[-1].update(curve_fields(curve))
     return rows, extras
 
 
@@ -123,8 +123,8 @@ def tables(rows):
     ns = sizes_of(rows)
     by_n = Table("AD avg of the head output by number of test points n (`reproduce sample-size` explains why)",
                  [*[Column(f"ad_n{n}", f"n = {n}") for n in ns], Column("n_star_text", "n at AD avg = 0.752", "text")],
-                 with_crossing(rows), caption=f"Random subsets of the test images, {SIZE_REPEATS} per n (the largest n: "
-                 "all of them once); the paper does not state its n.")  # fmt: skip
+                 with_crossing(rows), caption=f"Random subsets of the test images, {SIZE_REPEATS} per n (the "
+                 "largest n: all of them once); the paper does not state its n.")  # fmt: skip
     return [main, backbone, normalized, monitors, *([by_n] if ns else [])]
 
 

@@ -132,7 +132,8 @@ def tables(rows):
     trained = [r for r in rows if r.get("kind") == "trained"]
     paper_row = {"e0": {**E0, "paper_verdict": False}}
     cols = [Column("law", "law", "text"), Column("k", "mean active k", "int"), Column("bias", "bias", "bool"),
-            Column("init", "init", "text"), Column("n_test", "test n", "int"), Column("cv", "CV"), Column("ad_mean", "AD avg"),
+            Column("init", "init", "text"), Column("n_test", "test n", "int"), Column("cv", "CV"),
+            Column("ad_mean", "AD avg"),
             Column("ad_pass_fraction", "AD pass", "frac"), Column("dp_mean_p", "DP avg p", "p"),
             Column("dp_pass_fraction", "DP pass", "frac"), Column("e0_distance", "distance to E0")]  # fmt: skip
     top = [{**r, "paper_row": "e0"} for r in search[:10]]
@@ -157,7 +158,8 @@ def notes(rows, rows_per_seed, settings):
     b = search[0]
     out = [
         f"Best match to E0: law {b['law']}, mean {b['k']} active entries, bias {'on' if b['bias'] else 'off'}, init "
-        f"{b['init']}, tested on n = {b.get('n_test')} items: CV {b['cv']:.3f} (paper 0.36), AD avg {b['ad_mean']:.3g} (1.64), AD pass "
+        f"{b['init']}, tested on n = {b['n_test']} items: CV {b['cv']:.3f} (paper 0.36), AD avg "
+        f"{b['ad_mean']:.3g} (1.64), AD pass "
         f"{100 * b['ad_pass_fraction']:.0f}% (30%), DP pass {100 * b['dp_pass_fraction']:.0f}% (15%); distance "
         f"{b['e0_distance']:.2f}. Next: " + "; ".join(f"{r['name']} ({r['e0_distance']:.2f})" for r in search[1:4]),
     ]
@@ -178,7 +180,7 @@ def figures(rows, extras, folder):
     search = [r for r in rows if r.get("kind") == "search"]
     if not search:
         return
-    search_n = max((r.get("n_test") for r in search), key=lambda n: -1 if n is None else n)
+    search_n = max(r["n_test"] for r in search)  # the curves are drawn at the largest test set searched
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, key, target in ((axes[0], "cv", E0["cv"]), (axes[1], "ad_mean", E0["ad_mean"])):
         for j, law in enumerate(LAWS):
