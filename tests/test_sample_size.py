@@ -83,3 +83,15 @@ def test_notes_name_the_crossing_of_every_kind():
     text = explain(rows)
     assert "holds for n below ≈" in text[0] and "at every n ≤ 500" in text[1] and "already at n = 50" in text[2]
     assert text[3].startswith("Gaussian reference")
+
+
+@pytest.mark.parametrize("override, words", [("repeats=0", "repeats must be >= 1"),
+                                              ("n=4,16", "n must list test-set sizes >= 8"),
+                                              ("epochs_at=0,5", "epochs_at must list epochs in [0, train.epochs=2]")])
+def test_bad_settings_are_one_line_errors(tmp_path, capsys, override, words):
+    from infogauss.cli import main
+
+    out = tmp_path / "ss"
+    assert main(["reproduce", "sample-size", "--scale", "smoke", "--quiet", "--out", str(out), override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1 and not out.exists()

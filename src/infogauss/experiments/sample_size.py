@@ -136,6 +136,19 @@ def with_crossing(rows) -> list[dict]:
     return out
 
 
+def check_settings(s: dict) -> None:
+    """InputError naming the setting unless repeats >= 1, every n >= 8 and every analysed epoch in [0, epochs]."""
+    from infogauss.errors import InputError
+
+    ns, at, epochs = list(s["n"]), list(s["epochs_at"]), int(s["train"]["epochs"])
+    if int(s["repeats"]) < 1:
+        raise InputError(f"repeats must be >= 1 (subsets per n), got {s['repeats']}")
+    if not ns or min(ns) < 8:
+        raise InputError(f"n must list test-set sizes >= 8 (the AD and DP tests need 8 points), got {ns}")
+    if not at or min(at) < 0 or max(at) > epochs:
+        raise InputError(f"epochs_at must list epochs in [0, train.epochs={epochs}], got {at}")
+
+
 def run_seed(ctx: Context):
     from tqdm.auto import tqdm
 
@@ -143,6 +156,7 @@ def run_seed(ctx: Context):
     from infogauss.train.loop import build, check_divergence, train_epoch
 
     s = ctx.settings
+    check_settings(s)
     cfg = train_config(ctx, PRESET, **{**s["train"], "eval_every": s["train"]["epochs"]})
     setup, state = build(cfg)
     test = setup.source.test_set
