@@ -59,6 +59,29 @@ def test_table1_cifar_smoke(tmp_path):
     assert {"table1_cifar_training.png", "table1_cifar_norms.png"} <= {p.name for p in out.iterdir()}
 
 
+@pytest.mark.parametrize("name,group", [("table1-cifar", "train"), ("whitening", "train"), ("pretrained", "cifar"),
+                                        ("ood", "train")])  # fmt: skip
+def test_bf16_and_channels_last_are_settings_of_the_resnet_experiments(name, group):
+    from infogauss.experiments.common import Context, train_config
+    from infogauss.options import apply_settings
+
+    for scale in ("smoke", "cpu"):
+        s = apply_settings(experiment(name).SCALES[scale], [f"{group}.amp=bf16", f"{group}.channels_last=true"])
+        assert s[group]["amp"] == "bf16" and s[group]["channels_last"] is True
+        assert experiment(name).SCALES[scale][group]["amp"] == "none"  # float32 unless asked
+        cfg = train_config(Context(seed=0, device="cpu", settings=s), "cifar-resnet18", **s[group])
+        assert cfg.amp == "bf16" and cfg.channels_last is True
+
+
+def test_table1_cifar_smoke_bf16_channels_last(tmp_path):
+    out = tmp_path / "t1"
+    rows = reproduce("table1-cifar", "smoke", 1, out, progress=False,
+                     overrides=["train.amp=bf16", "train.channels_last=true"])  # fmt: skip
+    assert json.loads((out / "settings.json").read_text())["settings"]["train"]["amp"] == "bf16"
+    for row in rows:
+        assert row["cv"] > 0 and row["ad_mean"] > 0 and 0 <= row["ad_pass_fraction"] <= 1
+
+
 def test_fig4_smoke(tmp_path):
     out = tmp_path / "f4"
     rows = reproduce("fig4", "smoke", 1, out, progress=False)
