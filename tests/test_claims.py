@@ -174,6 +174,21 @@ def test_command_repeats_the_recorded_changes(tmp_path, monkeypatch):
     assert by["prop1"]["command"] == f"infogauss reproduce bound --scale cpu --out {root / 'bound'}"  # not read
 
 
+def test_notes_state_the_wall_time_of_the_results_read(tmp_path):
+    """The claims table says what its inputs cost: the elapsed_s of each settings.json it read, and their sum."""
+    root = tmp_path / "runs"
+    fake_result(root, "bound", [gaussian_row("g", violation=False, slack=0.01)], scale="cpu", elapsed_s=90.0)
+    fake_result(root, "fig11", [gaussian_row("a", A=0.2, pearson=0.6, pearson_predicted=0.6)], scale="cpu",
+                elapsed_s=30.0)  # fmt: skip
+    rows = reproduce("claims", "cpu", 1, tmp_path / "claims", progress=False, overrides=["run_missing=0",
+                     f"runs_root={root}"])  # fmt: skip
+    by = {r["name"]: r for r in rows}
+    assert by["prop1"]["inputs_elapsed_s"] == 90.0 and by["fig11"]["inputs_elapsed_s"] == 30.0
+    assert by["thin_shell"]["inputs_elapsed_s"] is None  # not read
+    md = (tmp_path / "claims" / "results.md").read_text()
+    assert "took 2.0 min of wall time together (bound 1.5, fig11 0.5;" in md
+
+
 def _curve(ads, cvs):
     return {"fig4": [gaussian_row(f"epoch_{e}", epoch=e, ad_mean=a, cv=c)
                      for e, a, c in zip(range(0, 10 * len(ads), 10), ads, cvs, strict=True)]}  # fmt: skip

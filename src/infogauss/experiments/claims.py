@@ -314,6 +314,8 @@ def run_seed(ctx: Context):
             "rule": claim.rule,
             "experiments": ", ".join(claim.experiments),
             "scale": ", ".join(sorted({got[e][1]["scale"] for e in claim.experiments if e not in missing})),
+            "inputs_elapsed_s": None if missing else round(sum(float(got[e][1].get("elapsed_s") or 0)
+                                                              for e in claim.experiments), 1),
             "command": "; ".join(
                 command(e, scale, root, int(ctx.settings.get("seeds", 1)), None if e in missing else got[e][1])
                 for e in claim.experiments
@@ -354,11 +356,33 @@ def tables(rows):
     return [Table("Claims", cols, rows), cmd]
 
 
+def inputs_elapsed(rows, root: Path) -> dict:
+    """Experiment name -> wall time (s, its ``settings.json`` ``elapsed_s``) of every result the claims read."""
+    names = dict.fromkeys(e.strip() for r in rows if r.get("inputs_elapsed_s") is not None
+                          for e in r["experiments"].split(","))  # fmt: skip
+    out = {}
+    for name in names:
+        try:
+            out[name] = float(json.loads((root / name / "settings.json").read_text()).get("elapsed_s") or 0)
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def notes(rows, rows_per_seed, settings):
     counts = {v: sum(r["verdict_paper"] == v for r in rows) for v in VERDICTS}
+    root = runs_root(settings)
+    times = inputs_elapsed(rows, root)
+    spent = (
+        f" The results read took {sum(times.values()) / 60:.1f} min of wall time together ("
+        + ", ".join(f"{k} {v / 60:.1f}" for k, v in sorted(times.items(), key=lambda kv: -kv[1]))
+        + "; each settings.json's elapsed_s)."
+        if times
+        else ""
+    )
     return (
         "Verdicts (paper rule): " + ", ".join(f"{v} {n}" for v, n in counts.items() if n) + ". Results are read "
-        f"from `{runs_root()}/<experiment>/`; each experiment's own results.md has the full tables and caveats."
+        f"from `{root}/<experiment>/`; each experiment's own results.md has the full tables and caveats." + spent
     )
 
 
