@@ -363,3 +363,24 @@ def test_synthetic_experiments_import_without_torch():
     code += "bad = [m for m in ('torch', 'matplotlib') if m in sys.modules]\nassert not bad, bad\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_failure_after_the_runs_keeps_the_rows(tmp_path, monkeypatch):
+    """A bug in the tables / notes / figures must not lose the training: rows and settings are saved, then it fails."""
+    from infogauss.experiments import experiment
+
+    module = experiment("bound")
+
+    def broken(*args):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(module, "notes", broken)
+    out = tmp_path / "b"
+    with pytest.raises(RuntimeError, match="rows are saved in"):
+        reproduce("bound", "smoke", 1, out, progress=False)
+    rows = json.loads((out / "results.json").read_text())
+    assert rows and all(key in rows[0] for key in REPORT_KEYS)
+    meta = json.loads((out / "settings.json").read_text())
+    assert meta["render_error"] == "KeyError('oops')" and meta["scale"] == "smoke"
+    assert "Rendering failed" in (out / "results.md").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name != "b"]  # no temporary folder left behind

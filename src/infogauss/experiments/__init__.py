@@ -182,18 +182,35 @@ def _run(module, job: Job, echo) -> list[dict]:
         f"Seeds: {seeds} (mean ± sample std over seeds when > 1). Wall time: {elapsed:.0f} s.  \n"
         "Cells read `ours / paper` where the paper reports the number."
     )
-    tables = module.tables(rows)
-    notes = module.notes(rows, rows_per_seed, settings)
-    markdown = _tables.render_markdown(module.TITLE, header, tables, notes, meta)
-    with _tables.atomic_dir(out) as tmp:
-        _mpl()
-        module.figures(rows, extras, tmp)
-        _tables.write_results(tmp, rows, markdown, meta)
-        _tables.write_index(tmp, module.TITLE, header, tables, notes, meta)
+    try:
+        tables = module.tables(rows)
+        notes = module.notes(rows, rows_per_seed, settings)
+        markdown = _tables.render_markdown(module.TITLE, header, tables, notes, meta)
+        with _tables.atomic_dir(out) as tmp:
+            _mpl()
+            module.figures(rows, extras, tmp)
+            _tables.write_results(tmp, rows, markdown, meta)
+            _tables.write_index(tmp, module.TITLE, header, tables, notes, meta)
+    except Exception as exc:  # a bug past the training: keep what was computed, then fail loudly
+        _save_rows_only(out, module.TITLE, header, rows, meta, exc)
+        raise RuntimeError(f"{name}: the tables, notes or figures failed ({exc!r}); the rows are saved in "
+                           f"{out}/results.json (settings.json records the error)") from exc  # fmt: skip
     if echo is not None:  # the settings stay in the folder (settings.json, results.md), not on the terminal
         echo(markdown.split("\n## Settings\n", 1)[0].rstrip() + "\n")
         echo(f"results written to {out}/ (settings in settings.json)")
     return rows
+
+
+def _save_rows_only(out: Path, title: str, header: str, rows: list[dict], meta: dict, exc: Exception) -> None:
+    """results.json/.csv and settings.json (with ``render_error``) of a run whose rendering failed, so hours of
+    training are not lost; results.md says so. Written atomically like a complete result."""
+    from infogauss.experiments import tables as _tables
+
+    meta = {**meta, "render_error": repr(exc)}
+    text = (f"# {title}\n\n{header}\n\n**Rendering failed** ({exc!r}): no tables, notes or figures. The rows are in "
+            "results.json / results.csv; the settings and the error in settings.json.\n")  # fmt: skip
+    with _tables.atomic_dir(out) as tmp:
+        _tables.write_results(tmp, rows, text, meta)
 
 
 def _version(mod: str) -> str | None:
