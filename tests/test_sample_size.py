@@ -76,13 +76,13 @@ def test_smoke_run_matches_fig4_at_the_whole_test_set(tmp_path):
 def test_notes_name_the_crossing_of_every_kind():
     from infogauss.experiments.sample_size import explain
 
-    rows = [{"name": "epoch_10", "epoch": 10, "ad_n50": 0.5, "ad_n500": 2.0},
+    rows = [{"name": "epoch_10", "epoch": 10.0, "ad_n50": 0.5, "ad_n500": 2.0},  # a mean over seeds is a float
             {"name": "epoch_0", "epoch": 0, "ad_n50": 0.4, "ad_n500": 0.5},
             {"name": "epoch_5", "epoch": 5, "ad_n50": 0.9, "ad_n500": 9.0},
             {"name": "gaussian", "epoch": None, "ad_n50": 0.39, "ad_n500": 0.38}]  # fmt: skip
     text = explain(rows)
     assert "holds for n below ≈" in text[0] and "at every n ≤ 500" in text[1] and "already at n = 50" in text[2]
-    assert text[3].startswith("Gaussian reference")
+    assert text[3].startswith("Gaussian reference") and text[0].startswith("Epoch 10: ")
 
 
 @pytest.mark.parametrize("override, words", [("repeats=0", "repeats must be >= 1"),

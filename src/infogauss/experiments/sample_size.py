@@ -218,7 +218,7 @@ def explain(rows) -> list[str]:
         cross = {"≈": f"AD avg < 0.752 (the paper's AD rule) holds for n below ≈ {r['n_star_text'][2:]}",
                  ">": f"AD avg < 0.752 (the paper's AD rule) holds at every n ≤ {hi}",
                  "<": f"AD avg ≥ 0.752 already at n = {lo}"}[r["n_star_text"][0]]  # fmt: skip
-        out.append(f"Epoch {r['epoch']}: AD avg {r[f'ad_n{lo}']:.3g} at n = {lo} → {r[f'ad_n{hi}']:.3g} at n = {hi} "
+        out.append(f"Epoch {r['epoch']:g}: AD avg {r[f'ad_n{lo}']:.3g} at n = {lo} → {r[f'ad_n{hi}']:.3g} at n = {hi} "
                    f"({r[f'ad_n{hi}'] / max(r[f'ad_n{lo}'], 1e-12):.3g}×); {cross}.")  # fmt: skip
     return out
 
