@@ -82,6 +82,31 @@ def test_table1_cifar_smoke_bf16_channels_last(tmp_path):
         assert row["cv"] > 0 and row["ad_mean"] > 0 and 0 <= row["ad_pass_fraction"] <= 1
 
 
+def test_table1_cifar_saves_its_encoders_for_reuse(tmp_path):
+    """encoders/<name>/ is an `infogauss export` of the trained model: it loads (safetensors) and embeds the test
+    images exactly as the run measured them."""
+    import numpy as np
+    import torch
+
+    from infogauss.export import load_trained
+
+    out = tmp_path / "t1"
+    rows = reproduce("table1-cifar", "smoke", 1, out, progress=False)
+    for row in rows:
+        model, desc = load_trained(out / "encoders" / row["name"])
+        assert desc["architecture"]["objective"] == {"supervised": "supervised", "contrastive": "infonce"}[row["name"]]
+        assert desc["architecture"]["width"] == 4 and desc["in_dim"] == 3 * 32 * 32
+        assert sum(p.numel() for p in model.parameters()) > 0
+    from infogauss.data.images import make_image_source
+
+    test = make_image_source("tiny-cifar", seed=0, device="cpu", **{"n": 256, "n_test": 64}).test_set
+    model, _ = load_trained(out / "encoders" / "contrastive")
+    with torch.no_grad():
+        head = model.representations(test.normalize(test.x.float().div(255.0)))["head"].double().numpy()
+    norms = np.linalg.norm(head, axis=1)
+    assert abs(norms.std() / norms.mean() - rows[1]["cv"]) < 1e-4  # the saved model is the measured one
+
+
 def test_fig4_smoke(tmp_path):
     out = tmp_path / "f4"
     rows = reproduce("fig4", "smoke", 1, out, progress=False)

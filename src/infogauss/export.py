@@ -24,7 +24,7 @@ from infogauss import options, outputs
 from infogauss.errors import InputError
 
 __all__ = ["ENCODER_FILE", "WEIGHTS_FILE", "FORMAT", "export_encoder", "load_trained", "is_trained_encoder",
-           "load_trained_encoder", "add_arguments", "run"]  # fmt: skip
+           "load_trained_encoder", "describe", "write_export", "add_arguments", "run"]  # fmt: skip
 
 ENCODER_FILE = "infogauss_encoder.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -59,10 +59,7 @@ def _read(path) -> tuple[dict, dict]:
     in_dim = IMAGE_IN_DIM if cfg.images else resolved.get("dim")
     if not isinstance(in_dim, int):
         raise InputError(f"{p / 'config.json'}: has no source_resolved.dim (the input dimension); re-run training")
-    arch = {k: getattr(cfg, k) for k in ARCHITECTURE}
-    desc = {"format": FORMAT, "version": VERSION, "architecture": arch, "in_dim": in_dim,
-            "input": "image" if cfg.images else "array", "output": "representation (model.embed)"}  # fmt: skip
-    return desc, load_checkpoint(p / CHECKPOINT)["model"]
+    return describe(cfg, in_dim), load_checkpoint(p / CHECKPOINT)["model"]
 
 
 def _read_export(p: Path) -> tuple[dict, dict]:
@@ -102,15 +99,32 @@ def load_trained(path, device="cpu"):
 
 def export_encoder(run, out) -> Path:
     """Write the encoder of the run (or export) folder ``run`` to the folder ``out``; returns ``out``."""
-    from safetensors.torch import save
-
     model, desc = load_trained(run)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     out = Path(out)
     with outputs.atomic_dir(out) as tmp:
-        outputs.atomic_write(tmp / WEIGHTS_FILE, lambda fh: fh.write(save(tensors)))
-        outputs.write_json(tmp / ENCODER_FILE, desc)
+        write_export(tmp, model, desc)
     return out
+
+
+def describe(cfg, in_dim: int | None = None) -> dict:
+    """The ``infogauss_encoder.json`` description of a model built from the TrainConfig ``cfg``."""
+    in_dim = IMAGE_IN_DIM if cfg.images else in_dim
+    if not isinstance(in_dim, int):
+        raise InputError("describe: an encoder of arrays needs its input dimension in_dim")
+    return {"format": FORMAT, "version": VERSION, "architecture": {k: getattr(cfg, k) for k in ARCHITECTURE},
+            "in_dim": in_dim, "input": "image" if cfg.images else "array",
+            "output": "representation (model.embed)"}  # fmt: skip
+
+
+def write_export(folder, model, desc: dict) -> None:
+    """``model.safetensors`` (the state dict of ``model``, on the CPU) and ``infogauss_encoder.json`` in ``folder``
+    (which must exist; callers write into an atomic folder)."""
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    folder = Path(folder)
+    outputs.atomic_write(folder / WEIGHTS_FILE, lambda fh: fh.write(save(tensors)))
+    outputs.write_json(folder / ENCODER_FILE, desc)
 
 
 def load_trained_encoder(name: str, loc: str, device: str):

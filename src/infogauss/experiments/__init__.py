@@ -189,10 +189,11 @@ def _run(module, job: Job, echo) -> list[dict]:
         with _tables.atomic_dir(out) as tmp:
             _mpl()
             module.figures(rows, extras, tmp)
+            _write_encoders(tmp, extras)
             _tables.write_results(tmp, rows, markdown, meta)
             _tables.write_index(tmp, module.TITLE, header, tables, notes, meta)
     except Exception as exc:  # a bug past the training: keep what was computed, then fail loudly
-        _save_rows_only(out, module.TITLE, header, rows, meta, exc)
+        _save_rows_only(out, module.TITLE, header, rows, meta, exc, extras)
         raise RuntimeError(f"{name}: the tables, notes or figures failed ({exc!r}); the rows are saved in "
                            f"{out}/results.json (settings.json records the error)") from exc  # fmt: skip
     if echo is not None:  # the settings stay in the folder (settings.json, results.md), not on the terminal
@@ -201,7 +202,8 @@ def _run(module, job: Job, echo) -> list[dict]:
     return rows
 
 
-def _save_rows_only(out: Path, title: str, header: str, rows: list[dict], meta: dict, exc: Exception) -> None:
+def _save_rows_only(out: Path, title: str, header: str, rows: list[dict], meta: dict, exc: Exception,
+                    extras=None) -> None:
     """results.json/.csv and settings.json (with ``render_error``) of a run whose rendering failed, so hours of
     training are not lost; results.md says so. Written atomically like a complete result."""
     from infogauss.experiments import tables as _tables
@@ -210,7 +212,19 @@ def _save_rows_only(out: Path, title: str, header: str, rows: list[dict], meta: 
     text = (f"# {title}\n\n{header}\n\n**Rendering failed** ({exc!r}): no tables, notes or figures. The rows are in "
             "results.json / results.csv; the settings and the error in settings.json.\n")  # fmt: skip
     with _tables.atomic_dir(out) as tmp:
+        _write_encoders(tmp, extras)
         _tables.write_results(tmp, rows, text, meta)
+
+
+def _write_encoders(folder: Path, extras) -> None:
+    """``folder/encoders/<name>/`` (an ``infogauss export``: model.safetensors + infogauss_encoder.json) for every
+    ``(model, description)`` in ``extras["encoders"]`` — the trained encoders of the first seed, so other experiments
+    (``encoders_from=DIR``) and ``infogauss embed --model DIR/encoders/<name>`` reuse them instead of retraining."""
+    from infogauss.export import write_export
+
+    for name, (model, desc) in ((extras or {}).get("encoders") or {}).items() if isinstance(extras, dict) else ():
+        (Path(folder) / "encoders" / name).mkdir(parents=True)
+        write_export(Path(folder) / "encoders" / name, model, desc)
 
 
 def _version(mod: str) -> str | None:

@@ -31,6 +31,7 @@ from infogauss.experiments.common import Context, train, train_config
 from infogauss.experiments.drawing import save, subplots
 from infogauss.experiments.sample_size import by_sample_size, curve_fields, sizes_of, with_crossing
 from infogauss.experiments.tables import REPORT_COLUMNS, Column, Table
+from infogauss.export import describe
 
 TITLE = "Table 1 (CIFAR-10 columns): ResNet-18, supervised (cross-entropy) vs contrastive (InfoNCE), same init"
 
@@ -78,9 +79,10 @@ OBJECTIVES = (("supervised", "supervised", "cifar10_rn18_supervised"),
 def run_seed(ctx: Context):
     base = train_config(ctx, PRESET, **ctx.settings["train"])
     same = cifar_runs.same_initialisation(base)
-    rows, extras = [], {"curves": {}, "norms": {}}
+    rows, extras = [], {"curves": {}, "norms": {}, "encoders": {}}
     for name, objective, paper_row in OBJECTIVES:
         run = train(ctx, base.replace(objective=objective))
+        extras["encoders"][name] = (run.model, describe(run.config))  # saved as encoders/<name>/ (first seed)
         sizes = cifar_runs.sizes(run)
         rows.append(cifar_runs.image_row(run.final, name, REPRESENTATION, paper_row=paper_row, same_init=same, **sizes))
         curves = {
