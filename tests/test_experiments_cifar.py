@@ -253,3 +253,35 @@ def test_fig4_from_an_engine_run_folder(tmp_path):
     assert "Rows read from the engine run" in (tmp_path / "read" / "results.md").read_text()
     with pytest.raises(InputError, match="not a training folder"):
         f4.read_run(tmp_path / "nothing")
+
+
+def test_whitening_and_pretrained_reuse_table1_cifars_encoders(tmp_path, monkeypatch):
+    """encoders_from=DIR measures table1-cifar's saved encoders instead of training new ones (same numbers)."""
+    import infogauss.experiments.common as common
+
+    t1 = tmp_path / "t1"
+    first = {r["name"]: r for r in reproduce("table1-cifar", "smoke", 1, t1, progress=False)}
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although encoders_from was given")
+
+    monkeypatch.setattr(common, "train", no_training)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pytest.importorskip("sentence_transformers")
+    rows = reproduce("whitening", "smoke", 1, tmp_path / "w", progress=False, overrides=[f"encoders_from={t1}"])
+    raw = next(r for r in rows if r["name"] == "cifar/raw")
+    assert raw["encoders_from"] == str(t1) and abs(raw["cv"] - first["contrastive"]["cv"]) < 1e-6
+    rows = reproduce("pretrained", "smoke", 1, tmp_path / "p", progress=False, overrides=[f"encoders_from={t1}"])
+    sup = [r for r in rows if r.get("training") == "supervised"]
+    assert sup and all(r["encoders_from"] == str(t1) for r in sup)
+    assert any(abs(r["cv"] - first["supervised"]["backbone_cv"]) < 1e-6 for r in sup if r.get("cv") is not None)
+
+
+def test_encoders_from_a_wrong_folder_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = ["reproduce", "whitening", "--scale", "smoke", "--quiet", "--out", str(tmp_path / "w"),
+            f"encoders_from={tmp_path / 'empty'}"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "encoders_from=" in err and "table1-cifar" in err
+    assert not (tmp_path / "w").exists()

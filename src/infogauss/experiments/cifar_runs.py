@@ -146,6 +146,46 @@ def test_representations(run) -> dict[str, np.ndarray]:
     return representations(run.model, test.x[: run.config.eval_samples], test.normalize)
 
 
+def saved_runs(folder, ctx) -> dict:
+    """The encoders a ``table1-cifar`` result folder saved (``encoders/<name>/``), as run-like objects with ``model``
+    (on ``ctx.device``), ``config`` (the TrainConfig they were trained with, rebuilt from the folder's
+    ``settings.json``: first seed) and ``source`` (their data, for the test images) — what the ``encoders_from=DIR``
+    setting of ``pretrained`` / ``whitening`` measures instead of training its own."""
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import torch
+
+    from infogauss.checks import resolve_device
+    from infogauss.errors import InputError
+    from infogauss.experiments.common import Context, train_config
+    from infogauss.export import ARCHITECTURE, load_trained
+    from infogauss.train.build import make_training_source
+
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "settings.json").read_text())
+    except (OSError, ValueError):
+        raise InputError(f"encoders_from={folder}: no readable settings.json; run `infogauss reproduce table1-cifar "
+                         f"--out {folder}` first") from None  # fmt: skip
+    if meta.get("experiment") != "table1-cifar" or not (folder / "encoders").is_dir():
+        raise InputError(f"encoders_from={folder}: not a table1-cifar result with saved encoders (encoders/<name>/)")
+    seed = (meta.get("seeds") or [0])[0]
+    sub = Context(meta["settings"], seed, ctx.progress, ctx.device, data=ctx.data or meta.get("data"))
+    base = train_config(sub, "cifar-resnet18", **meta["settings"]["train"])
+    device = resolve_device(ctx.device)
+    source = make_training_source(base, torch.device(device))
+    out = {}
+    for name, objective in OBJECTIVES:
+        cfg = base.replace(objective=objective)
+        model, desc = load_trained(folder / "encoders" / name, device)
+        if desc["architecture"] != {k: getattr(cfg, k) for k in ARCHITECTURE}:
+            raise InputError(f"encoders_from={folder}: encoders/{name} does not match the settings.json beside it")
+        out[name] = SimpleNamespace(model=model, config=cfg, source=source)
+    return out
+
+
 def sizes(run) -> dict:
     """Run facts for the rows: what was trained on, how long, how big."""
     s = run.source

@@ -34,6 +34,10 @@ and CV of ``||y||`` against the chi_d law a Gaussian would give.
 
 This file holds the settings and the runs; the measurements are in :mod:`~infogauss.experiments.pretrained_diagnostics`
 and the tables, notes and figures in :mod:`~infogauss.experiments.pretrained_report` (all importable from here).
+
+``encoders_from=DIR`` (a ``reproduce table1-cifar`` result folder): measure the supervised and contrastive pair that run saved under
+``DIR/encoders/`` (with the training settings recorded in its ``settings.json``) instead of training new
+ones, e.g. ``infogauss reproduce pretrained --scale cpu encoders_from=runs/table1-cifar``.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ SCALES = {
         "narrow": None,
         "narrow_n": 0,
         "null_reps": 100,
+        "encoders_from": "",
         "batch_size": 64,
         "cifar": SMOKE_TRAIN,
     },
@@ -81,6 +86,7 @@ SCALES = {
         "narrow": "noun.animal",
         "narrow_n": 5000,
         "null_reps": 2000,
+        "encoders_from": "",
         "batch_size": 128,
         "cifar": CPU_TRAIN,
     },
@@ -93,6 +99,7 @@ SCALES = {
         "narrow": "noun.animal",
         "narrow_n": 7500,
         "null_reps": 2000,
+        "encoders_from": "",
         "batch_size": 128,
         "cifar": {"epochs": 100, "eval_every": 10},
     },
@@ -162,14 +169,15 @@ def cifar_encoders(ctx: Context) -> tuple[list[dict], dict, np.ndarray]:
     """Table 2 rows of our supervised and contrastive CIFAR-10 ResNet-18s (trained from one initialisation at the
     scale's ``cifar`` settings): pooled backbone features of the evaluated test images — the "last-layer embedding"
     of a supervised CNN in Table 2. Returns ``(rows, arrays, test images as uint8 (n, 32, 32, 3))``."""
-    from infogauss.experiments.cifar_runs import OBJECTIVES, test_representations
+    from infogauss.experiments.cifar_runs import OBJECTIVES, saved_runs, test_representations
     from infogauss.experiments.common import train, train_config
 
     s = ctx.settings
     base = train_config(ctx, "cifar-resnet18", **s["cifar"])
+    saved = saved_runs(s["encoders_from"], ctx) if s.get("encoders_from") else None
     rows, arrays = [], {}
     for name, objective in OBJECTIVES:
-        run = train(ctx, base.replace(objective=objective))
+        run = saved[name] if saved else train(ctx, base.replace(objective=objective))
         Z = test_representations(run)["backbone"]
         prefix = f"cifar_{name}_"
         r, arr = table2_diagnostics(Z, variants=SHORT_VARIANTS, seed=ctx.seed, null_reps=s["null_reps"], prefix=prefix)
@@ -179,6 +187,7 @@ def cifar_encoders(ctx: Context) -> tuple[list[dict], dict, np.ndarray]:
                 encoder=f"{name} ResNet-18 (ours; width {c.width}, {c.epochs} epochs; backbone)",
                 domain=run.source.description,
                 training=name,
+                encoders_from=s.get("encoders_from") or None,
             )
         rows += r
         arrays.update(arr)

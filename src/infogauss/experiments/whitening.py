@@ -24,6 +24,10 @@ mean, std and mean absolute value over random distinct pairs (cosines of whitene
 vectors, i.e. after projecting to the sphere), beside ``1/sqrt(d)`` — the std for uniform directions — and the
 Wang–Isola uniformity ``log E exp(-2 ||u - v||^2)`` of the unit rows (lower = more uniform), whose minimum over laws
 on the sphere is approached by the uniform law.
+
+``encoders_from=DIR`` (a ``reproduce table1-cifar`` result folder): measure the contrastive encoder that run saved under
+``DIR/encoders/`` (with the training settings recorded in its ``settings.json``) instead of training new
+ones, e.g. ``infogauss reproduce whitening --scale cpu encoders_from=runs/table1-cifar``.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ SCALES = {
         "train": SMOKE_TRAIN,
         "text": {"model": "all-MiniLM-L6-v2", "corpus": "builtin", "n": 200, "batch_size": 64},
         "null_reps": 100,
+        "encoders_from": "",
     },
     "cpu": {
         "about": "CIFAR-10, contrastive ResNet-18 of base width 8 with a 64→64→128 head, 5 epochs (the paper's "
@@ -62,6 +67,7 @@ SCALES = {
         "train": CPU_TRAIN,
         "text": {"model": "all-MiniLM-L6-v2", "corpus": "wordnet", "n": 5000, "batch_size": 128},
         "null_reps": 2000,
+        "encoders_from": "",
     },
     "paper": {
         "about": "table1-cifar's paper settings for the CIFAR encoder (width 64, 100 epochs, a GPU), all 10,000 test "
@@ -69,6 +75,7 @@ SCALES = {
         "train": {"epochs": 100, "eval_every": 10},
         "text": {"model": "all-MiniLM-L6-v2", "corpus": "wordnet", "n": 20000, "batch_size": 128},
         "null_reps": 2000,
+        "encoders_from": "",
     },
 }
 
@@ -154,16 +161,20 @@ def text_features(s: dict, ctx: Context) -> tuple[np.ndarray, str]:
 
 
 def run_seed(ctx: Context):
-    from infogauss.experiments.cifar_runs import test_representations
+    from infogauss.experiments.cifar_runs import saved_runs, test_representations
     from infogauss.experiments.common import train, train_config
 
     s = ctx.settings
-    run = train(ctx, train_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))
+    if s.get("encoders_from"):  # table1-cifar's contrastive encoder instead of training one
+        run = saved_runs(s["encoders_from"], ctx)["contrastive"]
+    else:
+        run = train(ctx, train_config(ctx, "cifar-resnet18", **s["train"]).replace(objective="infonce"))
     reps = test_representations(run)
     rows, arrays = whitening_rows(reps["head"], "cifar", seed=ctx.seed, null_reps=s["null_reps"])
     active = hidden_unit_activity(run.model.head, reps["backbone"])
     for r in rows:
         r["encoder"] = f"contrastive ResNet-18 width {run.config.width}, {run.config.epochs} epochs (head output)"
+        r["encoders_from"] = s.get("encoders_from") or None
         r["data"] = run.source.description
         r["head_hidden_units"] = int(active.size)
         r["head_hidden_never_active"] = int((active == 0).sum())
