@@ -242,3 +242,21 @@ def test_fig4_n_rule_on_known_inputs():
     assert v["verdict_paper"] == "partly" and "at n = none" in v["evidence"]
     v = RULES["fig4_n"](_sizes([2.0, 9.0, 90.0], [1.5, 7.0, 70.0], [1.0, 5.0, 50.0]))  # fails at every n
     assert v["verdict_paper"] == "not reproduced" and "AD avg = 0.752 at n < 50 / < 50 / < 50" in v["evidence"]
+
+
+def test_missing_use_experiments_reuse_table1_cifars_encoders(tmp_path, monkeypatch):
+    """run_missing=1: whitening / pretrained measure the encoders table1-cifar saved instead of training again."""
+    import infogauss.experiments as experiments
+
+    root = tmp_path / "runs"
+    fake_result(root, "table1-cifar", [gaussian_row("contrastive")], scale="cpu")
+    (root / "table1-cifar" / "encoders").mkdir()
+    calls = {}
+
+    def fake_reproduce(name, scale, seeds, out, progress=True, overrides=()):
+        calls[name] = list(overrides)
+
+    monkeypatch.setattr(experiments, "reproduce", fake_reproduce)
+    claims.gather("cpu", root, True, False, 1)
+    assert calls["whitening"] == calls["pretrained"] == [f"encoders_from={root / 'table1-cifar'}"]
+    assert calls["fig4"] == [] and "table1-cifar" not in calls  # read, not rerun

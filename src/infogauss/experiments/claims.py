@@ -15,6 +15,8 @@ on a CPU) are reported "not run at this scale" unless the setting ``run_missing=
 nothing, only read; ``auto``: the cheap ones, the default), e.g.
 ``infogauss reproduce claims --scale cpu run_missing=1 runs_root=runs``; without the setting
 ``$INFOGAUSS_RUN_MISSING`` (same values) decides, as does ``python -m infogauss.experiments.claims --run-missing``.
+A missing ``whitening`` / ``pretrained`` result measures the encoders ``table1-cifar`` saved (``encoders_from=``,
+:data:`REUSE`) when that result is there, instead of training the same ResNets again.
 Each claim (:data:`CLAIMS`) names its rule, a small function in :mod:`infogauss.experiments.claim_rules`, stated in
 its ``rule`` text; none was tuned toward the paper's trained numbers. Each row's command repeats the scale, seeds and
 ``key=value`` changes recorded in the ``settings.json`` it read (e.g. fig4's ``train.epochs=100``).
@@ -52,6 +54,8 @@ TITLE = "Claims of the paper: verdicts, evidence and the commands behind them"
 ORDER = ("smoke", "cpu", "paper")
 EXPENSIVE = {"fig4", "fig4-ablation", "sample-size", "table1-cifar", "whitening", "pretrained"}
 SEEDS = {"induction": 1, "unknowns": 1, "sensitivity": 1}  # these train their own 3 seeds together
+#: Experiments that measure another's saved encoders (``encoders_from=``) when that result is there.
+REUSE = {"whitening": "table1-cifar", "pretrained": "table1-cifar"}
 #: Settings of every scale (``reproduce claims run_missing=1 runs_root=DIR``); None: the environment variable
 #: ``INFOGAUSS_RUN_MISSING`` / ``INFOGAUSS_RUNS_ROOT`` decides (see :func:`run_missing`, :func:`runs_root`).
 RUN_OPTIONS = {"run_missing": None, "runs_root": None}
@@ -283,7 +287,10 @@ def gather(scale: str, root: Path, run_missing: bool | None, progress: bool, see
         got = read_result(root / name, scale)
         runnable = name in EXPERIMENTS and (name not in EXPENSIVE or run_missing)
         if got is None and run_missing is not False and runnable:
-            reproduce(name, scale, SEEDS.get(name, seeds), root / name, progress=progress)
+            src = REUSE.get(name)  # measure table1-cifar's saved encoders rather than train the same ones again
+            reuse = src is not None and (root / src / "encoders").is_dir() and read_result(root / src, scale)
+            reproduce(name, scale, SEEDS.get(name, seeds), root / name, progress=progress,
+                      overrides=[f"encoders_from={root / src}"] if reuse else [])  # fmt: skip
             got = read_result(root / name, scale)
         out[name] = got if got is not None else "not run at this scale"
     return out
