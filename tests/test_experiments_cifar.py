@@ -45,9 +45,15 @@ def _check_outputs(out, rows):
     return saved, md
 
 
-def test_table1_cifar_smoke(tmp_path):
-    out = tmp_path / "t1"
-    rows = reproduce("table1-cifar", "smoke", 1, out, progress=False)
+@pytest.fixture(scope="module")
+def t1_smoke(tmp_path_factory):
+    """One table1-cifar smoke run (folder, rows) shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("t1") / "t1"
+    return out, reproduce("table1-cifar", "smoke", 1, out, progress=False)
+
+
+def test_table1_cifar_smoke(t1_smoke):
+    out, rows = t1_smoke
     saved, md = _check_outputs(out, rows)
     assert [r["name"] for r in saved] == ["supervised", "contrastive"]
     sup, con = saved
@@ -82,7 +88,7 @@ def test_table1_cifar_smoke_bf16_channels_last(tmp_path):
         assert row["cv"] > 0 and row["ad_mean"] > 0 and 0 <= row["ad_pass_fraction"] <= 1
 
 
-def test_table1_cifar_saves_its_encoders_for_reuse(tmp_path):
+def test_table1_cifar_saves_its_encoders_for_reuse(t1_smoke):
     """encoders/<name>/ is an `infogauss export` of the trained model: it loads (safetensors) and embeds the test
     images exactly as the run measured them."""
     import numpy as np
@@ -90,8 +96,7 @@ def test_table1_cifar_saves_its_encoders_for_reuse(tmp_path):
 
     from infogauss.export import load_trained
 
-    out = tmp_path / "t1"
-    rows = reproduce("table1-cifar", "smoke", 1, out, progress=False)
+    out, rows = t1_smoke
     for row in rows:
         model, desc = load_trained(out / "encoders" / row["name"])
         assert desc["architecture"]["objective"] == {"supervised": "supervised", "contrastive": "infonce"}[row["name"]]
@@ -255,12 +260,12 @@ def test_fig4_from_an_engine_run_folder(tmp_path):
         f4.read_run(tmp_path / "nothing")
 
 
-def test_whitening_and_pretrained_reuse_table1_cifars_encoders(tmp_path, monkeypatch):
+def test_whitening_and_pretrained_reuse_table1_cifars_encoders(tmp_path, monkeypatch, t1_smoke):
     """encoders_from=DIR measures table1-cifar's saved encoders instead of training new ones (same numbers)."""
     import infogauss.experiments.common as common
 
-    t1 = tmp_path / "t1"
-    first = {r["name"]: r for r in reproduce("table1-cifar", "smoke", 1, t1, progress=False)}
+    t1, rows = t1_smoke
+    first = {r["name"]: r for r in rows}
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained although encoders_from was given")
