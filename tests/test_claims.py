@@ -242,6 +242,11 @@ def test_fig4_n_rule_on_known_inputs():
     assert v["verdict_paper"] == "partly" and "at n = none" in v["evidence"]
     v = RULES["fig4_n"](_sizes([2.0, 9.0, 90.0], [1.5, 7.0, 70.0], [1.0, 5.0, 50.0]))  # fails at every n
     assert v["verdict_paper"] == "not reproduced" and "AD avg = 0.752 at n < 50 / < 50 / < 50" in v["evidence"]
+    assert "untrained (epoch 0) at n = 5000: 5" in v["baseline"] and "between grid points" not in v["evidence"]
+    # epoch 10 crosses 0.752 between 50 and 500, epochs 30 / 100 later: a window between grid points, stated as such
+    v = RULES["fig4_n"](_sizes([0.6, 1.3, 9.0], [0.55, 1.0, 7.0], [0.5, 0.9, 5.0]))
+    assert v["verdict_paper"] == "partly" and "at n = none" in v["evidence"]
+    assert "between grid points (interpolated, not measured) the pattern would hold for n ≈ 98–167" in v["evidence"]
 
 
 def test_missing_use_experiments_reuse_table1_cifars_encoders(tmp_path, monkeypatch):
