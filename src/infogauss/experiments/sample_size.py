@@ -239,14 +239,14 @@ def figures(rows, extras, folder):
     fig, (ax, bx) = subplots(1, 2, figsize=(10, 3.8))
     for r in rows:
         gauss = r["name"] == "gaussian"
-        label = "Gaussian reference" if gauss else f"epoch {r['epoch']}"
+        label = "Gaussian reference" if gauss else f"epoch {r['epoch']:g}"
         style = dict(color="k", ls="--") if gauss else dict(marker="o", ms=3)
         line = ax.plot(ns, [r[f"ad_n{n}"] for n in ns], label=label, **style)[0]
         bx.plot(ns, [r[f"adpass_n{n}"] for n in ns], label=label, **style)
         e = r.get("epoch")
         if not gauss and e in paper.FIG4_AD_MEAN:
             ax.axhline(paper.FIG4_AD_MEAN[e], color=line.get_color(), ls=":", lw=1,
-                       label=f"poster, epoch {e}: {paper.FIG4_AD_MEAN[e]}")  # fmt: skip
+                       label=f"poster, epoch {e:g}: {paper.FIG4_AD_MEAN[e]}")  # fmt: skip
     ax.axhline(AD_THRESHOLD, color="grey", lw=1, label=f"threshold {AD_THRESHOLD}")
     ax.set(xscale="log", yscale="log", xlabel="test points n", ylabel="AD avg (log)",
            title="AD avg grows with n unless Gaussian")  # fmt: skip
