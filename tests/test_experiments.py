@@ -194,10 +194,10 @@ def test_failure_leaves_nothing_and_previous_results_survive(tmp_path, monkeypat
     with pytest.raises(RuntimeError):
         reproduce("fake", "smoke", 1, out, progress=False)
     assert (out / "results.json").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "o.rows-only"]  # the rows, beside, never in o
     with pytest.raises(RuntimeError):
         reproduce("fake", "smoke", 1, tmp_path / "new", progress=False)
-    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "new").exists() and (tmp_path / "new.rows-only" / "results.json").exists()
 
 
 def test_refuses_to_replace_a_folder_that_is_not_a_result(tmp_path):
@@ -378,9 +378,10 @@ def test_a_failure_after_the_runs_keeps_the_rows(tmp_path, monkeypatch):
     out = tmp_path / "b"
     with pytest.raises(RuntimeError, match="rows are saved in"):
         reproduce("bound", "smoke", 1, out, progress=False)
-    rows = json.loads((out / "results.json").read_text())
+    kept = tmp_path / "b.rows-only"
+    rows = json.loads((kept / "results.json").read_text())
     assert rows and all(key in rows[0] for key in REPORT_KEYS)
-    meta = json.loads((out / "settings.json").read_text())
+    meta = json.loads((kept / "settings.json").read_text())
     assert meta["render_error"] == "KeyError('oops')" and meta["scale"] == "smoke"
-    assert "Rendering failed" in (out / "results.md").read_text()
-    assert not [p for p in tmp_path.iterdir() if p.name != "b"]  # no temporary folder left behind
+    assert "Rendering failed" in (kept / "results.md").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["b.rows-only"]  # no result folder, no temporary folder

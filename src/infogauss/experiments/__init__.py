@@ -193,9 +193,10 @@ def _run(module, job: Job, echo) -> list[dict]:
             _tables.write_results(tmp, rows, markdown, meta)
             _tables.write_index(tmp, module.TITLE, header, tables, notes, meta)
     except Exception as exc:  # a bug past the training: keep what was computed, then fail loudly
-        _save_rows_only(out, module.TITLE, header, rows, meta, exc, extras)
-        raise RuntimeError(f"{name}: the tables, notes or figures failed ({exc!r}); the rows are saved in "
-                           f"{out}/results.json (settings.json records the error)") from exc  # fmt: skip
+        kept = Path(f"{out}.rows-only")  # beside ``out``, which keeps its previous result (or stays absent)
+        _save_rows_only(kept, module.TITLE, header, rows, meta, exc, extras)
+        raise RuntimeError(f"{name}: the tables, notes or figures failed ({exc!r}); {out} is unchanged and the rows "
+                           f"are saved in {kept}/results.json (settings.json records the error)") from exc  # fmt: skip
     if echo is not None:  # the settings stay in the folder (settings.json, results.md), not on the terminal
         echo(markdown.split("\n## Settings\n", 1)[0].rstrip() + "\n")
         echo(f"results written to {out}/ (settings in settings.json)")
@@ -204,8 +205,9 @@ def _run(module, job: Job, echo) -> list[dict]:
 
 def _save_rows_only(out: Path, title: str, header: str, rows: list[dict], meta: dict, exc: Exception,
                     extras=None) -> None:
-    """results.json/.csv and settings.json (with ``render_error``) of a run whose rendering failed, so hours of
-    training are not lost; results.md says so. Written atomically like a complete result."""
+    """results.json/.csv and settings.json (with ``render_error``) of a run whose rendering failed, in the folder
+    ``out`` (``<--out>.rows-only``, never the result folder itself), so hours of training are not lost; results.md
+    says so. Written atomically."""
     from infogauss.experiments import tables as _tables
 
     meta = {**meta, "render_error": repr(exc)}

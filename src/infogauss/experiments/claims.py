@@ -24,11 +24,9 @@ its ``rule`` text; none was tuned toward the paper's trained numbers. Each row's
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from infogauss.errors import InputError
 from infogauss.experiments.claim_rules import (
     Claim,
     binary_e0_rule,
@@ -46,16 +44,23 @@ from infogauss.experiments.claim_rules import (
     where_rule,
     whitening_rule,
 )
+from infogauss.experiments.claims_inputs import (  # noqa: F401 (re-exported: the claims API)
+    EXPENSIVE,
+    ORDER,
+    REUSE,
+    SEEDS,
+    command,
+    inputs_elapsed,
+    read_result,
+    run_missing,
+    runs_root,
+)
+from infogauss.experiments.claims_inputs import gather as gather_inputs
 from infogauss.experiments.common import Context
 from infogauss.experiments.tables import Column, Table
 
 TITLE = "Claims of the paper: verdicts, evidence and the commands behind them"
 
-ORDER = ("smoke", "cpu", "paper")
-EXPENSIVE = {"fig4", "fig4-ablation", "sample-size", "table1-cifar", "whitening", "pretrained"}
-SEEDS = {"induction": 1, "unknowns": 1, "sensitivity": 1}  # these train their own 3 seeds together
-#: Experiments that measure another's saved encoders (``encoders_from=``) when that result is there.
-REUSE = {"whitening": "table1-cifar", "pretrained": "table1-cifar"}
 #: Settings of every scale (``reproduce claims run_missing=1 runs_root=DIR``); None: the environment variable
 #: ``INFOGAUSS_RUN_MISSING`` / ``INFOGAUSS_RUNS_ROOT`` decides (see :func:`run_missing`, :func:`runs_root`).
 RUN_OPTIONS = {"run_missing": None, "runs_root": None}
@@ -243,68 +248,9 @@ CLAIMS = [
 ]
 
 
-# -- reading and running the experiments ------------------------------------------------------------------------
-
-
-def runs_root(settings: dict | None = None) -> Path:
-    """The setting ``runs_root``, else ``$INFOGAUSS_RUNS_ROOT``, else ``runs``."""
-    given = (settings or {}).get("runs_root")
-    return Path(str(given) if given is not None else os.environ.get("INFOGAUSS_RUNS_ROOT", "runs"))
-
-
-def run_missing(settings: dict | None = None) -> bool | None:
-    """The setting ``run_missing`` (else ``$INFOGAUSS_RUN_MISSING``): 1 / true -> True (run every missing
-    experiment), 0 / false -> False (only read), auto or unset -> None (run the missing cheap ones)."""
-    given = (settings or {}).get("run_missing")
-    where = "run_missing" if given is not None else "INFOGAUSS_RUN_MISSING"
-    raw = str(given if given is not None else os.environ.get("INFOGAUSS_RUN_MISSING", "")).strip().lower()
-    table = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "auto": None, "": None}
-    if raw not in table:
-        raise InputError(f"{where} must be 1 (run every missing experiment), 0 (only read) or auto, got {raw!r}")
-    return table[raw]
-
-
-def read_result(folder: Path, scale: str):
-    """(rows, settings) of a results folder if it ran at ``scale`` or larger, else None."""
-    try:
-        rows = json.loads((folder / "results.json").read_text())
-        meta = json.loads((folder / "settings.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if meta.get("scale") not in ORDER or ORDER.index(meta["scale"]) < ORDER.index(scale):
-        return None
-    return rows, meta
-
-
 def gather(scale: str, root: Path, run_missing: bool | None, progress: bool, seeds: int) -> dict:
-    """Experiment name -> (rows, settings) or a reason string. ``run_missing``: True runs every missing experiment,
-    None (default) the missing cheap ones, False none (only what is already there is read)."""
-    from infogauss.experiments import EXPERIMENTS, reproduce
-
-    needed = dict.fromkeys(e for c, _ in CLAIMS for e in c.experiments)
-    out: dict = {}
-    for name in needed:
-        got = read_result(root / name, scale)
-        runnable = name in EXPERIMENTS and (name not in EXPENSIVE or run_missing)
-        if got is None and run_missing is not False and runnable:
-            src = REUSE.get(name)  # measure table1-cifar's saved encoders rather than train the same ones again
-            reuse = src is not None and (root / src / "encoders").is_dir() and read_result(root / src, scale)
-            reproduce(name, scale, SEEDS.get(name, seeds), root / name, progress=progress,
-                      overrides=[f"encoders_from={root / src}"] if reuse else [])  # fmt: skip
-            got = read_result(root / name, scale)
-        out[name] = got if got is not None else "not run at this scale"
-    return out
-
-
-def command(name: str, scale: str, root: Path, seeds: int, meta: dict | None = None) -> str:
-    """The command that (re)generates ``root/name``: with the scale, seeds and ``key=value`` changes recorded in
-    the result's ``settings.json`` (``meta``) when there is one, else those ``claims`` would run it with."""
-    k = SEEDS.get(name, seeds)
-    changes: list = []
-    if meta:
-        scale, k, changes = meta.get("scale", scale), len(meta.get("seeds") or [0]), list(meta.get("overrides") or [])
-    return (f"infogauss reproduce {name} --scale {scale}" + (f" --seeds {k}" if k > 1 else "")
-            + "".join(f" {c}" for c in changes) + f" --out {root / name}")  # fmt: skip
+    """:func:`~infogauss.experiments.claims_inputs.gather` for the experiments every claim reads."""
+    return gather_inputs([e for c, _ in CLAIMS for e in c.experiments], scale, root, run_missing, progress, seeds)
 
 
 def run_seed(ctx: Context):
@@ -361,19 +307,6 @@ def tables(rows):
         "How to regenerate each row", [Column("command", "command", "text"), Column("rule", "rule", "text")], rows
     )
     return [Table("Claims", cols, rows), cmd]
-
-
-def inputs_elapsed(rows, root: Path) -> dict:
-    """Experiment name -> wall time (s, its ``settings.json`` ``elapsed_s``) of every result the claims read."""
-    names = dict.fromkeys(e.strip() for r in rows if r.get("inputs_elapsed_s") is not None
-                          for e in r["experiments"].split(","))  # fmt: skip
-    out = {}
-    for name in names:
-        try:
-            out[name] = float(json.loads((root / name / "settings.json").read_text()).get("elapsed_s") or 0)
-        except (OSError, ValueError):
-            continue
-    return out
 
 
 def notes(rows, rows_per_seed, settings):
