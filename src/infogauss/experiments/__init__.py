@@ -224,9 +224,11 @@ def _write_encoders(folder: Path, extras) -> None:
     (``encoders_from=DIR``) and ``infogauss embed --model DIR/encoders/<name>`` reuse them instead of retraining."""
     from infogauss.export import write_export
 
-    for name, (model, desc) in ((extras or {}).get("encoders") or {}).items() if isinstance(extras, dict) else ():
-        (Path(folder) / "encoders" / name).mkdir(parents=True)
-        write_export(Path(folder) / "encoders" / name, model, desc)
+    encoders = extras.get("encoders", {}) if isinstance(extras, dict) else {}
+    for name, (model, desc) in encoders.items():
+        where = Path(folder) / "encoders" / name
+        where.mkdir(parents=True)
+        write_export(where, model, desc)
 
 
 def _version(mod: str) -> str | None:

@@ -160,7 +160,7 @@ def saved_runs(folder, ctx) -> dict:
     from infogauss.checks import resolve_device
     from infogauss.errors import InputError
     from infogauss.experiments.common import Context, train_config
-    from infogauss.export import ARCHITECTURE, load_trained
+    from infogauss.export import describe, load_trained
     from infogauss.train.build import make_training_source
 
     folder = Path(folder)
@@ -180,7 +180,7 @@ def saved_runs(folder, ctx) -> dict:
     for name, objective in OBJECTIVES:
         cfg = base.replace(objective=objective)
         model, desc = load_trained(folder / "encoders" / name, device)
-        if desc["architecture"] != {k: getattr(cfg, k) for k in ARCHITECTURE}:
+        if desc["architecture"] != describe(cfg)["architecture"]:
             raise InputError(f"encoders_from={folder}: encoders/{name} does not match the settings.json beside it")
         out[name] = SimpleNamespace(model=model, config=cfg, source=source)
     return out

@@ -35,9 +35,9 @@ and CV of ``||y||`` against the chi_d law a Gaussian would give.
 This file holds the settings and the runs; the measurements are in :mod:`~infogauss.experiments.pretrained_diagnostics`
 and the tables, notes and figures in :mod:`~infogauss.experiments.pretrained_report` (all importable from here).
 
-``encoders_from=DIR`` (a ``reproduce table1-cifar`` result folder): measure the supervised and contrastive pair that run saved under
-``DIR/encoders/`` (with the training settings recorded in its ``settings.json``) instead of training new
-ones, e.g. ``infogauss reproduce pretrained --scale cpu encoders_from=runs/table1-cifar``.
+``encoders_from=DIR`` (a ``reproduce table1-cifar`` result folder): measure the supervised and contrastive pair
+that run saved under ``DIR/encoders/`` (with the training settings recorded in its ``settings.json``) instead of
+training new ones, e.g. ``infogauss reproduce pretrained --scale cpu encoders_from=runs/table1-cifar``.
 """
 
 from __future__ import annotations

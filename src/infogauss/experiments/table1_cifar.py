@@ -53,15 +53,7 @@ SCALES = {
         "images for the Gaussianity numbers; float32, default memory format (train.amp=bf16 "
         "train.channels_last=true: bf16 autocast of the encoder, 1.87× the float32 speed on this CPU — "
         "benchmarks/bench_cifar.py --variants; loss and evaluation stay float32)",
-        "train": {
-            "width": 8,
-            "epochs": 5,
-            "eval_every": 1,
-            "knn_bank": 10000,
-            "eval_views": 1024,
-            "amp": "none",
-            "channels_last": False,
-        },  # fmt: skip
+        "train": {**cifar_runs.CPU_TRAIN, "eval_every": 1},
     },
     "paper": {
         "about": "the paper's settings (a GPU): CIFAR-10, CIFAR-stem ResNet-18 (width 64, 512-d) + SimCLR head "
